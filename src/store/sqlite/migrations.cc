@@ -1,0 +1,79 @@
+#include "store/sqlite/migrations.h"
+
+namespace outflow::sqlite {
+
+const std::vector<Migration>& AllMigrations() {
+  static const std::vector<Migration> kMigrations = {
+      {1, "jobs", R"sql(
+CREATE TABLE jobs (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind             TEXT    NOT NULL,
+  state            TEXT    NOT NULL
+                   CHECK (state IN ('ready','leased','done','retrying','dead','cancelled')),
+  due_at           INTEGER NOT NULL,            -- microseconds since the Unix epoch, UTC
+  attempts         INTEGER NOT NULL DEFAULT 0,  -- runs started, counted at claim
+  max_attempts     INTEGER NOT NULL,
+  lease_owner      TEXT,
+  lease_expires_at INTEGER,
+  idempotency_key  TEXT,
+  payload          TEXT    NOT NULL,            -- JSON
+  last_error       TEXT,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL,
+  started_at       INTEGER,
+  finished_at      INTEGER
+);
+CREATE UNIQUE INDEX jobs_idempotency_key ON jobs(idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX jobs_pending_due ON jobs(due_at) WHERE state IN ('ready','retrying');
+CREATE INDEX jobs_lease_expiry ON jobs(lease_expires_at) WHERE state = 'leased';
+)sql"},
+  };
+  return kMigrations;
+}
+
+int LatestSchemaVersion() { return AllMigrations().back().version; }
+
+Result<int> CurrentSchemaVersion(Connection& conn) {
+  OUTFLOW_RETURN_IF_ERROR(conn.Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+  int rc = s->Step();
+  if (rc != SQLITE_ROW) return conn.Error(rc, "read schema version");
+  int v = static_cast<int>(s->Int(0));
+  s->Reset();
+  return v;
+}
+
+Result<MigrationReport> Migrate(Connection& conn, Timestamp now) {
+  MigrationReport report;
+  OUTFLOW_ASSIGN_OR_RETURN(report.from_version, CurrentSchemaVersion(conn));
+  report.to_version = report.from_version;
+  const int latest = LatestSchemaVersion();
+  if (report.from_version > latest) {
+    return Status::FailedPrecondition(
+        "the database was written by a newer Outflow: its schema version is " +
+        std::to_string(report.from_version) + ", this build knows versions up to " + std::to_string(latest) +
+        "; upgrade Outflow (migrations only go forward)");
+  }
+  for (const Migration& m : AllMigrations()) {
+    if (m.version <= report.from_version) continue;
+    Transaction tx(conn);
+    OUTFLOW_RETURN_IF_ERROR(tx.Begin());
+    std::string what = "migration " + std::to_string(m.version) + " " + m.name;
+    OUTFLOW_RETURN_IF_ERROR(conn.Exec(m.sql).WithContext(what));
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins,
+                             conn.Prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES(?,?,?)"));
+    ins->Bind(1, m.version);
+    ins->Bind(2, std::string_view(m.name));
+    ins->Bind(3, ToMicros(now));
+    OUTFLOW_RETURN_IF_ERROR(conn.Run(*ins, what));
+    OUTFLOW_RETURN_IF_ERROR(conn.Exec("PRAGMA user_version=" + std::to_string(m.version)));
+    OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext(what));
+    report.to_version = m.version;
+    report.applied.push_back(std::to_string(m.version) + " " + m.name);
+  }
+  return report;
+}
+
+}  // namespace outflow::sqlite

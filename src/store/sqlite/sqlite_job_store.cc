@@ -1,0 +1,375 @@
+#include "store/sqlite/sqlite_job_store.h"
+
+#include <algorithm>
+
+namespace outflow {
+
+using sqlite::Connection;
+using sqlite::Stmt;
+using sqlite::Transaction;
+
+namespace {
+
+constexpr std::string_view kJobColumns =
+    "id, kind, state, due_at, attempts, max_attempts, lease_owner, lease_expires_at, idempotency_key, "
+    "payload, last_error, created_at, updated_at, started_at, finished_at";
+
+std::optional<Timestamp> OptTime(const Stmt& s, int col) {
+  if (s.IsNull(col)) return std::nullopt;
+  return FromMicros(s.Int(col));
+}
+
+// Reads a row selected with kJobColumns.
+Result<Job> ReadJob(const Stmt& s) {
+  Job j;
+  j.id = JobId(s.Int(0));
+  j.kind = std::string(s.Text(1));
+  auto state = ParseJobState(s.Text(2));
+  if (!state) return Status::Corruption("job " + std::to_string(j.id.value()) + " has unknown state '" + std::string(s.Text(2)) + "'");
+  j.state = *state;
+  j.due_at = FromMicros(s.Int(3));
+  j.attempts = static_cast<int>(s.Int(4));
+  j.max_attempts = static_cast<int>(s.Int(5));
+  j.lease_owner = s.OptText(6);
+  j.lease_expires_at = OptTime(s, 7);
+  j.idempotency_key = s.OptText(8);
+  j.payload = std::string(s.Text(9));
+  j.last_error = s.OptText(10);
+  j.created_at = FromMicros(s.Int(11));
+  j.updated_at = FromMicros(s.Int(12));
+  j.started_at = OptTime(s, 13);
+  j.finished_at = OptTime(s, 14);
+  return j;
+}
+
+std::string Sql(std::string_view head, std::string_view tail = {}) {
+  std::string s(head);
+  s += kJobColumns;
+  s += tail;
+  return s;
+}
+
+}  // namespace
+
+class SqliteJobStore::ReaderLease {
+ public:
+  ReaderLease(SqliteJobStore* store, std::unique_ptr<Connection> c) : store_(store), c_(std::move(c)) {}
+  ReaderLease(ReaderLease&&) = default;
+  ~ReaderLease() {
+    if (!c_) return;
+    std::lock_guard g(store_->readers_mu_);
+    store_->idle_readers_.push_back(std::move(c_));
+  }
+  Connection& operator*() { return *c_; }
+  Connection* operator->() { return c_.get(); }
+
+ private:
+  SqliteJobStore* store_;
+  std::unique_ptr<Connection> c_;
+};
+
+Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path, const Options& options,
+                                                             Timestamp now) {
+  std::unique_ptr<SqliteJobStore> store(new SqliteJobStore());
+  store->path_ = path;
+  store->options_ = options;
+  Connection::Options co;
+  co.busy_timeout_ms = options.busy_timeout_ms;
+  co.cache_kib = options.writer_cache_kib;
+  OUTFLOW_ASSIGN_OR_RETURN(store->writer_, Connection::Open(path, co));
+  if (options.migrate) {
+    OUTFLOW_ASSIGN_OR_RETURN(store->migration_report_, sqlite::Migrate(*store->writer_, now));
+  } else {
+    OUTFLOW_ASSIGN_OR_RETURN(int v, sqlite::CurrentSchemaVersion(*store->writer_));
+    if (v != sqlite::LatestSchemaVersion()) {
+      return Status::FailedPrecondition("database schema version " + std::to_string(v) + " but this build needs " +
+                                        std::to_string(sqlite::LatestSchemaVersion()) + "; run 'outflow migrate'");
+    }
+    store->migration_report_.from_version = store->migration_report_.to_version = v;
+  }
+  return store;
+}
+
+Status SqliteJobStore::SetMaxPagesForTest(int pages) {
+  std::lock_guard g(writer_mu_);
+  return writer_->Exec("PRAGMA max_page_count=" + std::to_string(pages));
+}
+
+Result<SqliteJobStore::ReaderLease> SqliteJobStore::AcquireReader() {
+  {
+    std::lock_guard g(readers_mu_);
+    if (!idle_readers_.empty()) {
+      auto c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(c));
+    }
+  }
+  // Open another reader; the pool keeps at most as many as were ever busy at once.
+  Connection::Options co;
+  co.create = false;
+  co.busy_timeout_ms = options_.busy_timeout_ms;
+  co.cache_kib = options_.reader_cache_kib;
+  OUTFLOW_ASSIGN_OR_RETURN(auto c, Connection::Open(path_, co));
+  return ReaderLease(this, std::move(c));
+}
+
+Result<std::vector<EnqueueResult>> SqliteJobStore::Enqueue(std::span<const JobSpec> specs, Timestamp now) {
+  std::vector<EnqueueResult> out;
+  out.reserve(specs.size());
+  std::lock_guard g(writer_mu_);
+  Connection& c = *writer_;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("enqueue"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(
+      "INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, payload, created_at, updated_at) "
+      "VALUES(?1, 'ready', ?2, 0, ?3, ?4, ?5, ?6, ?6) "
+      "ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"));
+  const int64_t now_us = ToMicros(now);
+  for (const JobSpec& spec : specs) {
+    ins->BindStatic(1, spec.kind);
+    ins->Bind(2, ToMicros(spec.due_at));
+    ins->Bind(3, spec.max_attempts);
+    if (spec.idempotency_key) ins->BindStatic(4, *spec.idempotency_key); else ins->BindNull(4);
+    ins->BindStatic(5, spec.payload);
+    ins->Bind(6, now_us);
+    int rc = ins->Step();
+    ins->Reset();
+    if (rc != SQLITE_DONE) return c.Error(rc, "enqueue");
+    if (c.Changes() == 1) {
+      out.push_back({JobId(c.LastInsertRowId()), true});
+      continue;
+    }
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * sel, c.Prepare("SELECT id FROM jobs WHERE idempotency_key = ?1"));
+    sel->BindStatic(1, *spec.idempotency_key);
+    rc = sel->Step();
+    if (rc != SQLITE_ROW) return c.Error(rc, "enqueue: look up idempotency key");
+    out.push_back({JobId(sel->Int(0)), false});
+    sel->Reset();
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("enqueue"));
+  return out;
+}
+
+Result<Job> SqliteJobStore::GetOn(Connection& c, JobId id) {
+  static const std::string kSql = Sql("SELECT ", " FROM jobs WHERE id = ?1");
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
+  s->Bind(1, id.value());
+  int rc = s->Step();
+  if (rc == SQLITE_DONE) {
+    s->Reset();
+    return Status::NotFound("job " + std::to_string(id.value()) + " does not exist");
+  }
+  if (rc != SQLITE_ROW) return c.Error(rc, "get job");
+  Result<Job> job = ReadJob(*s);
+  s->Reset();
+  return job;
+}
+
+Result<Job> SqliteJobStore::Get(JobId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, AcquireReader());
+  return GetOn(*reader, id);
+}
+
+Result<JobPage> SqliteJobStore::List(const JobFilter& f) {
+  std::string sql = Sql("SELECT ", " FROM jobs WHERE id > ?1");
+  if (!f.states.empty()) {
+    sql += " AND state IN (";
+    for (size_t i = 0; i < f.states.size(); ++i) {
+      if (i) sql += ',';
+      sql += '\'';
+      sql += JobStateName(f.states[i]);  // fixed names, no user text
+      sql += '\'';
+    }
+    sql += ')';
+  }
+  if (f.kind) sql += " AND kind = ?2";
+  if (f.due_from) sql += " AND due_at >= ?3";
+  if (f.due_until) sql += " AND due_at < ?4";
+  sql += " ORDER BY id LIMIT ?5";
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, AcquireReader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(sql));
+  s->Bind(1, f.after.value());
+  if (f.kind) s->Bind(2, std::string_view(*f.kind));
+  if (f.due_from) s->Bind(3, ToMicros(*f.due_from));
+  if (f.due_until) s->Bind(4, ToMicros(*f.due_until));
+  s->Bind(5, f.limit + 1);
+  JobPage page;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    OUTFLOW_ASSIGN_OR_RETURN(Job j, ReadJob(*s));
+    page.jobs.push_back(std::move(j));
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return reader->Error(rc, "list jobs");
+  if (static_cast<int>(page.jobs.size()) > f.limit) {
+    page.jobs.pop_back();
+    page.next_after = page.jobs.back().id;
+  }
+  return page;
+}
+
+Result<Job> SqliteJobStore::Cancel(JobId id, Timestamp now) {
+  std::lock_guard g(writer_mu_);
+  Connection& c = *writer_;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("cancel"));
+  OUTFLOW_ASSIGN_OR_RETURN(Job job, GetOn(c, id));
+  if (job.state != JobState::kReady && job.state != JobState::kRetrying) {
+    return Status::Conflict("job " + std::to_string(id.value()) + " is " + std::string(JobStateName(job.state)) +
+                            "; only ready or retrying jobs can be cancelled");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE jobs SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE id = ?1"));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "cancel"));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("cancel"));
+  job.state = JobState::kCancelled;
+  job.finished_at = job.updated_at = now;
+  return job;
+}
+
+Result<std::vector<Job>> SqliteJobStore::Claim(std::string_view owner, Timestamp now, Duration lease, int limit) {
+  static const std::string kSql = Sql(
+      "UPDATE jobs SET state = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, "
+      "started_at = ?3, updated_at = ?3 "
+      "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 "
+      "             ORDER BY due_at, id LIMIT ?4) "
+      "RETURNING ");
+  std::vector<Job> jobs;
+  std::lock_guard g(writer_mu_);
+  Connection& c = *writer_;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("claim"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
+  s->BindStatic(1, owner);
+  s->Bind(2, ToMicros(now + lease));
+  s->Bind(3, ToMicros(now));
+  s->Bind(4, limit);
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    OUTFLOW_ASSIGN_OR_RETURN(Job j, ReadJob(*s));
+    jobs.push_back(std::move(j));
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "claim");
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("claim"));
+  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
+    return a.due_at != b.due_at ? a.due_at < b.due_at : a.id < b.id;
+  });
+  return jobs;
+}
+
+Result<CommitStats> SqliteJobStore::Commit(std::string_view owner, std::span<const JobOutcome> outcomes,
+                                           Timestamp now) {
+  CommitStats stats;
+  std::lock_guard g(writer_mu_);
+  Connection& c = *writer_;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("commit outcomes"));
+  // ?1 id, ?2 owner, ?3 now, ?4 retry time, ?5 error. Each applies only while the lease is ours.
+  constexpr std::string_view kGuard = " WHERE id = ?1 AND state = 'leased' AND lease_owner = ?2";
+  static const std::string kDone = std::string(
+      "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, "
+      "finished_at = ?3, updated_at = ?3") + std::string(kGuard);
+  static const std::string kRetry = std::string(
+      "UPDATE jobs SET state = 'retrying', due_at = ?4, last_error = ?5, lease_owner = NULL, "
+      "lease_expires_at = NULL, updated_at = ?3") + std::string(kGuard);
+  static const std::string kDead = std::string(
+      "UPDATE jobs SET state = 'dead', last_error = ?5, lease_owner = NULL, lease_expires_at = NULL, "
+      "finished_at = ?3, updated_at = ?3") + std::string(kGuard);
+  static const std::string kRelease = std::string(
+      "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'ready' END, "
+      "attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?3") + std::string(kGuard);
+  for (const JobOutcome& o : outcomes) {
+    const std::string* sql = nullptr;
+    switch (o.kind) {
+      case JobOutcome::Kind::kDone: sql = &kDone; break;
+      case JobOutcome::Kind::kRetry: sql = &kRetry; break;
+      case JobOutcome::Kind::kDead: sql = &kDead; break;
+      case JobOutcome::Kind::kRelease: sql = &kRelease; break;
+    }
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(*sql));
+    s->Bind(1, o.id.value());
+    s->BindStatic(2, owner);
+    s->Bind(3, ToMicros(now));
+    if (o.kind == JobOutcome::Kind::kRetry) s->Bind(4, ToMicros(o.retry_at));
+    if (o.kind == JobOutcome::Kind::kRetry || o.kind == JobOutcome::Kind::kDead) s->BindStatic(5, o.error);
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "commit outcome"));
+    if (c.Changes() == 1) ++stats.applied; else ++stats.stale;
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit outcomes"));
+  return stats;
+}
+
+Result<RecoverStats> SqliteJobStore::RecoverLeases(Timestamp now, std::optional<std::string_view> owner) {
+  RecoverStats stats;
+  std::lock_guard g(writer_mu_);
+  Connection& c = *writer_;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("recover leases"));
+  // Two statements so that each can use its index: expired leases, then the owner's.
+  const char* kExpired =
+      "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'retrying' END, "
+      "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 ELSE NULL END, "
+      "last_error = 'lease lost: the worker running this attempt stopped or timed out', "
+      "lease_owner = NULL, lease_expires_at = NULL, updated_at = ?1 "
+      "WHERE state = 'leased' AND lease_expires_at <= ?1 RETURNING state";
+  const char* kOwned =
+      "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'retrying' END, "
+      "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 ELSE NULL END, "
+      "last_error = 'lease lost: the worker running this attempt stopped or timed out', "
+      "lease_owner = NULL, lease_expires_at = NULL, updated_at = ?1 "
+      "WHERE state = 'leased' AND lease_owner = ?2 RETURNING state";
+  for (const char* sql : {kExpired, kOwned}) {
+    if (sql == kOwned && !owner) break;
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+    s->Bind(1, ToMicros(now));
+    if (sql == kOwned) s->BindStatic(2, *owner);
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) {
+      if (s->Text(0) == "dead") ++stats.to_dead; else ++stats.to_retry;
+    }
+    s->Reset();
+    if (rc != SQLITE_DONE) return c.Error(rc, "recover leases");
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("recover leases"));
+  return stats;
+}
+
+Result<WakeTimes> SqliteJobStore::NextWakeTimes() {
+  std::lock_guard g(writer_mu_);  // the engine's own connection: sees its latest commits
+  Connection& c = *writer_;
+  WakeTimes w;
+  struct Query {
+    const char* sql;
+    std::optional<Timestamp>* out;
+  };
+  for (const Query& q :
+       {Query{"SELECT due_at FROM jobs WHERE state IN ('ready','retrying') ORDER BY due_at LIMIT 1", &w.next_due},
+        Query{"SELECT lease_expires_at FROM jobs WHERE state = 'leased' ORDER BY lease_expires_at LIMIT 1",
+              &w.next_lease_expiry}}) {
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(q.sql));
+    int rc = s->Step();
+    if (rc == SQLITE_ROW) *q.out = FromMicros(s->Int(0));
+    s->Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.Error(rc, "next wake time");
+  }
+  return w;
+}
+
+Result<StateCounts> SqliteJobStore::CountByState() {
+  StateCounts counts{};
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, AcquireReader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare("SELECT state, count(*) FROM jobs GROUP BY state"));
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    auto st = ParseJobState(s->Text(0));
+    if (st) counts[static_cast<size_t>(*st)] = s->Int(1);
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return reader->Error(rc, "count jobs");
+  return counts;
+}
+
+}  // namespace outflow
