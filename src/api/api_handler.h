@@ -1,0 +1,52 @@
+// ApiHandler: Outflow's REST API, as one function from HttpRequest to
+// HttpResponse. Routes (docs/api.md, and /openapi.json):
+//
+//   GET  /, /healthz, /readyz, /metrics, /openapi.json, /v1/kinds
+//   POST /v1/jobs              enqueue one job        201 (200 on an idempotent replay)
+//   POST /v1/jobs/batch        enqueue up to 10,000   200, all or nothing
+//   GET  /v1/jobs              list: state, kind, due_from, due_until, limit, after
+//   GET  /v1/jobs/{id}
+//   POST /v1/jobs/{id}/cancel
+//
+// Errors are {"error": {"code", "message", "field"?}} with a stable code:
+// invalid_argument 400, not_found 404, conflict 409, unavailable 503 (with
+// Retry-After), internal 500. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <functional>
+
+#include "api/http_server.h"
+#include "engine/job_service.h"
+#include "engine/metrics.h"
+
+namespace outflow::api {
+
+class ApiHandler {
+ public:
+  // `ready` tells /readyz whether the daemon accepts work (false while starting or draining).
+  ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready);
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  HttpResponse Route(const HttpRequest& req, std::string_view path, std::string_view query);
+  HttpResponse EnqueueOne(const HttpRequest& req);
+  HttpResponse EnqueueBatch(const HttpRequest& req);
+  HttpResponse ListJobs(std::string_view query);
+  HttpResponse Metrics();
+  HttpResponse Ready();
+  HttpResponse Index();
+
+  JobService& jobs_;
+  EngineMetrics& metrics_;
+  std::function<bool()> ready_;
+};
+
+// The HTTP response for a failed Status.
+HttpResponse ErrorResponse(const Status& st);
+// Prometheus text exposition of the engine metrics and job counts.
+std::string RenderPrometheus(const EngineMetrics& m, const StateCounts* counts);
+// The OpenAPI 3 document of this API.
+std::string_view OpenApiJson();
+
+}  // namespace outflow::api

@@ -1,0 +1,226 @@
+#include "api/http_server.h"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include "base/log.h"
+
+namespace outflow::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+std::string ErrorJson(std::string_view code, std::string_view message) {
+  std::string s = "{\"error\":{\"code\":";
+  log::AppendJsonString(s, code);
+  s += ",\"message\":";
+  log::AppendJsonString(s, message);
+  s += "}}";
+  return s;
+}
+
+}  // namespace
+
+std::string_view HttpRequest::Header(std::string_view name) const {
+  for (const auto& [k, v] : headers) {
+    if (IEquals(k, name)) return v;
+  }
+  return {};
+}
+
+struct HttpServer::Impl {
+  Options options;
+  Handler handler;
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::atomic<uint16_t> bound_port{0};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+
+  Impl(Options o, Handler h) : options(std::move(o)), handler(std::move(h)), ioc(options.threads) {}
+
+  void Accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
+
+  void Run() { asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this())); }
+
+ private:
+  void ReadHeader() {
+    parser_.emplace();
+    parser_->header_limit(16 * 1024);
+    parser_->body_limit(server_->options.body_limit);
+    stream_.expires_after(server_->options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    auto& req = parser_->get();
+    auto length = parser_->content_length();
+    if (length && *length > server_->options.body_limit) {
+      return SendError(413, "payload_too_large",
+                       "request body of " + std::to_string(*length) + " bytes is over the limit of " +
+                           std::to_string(server_->options.body_limit) + " bytes",
+                       /*close=*/true);
+    }
+    auto expect = req[http::field::expect];
+    if (IEquals(std::string_view(expect.data(), expect.size()), "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+        if (wec) return;
+        self->ReadBody();
+      });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+      return Close();
+    }
+    if (ec == http::error::body_limit) {
+      return SendError(413, "payload_too_large",
+                       "request body is over the limit of " + std::to_string(server_->options.body_limit) + " bytes",
+                       true);
+    }
+    if (ec == http::error::header_limit) {
+      return SendError(431, "headers_too_large", "request headers are over the limit of 16384 bytes", true);
+    }
+    return SendError(400, "bad_request", "malformed HTTP request: " + ec.message(), true);
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    http::request<http::string_body> req = parser_->release();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.body = std::move(req.body());
+    for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    HttpResponse resp;
+    try {
+      resp = server_->handler(r);
+    } catch (const std::exception& e) {
+      log::Error("request handler threw", {{"target", r.target}, {"error", e.what()}});
+      resp = HttpResponse{500, "application/json", ErrorJson("internal", "internal error"), {}};
+    }
+    Send(std::move(resp), !req.keep_alive(), req.version());
+  }
+
+  void SendError(int status, std::string_view code, const std::string& message, bool close) {
+    Send(HttpResponse{status, "application/json", ErrorJson(code, message), {}}, close, 11);
+  }
+
+  void Send(HttpResponse resp, bool close, unsigned version) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(resp.status), version);
+    res->set(http::field::server, "outflow");
+    res->set(http::field::content_type, resp.content_type);
+    for (auto& [k, v] : resp.headers) res->set(k, v);
+    res->body() = std::move(resp.body);
+    res->keep_alive(!close);
+    res->prepare_payload();
+    stream_.expires_after(server_->options.idle_timeout);
+    http::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
+      if (ec) return;
+      if (close) return self->Close();
+      self->ReadHeader();
+    });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  HttpServer::Impl* server_;
+};
+
+}  // namespace
+
+void HttpServer::Impl::Accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
+    if (!ec) std::make_shared<Session>(std::move(socket), this)->Run();
+    Accept();
+  });
+}
+
+HttpServer::HttpServer(Options options, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  beast::error_code ec;
+  auto address = asio::ip::make_address(impl_->options.host, ec);
+  if (ec) return Status::InvalidArgument("listen address '" + impl_->options.host + "': " + ec.message());
+  tcp::endpoint ep(address, impl_->options.port);
+  impl_->acceptor.emplace(impl_->ioc);
+  impl_->acceptor->open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor->bind(ep, ec);
+  if (!ec) impl_->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::Unavailable("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
+                               ": " + ec.message());
+  }
+  impl_->bound_port = impl_->acceptor->local_endpoint().port();
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->Accept();
+  for (int i = 0; i < std::max(1, impl_->options.threads); ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const { return impl_->bound_port; }
+
+void HttpServer::StopAccepting() {
+  asio::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    if (impl_->acceptor) impl_->acceptor->close(ec);
+  });
+}
+
+void HttpServer::Stop() {
+  if (impl_->threads.empty()) return;
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace outflow::api

@@ -1,0 +1,70 @@
+// HttpServer: an HTTP/1.1 server on Boost.Beast/Asio. A few I/O threads serve
+// any number of keep-alive connections (no thread per connection); each complete
+// request is passed to one Handler, synchronously on an I/O thread.
+//
+// Limits: headers 16 KiB; bodies `body_limit` bytes (a larger body gets 413
+// before it is read); a connection idle for `idle_timeout` is closed.
+// "Expect: 100-continue" is answered, so clients do not stall.
+// Lifecycle: Start() binds and serves; StopAccepting() closes the listener;
+// Stop() closes every connection and joins the threads. The Handler must be
+// thread-safe: it runs on several I/O threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/status.h"
+
+namespace outflow::api {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as sent
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // First value of a header, case-insensitive; empty when absent.
+  std::string_view Header(std::string_view name) const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class HttpServer {
+ public:
+  struct Options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8080;  // 0: any free port, see port()
+    int threads = 2;
+    size_t body_limit = 8 * 1024 * 1024;
+    std::chrono::seconds idle_timeout{60};
+  };
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  HttpServer(Options options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and starts the I/O threads. Unavailable when the address is in use.
+  Status Start();
+  uint16_t port() const;
+  void StopAccepting();
+  void Stop();
+
+  struct Impl;  // defined in http_server.cc only
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace outflow::api

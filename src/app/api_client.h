@@ -1,0 +1,31 @@
+// ApiClient: the CLI's way to the daemon. Every CLI command that reads or changes
+// jobs is a call to the REST API, so it goes through exactly the code path that
+// other API clients use. Plain HTTP on a blocking Beast connection.
+#pragma once
+
+#include <string>
+
+#include "base/status.h"
+
+namespace outflow {
+
+struct ApiReply {
+  int status = 0;
+  std::string body;
+};
+
+class ApiClient {
+ public:
+  // `base_url` is http://host:port. InvalidArgument for anything else.
+  static Result<ApiClient> Create(const std::string& base_url);
+  // Unavailable when the daemon cannot be reached; any HTTP status is a reply.
+  Result<ApiReply> Call(const std::string& method, const std::string& target, const std::string& body = "");
+  const std::string& base_url() const { return base_url_; }
+
+ private:
+  std::string base_url_;
+  std::string host_;
+  std::string port_;
+};
+
+}  // namespace outflow

@@ -1,0 +1,164 @@
+#include "app/daemon.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "api/api_handler.h"
+#include "api/http_server.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "channels/webhook/webhook_handler.h"
+#include "engine/engine.h"
+#include "engine/job_service.h"
+#include "store/sqlite/sqlite_job_store.h"
+
+namespace outflow {
+
+namespace fs = std::filesystem;
+
+Status ParseListenAddress(std::string_view text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return Status::InvalidArgument("addr: '" + std::string(text) + "' must be host:port, e.g. 127.0.0.1:8080");
+  }
+  std::string_view h = text.substr(0, colon);
+  std::string_view p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  unsigned v = 0;
+  auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+  if (ec != std::errc() || ptr != p.data() + p.size() || v > 65535) {
+    return Status::InvalidArgument("addr: port '" + std::string(p) + "' is not a number from 0 to 65535");
+  }
+  host = h.empty() ? "127.0.0.1" : std::string(h);
+  port = static_cast<uint16_t>(v);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::Unavailable("cannot create data directory " + dir + ": " + ec.message());
+  std::string path = (fs::path(dir) / "outflow.lock").string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Unavailable("cannot open " + path + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {};
+    ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "?";
+    while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+    return Status::Unavailable("data directory " + dir + " is in use by another outflow process (pid " + pid + ")");
+  }
+  std::string me = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0) {
+    [[maybe_unused]] ssize_t w = ::pwrite(fd, me.data(), me.size(), 0);
+  }
+  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+}
+
+DataDirLock::~DataDirLock() { ::close(fd_); }
+
+std::string DatabasePath(const std::string& data_dir) { return (fs::path(data_dir) / "outflow.db").string(); }
+
+namespace {
+
+// Reads <dir>/node_id, creating it with a random id the first time.
+Result<std::string> LoadNodeId(const std::string& dir) {
+  fs::path path = fs::path(dir) / "node_id";
+  std::ifstream in(path);
+  std::string id;
+  if (in && std::getline(in, id) && !id.empty()) return id;
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
+  id = std::string("node-") + buf;
+  std::ofstream out(path);
+  out << id << "\n";
+  if (!out) return Status::Unavailable("cannot write " + path.string());
+  return id;
+}
+
+}  // namespace
+
+struct Daemon::Parts {
+  std::unique_ptr<DataDirLock> lock;
+  std::unique_ptr<SqliteJobStore> store;
+  HandlerRegistry handlers;
+  EngineMetrics metrics;
+  std::unique_ptr<Engine> engine;
+  std::unique_ptr<JobService> jobs;
+  std::unique_ptr<api::ApiHandler> api;
+  std::unique_ptr<api::HttpServer> http;
+};
+
+Daemon::Daemon(DaemonConfig config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
+
+Daemon::~Daemon() { Stop(); }
+
+uint16_t Daemon::port() const { return parts_->http ? parts_->http->port() : 0; }
+const std::string& Daemon::node_id() const { return config_.node_id; }
+
+Status Daemon::Start() {
+  Clock& clock = SystemClock::Instance();
+  Parts& p = *parts_;
+  OUTFLOW_ASSIGN_OR_RETURN(p.lock, DataDirLock::Acquire(config_.data_dir));
+  if (config_.node_id.empty()) {
+    OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
+  }
+  std::string db = DatabasePath(config_.data_dir);
+  OUTFLOW_ASSIGN_OR_RETURN(p.store, SqliteJobStore::Open(db, clock.Now()));
+  for (const auto& m : p.store->migration_report().applied) log::Info("migration applied", {{"migration", m}});
+  log::Info("store open", {{"path", db}, {"schema_version", p.store->migration_report().to_version}});
+
+  p.handlers.Register("noop", std::make_shared<FunctionHandler>("does nothing; for tests and benchmarks",
+                                                                [](const Job&) { return RunResult::Done(); }));
+  p.handlers.Register("webhook", std::make_shared<channels::WebhookHandler>(clock));
+
+  EngineOptions eo;
+  eo.node_id = config_.node_id;
+  eo.workers = config_.workers;
+  eo.lease = config_.lease;
+  p.engine = std::make_unique<Engine>(*p.store, clock, p.handlers, p.metrics, eo);
+  OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
+  p.jobs = std::make_unique<JobService>(*p.store, clock, p.handlers, p.metrics, p.engine.get());
+  p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); });
+
+  api::HttpServer::Options ho;
+  ho.host = config_.host;
+  ho.port = config_.port;
+  ho.threads = config_.http_threads;
+  ho.body_limit = config_.body_limit;
+  p.http = std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) {
+    return api->Handle(r);
+  });
+  OUTFLOW_RETURN_IF_ERROR(p.http->Start());
+  ready_ = true;
+  log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
+                                {"data_dir", config_.data_dir},
+                                {"node", config_.node_id},
+                                {"workers", config_.workers}});
+  return Status::Ok();
+}
+
+void Daemon::Stop() {
+  Parts& p = *parts_;
+  ready_ = false;
+  if (p.http) p.http->StopAccepting();
+  if (p.engine) p.engine->Stop();
+  if (p.http) p.http->Stop();
+  p.http.reset();
+  p.api.reset();
+  p.jobs.reset();
+  p.engine.reset();
+  p.store.reset();
+  p.lock.reset();
+}
+
+}  // namespace outflow

@@ -1,0 +1,67 @@
+// Daemon: `outflow serve`. Wires the store, the handlers, the engine, the API and
+// the HTTP server, and owns their start and stop order, written here only:
+//
+//   Start: lock the data directory -> open the store (migrate) -> register
+//          handlers -> start the engine (recovers this node's leases) -> listen
+//          -> ready.
+//   Stop:  not ready -> stop accepting connections -> engine drain (stop
+//          claiming, release queued jobs, finish running ones, commit) ->
+//          close connections -> close the store -> unlock.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "base/time.h"
+
+namespace outflow {
+
+struct DaemonConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::string data_dir = "./data";
+  int workers = 4;
+  int http_threads = 2;
+  std::string node_id;  // empty: read or create <data_dir>/node_id
+  size_t body_limit = 8 * 1024 * 1024;
+  Duration lease = std::chrono::minutes(5);
+};
+
+// Parses "host:port" ("127.0.0.1:8080", "[::1]:8080", ":8080").
+Status ParseListenAddress(std::string_view text, std::string& host, uint16_t& port);
+
+// An exclusive lock on a data directory (flock on <dir>/outflow.lock), so two
+// processes never run on one database with the same node id.
+class DataDirLock {
+ public:
+  // Creates the directory if needed. Unavailable when another process holds it.
+  static Result<std::unique_ptr<DataDirLock>> Acquire(const std::string& dir);
+  ~DataDirLock();
+
+ private:
+  explicit DataDirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// The path of the SQLite database in a data directory.
+std::string DatabasePath(const std::string& data_dir);
+
+class Daemon {
+ public:
+  explicit Daemon(DaemonConfig config);
+  ~Daemon();
+  Status Start();
+  void Stop();
+  uint16_t port() const;
+  const std::string& node_id() const;
+
+ private:
+  struct Parts;
+  DaemonConfig config_;
+  std::unique_ptr<Parts> parts_;
+  std::atomic<bool> ready_{false};
+};
+
+}  // namespace outflow

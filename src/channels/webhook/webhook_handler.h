@@ -1,0 +1,29 @@
+// WebhookHandler: the "webhook" job kind. Sends payload.body as JSON to
+// payload.url over HTTP(S) with libcurl, reusing one connection per worker thread.
+//
+// Payload: {"url": "https://...", "method"?: "POST", "headers"?: {"K": "V"},
+//           "body"?: <any JSON, default {}>, "timeout_ms"?: 1..60000 (default 10000)}
+// Every request carries Idempotency-Key: outflow-job-<id> (the same on every
+// attempt), X-Outflow-Job-Id and X-Outflow-Attempt.
+// Outcome: 2xx done; 408, 425, 429, 5xx, timeouts and connection errors retried,
+// honouring Retry-After (seconds or an HTTP date); any other status fails the
+// job with the status and the start of the response body. Thread-safe.
+#pragma once
+
+#include "base/clock.h"
+#include "engine/handler.h"
+
+namespace outflow::channels {
+
+class WebhookHandler final : public JobHandler {
+ public:
+  explicit WebhookHandler(Clock& clock);
+  RunResult Run(const Job& job) override;
+  Status ValidatePayload(std::string_view payload_json, std::string_view field) const override;
+  std::string Description() const override;
+
+ private:
+  Clock& clock_;
+};
+
+}  // namespace outflow::channels
