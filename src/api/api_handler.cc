@@ -79,7 +79,7 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   std::string_view target = req.target;
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
-  std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  std::string_view query = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
   return Route(req, path, query);
 }
 

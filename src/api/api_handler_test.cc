@@ -128,6 +128,9 @@ TEST_F(ApiHandlerTest, BatchEnqueueAndListWithPaging) {
     after = "&after=" + std::to_string(b.at("next_after").as_int64());
   }
   EXPECT_EQ(ids.size(), 25u);
+  r = Call("GET", "/v1/jobs");  // no query string at all
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Body(r).at("jobs").as_array().size(), 25u);
   r = Call("GET", "/v1/jobs?due_from=2030-01-01T00:00:10Z&due_until=2030-01-01T00:00:20Z");
   EXPECT_EQ(Body(r).at("jobs").as_array().size(), 10u);
   EXPECT_EQ(Call("GET", "/v1/jobs?state=running").status, 400);
