@@ -14,7 +14,9 @@ namespace json = boost::json;
 
 namespace {
 
-HttpResponse Json(int status, const json::value& v) { return HttpResponse{status, "application/json", json::serialize(v), {}}; }
+HttpResponse Json(int status, const json::value& v) {
+  return HttpResponse{status, "application/json", json::serialize(v), {}};
+}
 
 int HttpStatus(Code c) {
   switch (c) {
@@ -192,8 +194,8 @@ HttpResponse ApiHandler::ListJobs(std::string_view query) {
         std::string_view name = rest.substr(0, comma);
         auto st = ParseJobState(name);
         if (!st) {
-          return ErrorResponse(Status::InvalidArgument(
-              "state: unknown state '" + std::string(name) + "' (ready, leased, done, retrying, dead, cancelled)"));
+          return ErrorResponse(Status::InvalidArgument("state: unknown state '" + std::string(name) +
+                                                       "' (ready, leased, done, retrying, dead, cancelled)"));
         }
         f.states.push_back(*st);
         rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
@@ -212,7 +214,8 @@ HttpResponse ApiHandler::ListJobs(std::string_view query) {
       }
       if (k == "limit") {
         if (n < 1 || n > kMaxListLimit) {
-          return ErrorResponse(Status::InvalidArgument("limit: must be between 1 and " + std::to_string(kMaxListLimit)));
+          return ErrorResponse(
+              Status::InvalidArgument("limit: must be between 1 and " + std::to_string(kMaxListLimit)));
         }
         f.limit = static_cast<int>(n);
       } else {
@@ -234,8 +237,10 @@ HttpResponse ApiHandler::ListJobs(std::string_view query) {
 
 HttpResponse ApiHandler::Metrics() {
   Result<StateCounts> counts = jobs_.CountByState();
-  HttpResponse r{200, "text/plain; version=0.0.4; charset=utf-8",
-                 RenderPrometheus(metrics_, counts.ok() ? &*counts : nullptr), {}};
+  HttpResponse r{200,
+                 "text/plain; version=0.0.4; charset=utf-8",
+                 RenderPrometheus(metrics_, counts.ok() ? &*counts : nullptr),
+                 {}};
   return r;
 }
 

@@ -24,7 +24,8 @@ class ApiHandlerTest : public ::testing::Test {
     ASSERT_TRUE(s.ok());
     store_ = std::move(s).value();
     faults_ = std::make_unique<testing::FaultInjectionStore>(*store_);
-    handlers_.Register("noop", std::make_shared<FunctionHandler>("nothing", [](const Job&) { return RunResult::Done(); }));
+    handlers_.Register("noop",
+                       std::make_shared<FunctionHandler>("nothing", [](const Job&) { return RunResult::Done(); }));
     service_ = std::make_unique<JobService>(*faults_, clock_, handlers_, metrics_, nullptr);
     api_ = std::make_unique<ApiHandler>(*service_, metrics_, [this] { return ready_; });
   }
@@ -110,8 +111,8 @@ TEST_F(ApiHandlerTest, BadInputIs400NamingTheFieldAndAppliesNothing) {
 TEST_F(ApiHandlerTest, BatchEnqueueAndListWithPaging) {
   std::string body = R"({"jobs":[)";
   for (int i = 0; i < 25; ++i) {
-    body += std::string(i ? "," : "") + R"({"kind":"noop","due_at":"2030-01-01T00:00:)" +
-            (i < 10 ? "0" : "") + std::to_string(i) + R"(Z"})";
+    body += std::string(i ? "," : "") + R"({"kind":"noop","due_at":"2030-01-01T00:00:)" + (i < 10 ? "0" : "") +
+            std::to_string(i) + R"(Z"})";
   }
   body += "]}";
   HttpResponse r = Call("POST", "/v1/jobs/batch", body);

@@ -65,7 +65,9 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
 
-  void Run() { asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this())); }
+  void Run() {
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+  }
 
  private:
   void ReadHeader() {
@@ -181,7 +183,9 @@ void HttpServer::Impl::Accept() {
 HttpServer::HttpServer(Options options, Handler handler)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(handler))) {}
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  Stop();
+}
 
 Status HttpServer::Start() {
   beast::error_code ec;
@@ -206,7 +210,9 @@ Status HttpServer::Start() {
   return Status::Ok();
 }
 
-uint16_t HttpServer::port() const { return impl_->bound_port; }
+uint16_t HttpServer::port() const {
+  return impl_->bound_port;
+}
 
 void HttpServer::StopAccepting() {
   asio::post(impl_->ioc, [this] {

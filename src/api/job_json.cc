@@ -34,8 +34,7 @@ Result<json::value> ParseJsonBody(std::string_view body) {
   size_t n = p.write(body.data(), body.size(), ec);
   if (!ec) p.finish(ec);
   if (ec) {
-    return Status::InvalidArgument("request body is not valid JSON: " + ec.message() + " at byte " +
-                                   std::to_string(n));
+    return Status::InvalidArgument("request body is not valid JSON: " + ec.message() + " at byte " + std::to_string(n));
   }
   return p.release();
 }

@@ -264,7 +264,8 @@ int List(ApiClient& c, const JobFlags& f) {
         header = true;
       }
       for (const auto& j : v.at("jobs").as_array()) {
-        std::string attempts = std::to_string(j.at("attempts").as_int64()) + "/" + std::to_string(j.at("max_attempts").as_int64());
+        std::string attempts =
+            std::to_string(j.at("attempts").as_int64()) + "/" + std::to_string(j.at("max_attempts").as_int64());
         std::printf("%-10lld %-16s %-10s %-28s %-8s %s\n", static_cast<long long>(j.at("id").as_int64()),
                     Str(j.at("kind")).c_str(), Str(j.at("state")).c_str(), Str(j.at("due_at")).c_str(),
                     attempts.c_str(), Str(j.at("last_error")).substr(0, 60).c_str());
@@ -312,10 +313,11 @@ int Kinds(ApiClient& c) {
 }  // namespace
 
 int RunCli(int argc, char** argv) {
-  CLI::App app{"Outflow: a durable campaign scheduling and marketing automation engine.\n"
-               "Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid input, 4 not found, 5 conflict,\n"
-               "6 unavailable, 7 refused database (corrupt or newer).",
-               "outflow"};
+  CLI::App app{
+      "Outflow: a durable campaign scheduling and marketing automation engine.\n"
+      "Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid input, 4 not found, 5 conflict,\n"
+      "6 unavailable, 7 refused database (corrupt or newer).",
+      "outflow"};
   app.set_config("--config", "", "read options from a TOML/INI file ([serve] section for serve's flags)");
   app.require_subcommand(1);
   std::string log_level = "info";
@@ -327,17 +329,26 @@ int RunCli(int argc, char** argv) {
   auto* serve = app.add_subcommand("serve", "run the daemon: the engine and the HTTP API");
   serve->add_option("--addr", addr, "listen address host:port")->envname("OUTFLOW_ADDR")->capture_default_str();
   serve->add_option("--data-dir", cfg.data_dir, "data directory (database, lock, node id)")
-      ->envname("OUTFLOW_DATA_DIR")->capture_default_str();
-  serve->add_option("--workers", cfg.workers, "job worker threads")->envname("OUTFLOW_WORKERS")
-      ->check(CLI::Range(1, 256))->capture_default_str();
-  serve->add_option("--http-threads", cfg.http_threads, "HTTP I/O threads")->envname("OUTFLOW_HTTP_THREADS")
-      ->check(CLI::Range(1, 64))->capture_default_str();
+      ->envname("OUTFLOW_DATA_DIR")
+      ->capture_default_str();
+  serve->add_option("--workers", cfg.workers, "job worker threads")
+      ->envname("OUTFLOW_WORKERS")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve->add_option("--http-threads", cfg.http_threads, "HTTP I/O threads")
+      ->envname("OUTFLOW_HTTP_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   serve->add_option("--node-id", cfg.node_id, "lease owner name (default: kept in <data-dir>/node_id)")
       ->envname("OUTFLOW_NODE_ID");
-  serve->add_option("--body-limit", cfg.body_limit, "largest request body in bytes")->envname("OUTFLOW_BODY_LIMIT")
-      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))->capture_default_str();
+  serve->add_option("--body-limit", cfg.body_limit, "largest request body in bytes")
+      ->envname("OUTFLOW_BODY_LIMIT")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+      ->capture_default_str();
   serve->add_option("--lease-seconds", lease_seconds, "how long a claimed job is held before another claim may take it")
-      ->envname("OUTFLOW_LEASE_SECONDS")->check(CLI::Range(1, 86400))->capture_default_str();
+      ->envname("OUTFLOW_LEASE_SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
 
   std::string migrate_dir = "./data";
   bool migrate_status = false;
@@ -359,7 +370,8 @@ int RunCli(int argc, char** argv) {
   enqueue->add_option("--key", jf.key, "idempotency key: a second enqueue returns the first job");
   enqueue->add_option("--max-attempts", jf.max_attempts, "attempts before the job is dead (default 5)")
       ->check(CLI::Range(1, 100));
-  enqueue->add_option("--file", jf.file, "a JSON file ({\"jobs\": [...]} or [...]; - for stdin): one batch, all or nothing");
+  enqueue->add_option("--file", jf.file,
+                      "a JSON file ({\"jobs\": [...]} or [...]; - for stdin): one batch, all or nothing");
   auto* list = job->add_subcommand("list", "list jobs, oldest first");
   list->add_option("--state", jf.state, "comma-separated: ready, leased, done, retrying, dead, cancelled");
   list->add_option("--kind", jf.list_kind, "only this kind");
@@ -386,7 +398,8 @@ int RunCli(int argc, char** argv) {
   }
 
   log::Level level;
-  if (!log::ParseLevel(log_level, level)) return Fail(Status::InvalidArgument("--log-level: unknown level '" + log_level + "'"));
+  if (!log::ParseLevel(log_level, level))
+    return Fail(Status::InvalidArgument("--log-level: unknown level '" + log_level + "'"));
   log::SetLevel(level);
 
   if (*version) {

@@ -63,9 +63,13 @@ Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::string& dir
   return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
 }
 
-DataDirLock::~DataDirLock() { ::close(fd_); }
+DataDirLock::~DataDirLock() {
+  ::close(fd_);
+}
 
-std::string DatabasePath(const std::string& data_dir) { return (fs::path(data_dir) / "outflow.db").string(); }
+std::string DatabasePath(const std::string& data_dir) {
+  return (fs::path(data_dir) / "outflow.db").string();
+}
 
 namespace {
 
@@ -100,10 +104,16 @@ struct Daemon::Parts {
 
 Daemon::Daemon(DaemonConfig config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
 
-Daemon::~Daemon() { Stop(); }
+Daemon::~Daemon() {
+  Stop();
+}
 
-uint16_t Daemon::port() const { return parts_->http ? parts_->http->port() : 0; }
-const std::string& Daemon::node_id() const { return config_.node_id; }
+uint16_t Daemon::port() const {
+  return parts_->http ? parts_->http->port() : 0;
+}
+const std::string& Daemon::node_id() const {
+  return config_.node_id;
+}
 
 Status Daemon::Start() {
   Clock& clock = SystemClock::Instance();
@@ -135,9 +145,8 @@ Status Daemon::Start() {
   ho.port = config_.port;
   ho.threads = config_.http_threads;
   ho.body_limit = config_.body_limit;
-  p.http = std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) {
-    return api->Handle(r);
-  });
+  p.http =
+      std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
   OUTFLOW_RETURN_IF_ERROR(p.http->Start());
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},

@@ -8,8 +8,7 @@ Timestamp SystemClock::Now() const {
   return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
 }
 
-void SystemClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                            Timestamp deadline) {
+void SystemClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) {
   // Wait on the steady clock so that a wall-clock step cannot stretch the wait.
   auto remaining = deadline - Now();
   if (remaining <= Duration::zero()) return;
@@ -28,8 +27,7 @@ Timestamp FakeClock::Now() const {
   return now_;
 }
 
-void FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                          Timestamp deadline) {
+void FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) {
   Waiter w{&cv, lock.mutex()};
   {
     std::lock_guard g(mu_);

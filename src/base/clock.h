@@ -21,15 +21,13 @@ class Clock {
   virtual ~Clock() = default;
   virtual Timestamp Now() const = 0;
   // REQUIRES: `lock` holds the mutex that notifiers of `cv` take before notifying.
-  virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                         Timestamp deadline) = 0;
+  virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) = 0;
 };
 
 class SystemClock final : public Clock {
  public:
   Timestamp Now() const override;
-  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                 Timestamp deadline) override;
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) override;
   // A process-wide instance.
   static SystemClock& Instance();
 };
@@ -39,8 +37,7 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(Timestamp start);
   Timestamp Now() const override;
-  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                 Timestamp deadline) override;
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) override;
   void Advance(Duration d);
   void Set(Timestamp t);
 

@@ -59,7 +59,9 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-Field::Field(std::string_view k, std::string_view v) : key(k) { AppendJsonString(json, v); }
+Field::Field(std::string_view k, std::string_view v) : key(k) {
+  AppendJsonString(json, v);
+}
 Field::Field(std::string_view k, int64_t v) : key(k), json(std::to_string(v)) {}
 Field::Field(std::string_view k, double v) : key(k) {
   char buf[32];
@@ -68,7 +70,9 @@ Field::Field(std::string_view k, double v) : key(k) {
 }
 Field::Field(std::string_view k, bool v) : key(k), json(v ? "true" : "false") {}
 
-void SetLevel(Level level) { g_level.store(level); }
+void SetLevel(Level level) {
+  g_level.store(level);
+}
 
 bool ParseLevel(std::string_view name, Level& out) {
   for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError, Level::kOff}) {
@@ -80,7 +84,9 @@ bool ParseLevel(std::string_view name, Level& out) {
   return false;
 }
 
-bool Enabled(Level level) { return level >= g_level.load(std::memory_order_relaxed) && level != Level::kOff; }
+bool Enabled(Level level) {
+  return level >= g_level.load(std::memory_order_relaxed) && level != Level::kOff;
+}
 
 void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;

@@ -17,7 +17,7 @@ namespace outflow {
 
 enum class Code {
   kOk,
-  kInvalidArgument,     // the caller's input is wrong; retrying will not help
+  kInvalidArgument,  // the caller's input is wrong; retrying will not help
   kNotFound,
   kConflict,            // the request is valid but contradicts current state
   kUnavailable,         // transient: the database is locked, full or read-only; retry
@@ -61,7 +61,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result built from an Ok status has no value");
   }
@@ -89,17 +89,16 @@ class [[nodiscard]] Result {
 }  // namespace outflow
 
 // Returns early with the status when `expr` (a Status) is not ok.
-#define OUTFLOW_RETURN_IF_ERROR(expr)              \
-  do {                                             \
-    ::outflow::Status _st = (expr);                \
-    if (!_st.ok()) return _st;                     \
+#define OUTFLOW_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::outflow::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 #define OUTFLOW_CONCAT_INNER(a, b) a##b
 #define OUTFLOW_CONCAT(a, b) OUTFLOW_CONCAT_INNER(a, b)
 // Declares `lhs` from a Result<T> expression, or returns its status.
-#define OUTFLOW_ASSIGN_OR_RETURN(lhs, expr) \
-  OUTFLOW_ASSIGN_OR_RETURN_IMPL(OUTFLOW_CONCAT(_res_, __LINE__), lhs, expr)
+#define OUTFLOW_ASSIGN_OR_RETURN(lhs, expr) OUTFLOW_ASSIGN_OR_RETURN_IMPL(OUTFLOW_CONCAT(_res_, __LINE__), lhs, expr)
 #define OUTFLOW_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.ok()) return tmp.status();                 \

@@ -24,7 +24,5 @@ class StrongId {
 
 template <typename Tag>
 struct std::hash<outflow::StrongId<Tag>> {
-  size_t operator()(const outflow::StrongId<Tag>& id) const noexcept {
-    return std::hash<int64_t>{}(id.value());
-  }
+  size_t operator()(const outflow::StrongId<Tag>& id) const noexcept { return std::hash<int64_t>{}(id.value()); }
 };

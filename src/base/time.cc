@@ -15,7 +15,9 @@ constexpr int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
-constexpr bool IsLeap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+constexpr bool IsLeap(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 constexpr unsigned DaysInMonth(int64_t y, unsigned m) {
   constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -64,25 +66,24 @@ std::string FormatRfc3339(Timestamp t) {
   int64_t secs = rem / 1'000'000;
   int64_t frac = rem % 1'000'000;
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
-                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60),
-                static_cast<long long>(frac));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%06lldZ", static_cast<long long>(y), m, d,
+                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+                static_cast<long long>(secs % 60), static_cast<long long>(frac));
   return buf;
 }
 
 Result<Timestamp> ParseRfc3339(std::string_view s) {
   int64_t year, month, day, hour, minute, second;
   if (s.empty()) return Bad(s, "empty");
-  if (!Digits(s, 0, 4, year) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, month) ||
-      s[7] != '-' || !Digits(s, 8, 2, day)) {
+  if (!Digits(s, 0, 4, year) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, month) || s[7] != '-' ||
+      !Digits(s, 8, 2, day)) {
     return Bad(s, "date must be YYYY-MM-DD");
   }
   if (s.size() < 11 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ')) {
     return Bad(s, "missing 'T' and time of day");
   }
-  if (!Digits(s, 11, 2, hour) || s.size() < 19 || s[13] != ':' || !Digits(s, 14, 2, minute) ||
-      s[16] != ':' || !Digits(s, 17, 2, second)) {
+  if (!Digits(s, 11, 2, hour) || s.size() < 19 || s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' ||
+      !Digits(s, 17, 2, second)) {
     return Bad(s, "time must be HH:MM:SS");
   }
   if (month < 1 || month > 12) return Bad(s, "month out of range");
@@ -110,8 +111,8 @@ Result<Timestamp> ParseRfc3339(std::string_view s) {
     ++pos;
   } else if (s[pos] == '+' || s[pos] == '-') {
     int64_t oh, om;
-    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
+    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, om) ||
+        oh > 23 || om > 59) {
       return Bad(s, "offset must be +HH:MM or -HH:MM");
     }
     offset_minutes = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);

@@ -16,8 +16,12 @@ namespace outflow {
 using Duration = std::chrono::microseconds;
 using Timestamp = std::chrono::time_point<std::chrono::system_clock, Duration>;
 
-inline int64_t ToMicros(Timestamp t) { return t.time_since_epoch().count(); }
-inline Timestamp FromMicros(int64_t us) { return Timestamp(Duration(us)); }
+inline int64_t ToMicros(Timestamp t) {
+  return t.time_since_epoch().count();
+}
+inline Timestamp FromMicros(int64_t us) {
+  return Timestamp(Duration(us));
+}
 
 // Formats as RFC 3339 in UTC with microseconds: 2026-11-24T09:30:00.123456Z.
 std::string FormatRfc3339(Timestamp t);

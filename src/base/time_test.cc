@@ -31,11 +31,11 @@ TEST(Rfc3339, RejectsWithReason) {
     const char* text;
     const char* reason;
   };
-  for (const Case& c : {Case{"", "empty"}, Case{"2026-13-01T00:00:00Z", "month"}, Case{"2026-02-29T00:00:00Z", "day"},
-                        Case{"2026-01-01", "missing 'T'"}, Case{"2026-01-01T25:00:00Z", "hour"},
-                        Case{"2026-01-01T10:00:00", "offset"}, Case{"2026-01-01T10:00:00+1:00", "offset"},
-                        Case{"2026-01-01T10:00:00Zjunk", "unexpected"}, Case{"tomorrow", "YYYY-MM-DD"},
-                        Case{"2026-01-01T10:00:00.Z", "fraction"}}) {
+  for (const Case& c :
+       {Case{"", "empty"}, Case{"2026-13-01T00:00:00Z", "month"}, Case{"2026-02-29T00:00:00Z", "day"},
+        Case{"2026-01-01", "missing 'T'"}, Case{"2026-01-01T25:00:00Z", "hour"}, Case{"2026-01-01T10:00:00", "offset"},
+        Case{"2026-01-01T10:00:00+1:00", "offset"}, Case{"2026-01-01T10:00:00Zjunk", "unexpected"},
+        Case{"tomorrow", "YYYY-MM-DD"}, Case{"2026-01-01T10:00:00.Z", "fraction"}}) {
     Result<Timestamp> r = ParseRfc3339(c.text);
     ASSERT_FALSE(r.ok()) << c.text;
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument);

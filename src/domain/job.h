@@ -22,12 +22,12 @@ using JobId = StrongId<JobIdTag>;
 //  ready ──claim──> leased ──done──> done
 //    ^                │  ├──retry──> retrying ──claim──> leased
 //    │                │  └──fail / last attempt──> dead
-//    └──lease lost / drain (attempt not counted on drain)
+//    └──lease lost (attempt counted; dead if it was the last) / drain (not counted)
 //  ready | retrying ──cancel──> cancelled
 enum class JobState { kReady, kLeased, kDone, kRetrying, kDead, kCancelled };
 
-inline constexpr JobState kAllJobStates[] = {JobState::kReady, JobState::kLeased, JobState::kDone,
-                                             JobState::kRetrying, JobState::kDead, JobState::kCancelled};
+inline constexpr JobState kAllJobStates[] = {JobState::kReady,    JobState::kLeased, JobState::kDone,
+                                             JobState::kRetrying, JobState::kDead,   JobState::kCancelled};
 
 std::string_view JobStateName(JobState s);
 std::optional<JobState> ParseJobState(std::string_view name);

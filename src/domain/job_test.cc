@@ -17,7 +17,9 @@ TEST(JobState, NamesRoundTrip) {
   EXPECT_FALSE(ParseJobState("running").has_value());
 }
 
-TEST(ValidateJobSpec, AcceptsValid) { EXPECT_TRUE(ValidateJobSpec(Valid(), "").ok()); }
+TEST(ValidateJobSpec, AcceptsValid) {
+  EXPECT_TRUE(ValidateJobSpec(Valid(), "").ok());
+}
 
 TEST(ValidateJobSpec, NamesTheFieldAndTheProblem) {
   JobSpec s = Valid();

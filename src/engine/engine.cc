@@ -16,7 +16,9 @@ Engine::Engine(JobStore& store, Clock& clock, const HandlerRegistry& handlers, E
       options_(std::move(options)),
       rng_(std::random_device{}()) {}
 
-Engine::~Engine() { Stop(); }
+Engine::~Engine() {
+  Stop();
+}
 
 bool Engine::running() const {
   std::lock_guard g(mu_);
@@ -104,15 +106,14 @@ JobOutcome Engine::Execute(const Job& job) {
     }
   }
   switch (r.kind) {
-    case RunResult::Kind::kDone:
-      out.kind = JobOutcome::Kind::kDone;
-      break;
+    case RunResult::Kind::kDone: out.kind = JobOutcome::Kind::kDone; break;
     case RunResult::Kind::kFail:
       out.kind = JobOutcome::Kind::kDead;
       out.error = std::move(r.error);
       break;
     case RunResult::Kind::kRetry:
-      out.error = "attempt " + std::to_string(job.attempts) + " of " + std::to_string(job.max_attempts) + ": " + r.error;
+      out.error =
+          "attempt " + std::to_string(job.attempts) + " of " + std::to_string(job.max_attempts) + ": " + r.error;
       if (job.attempts >= job.max_attempts) {
         out.kind = JobOutcome::Kind::kDead;
       } else {

@@ -36,8 +36,8 @@ namespace outflow {
 struct EngineOptions {
   std::string node_id = "node-1";  // lease owner; stable across restarts of this node
   int workers = 4;
-  int claim_batch = 1000;        // jobs claimed per store transaction at most
-  int max_in_flight = 2000;      // claimed but not yet committed, at most
+  int claim_batch = 1000;    // jobs claimed per store transaction at most
+  int max_in_flight = 2000;  // claimed but not yet committed, at most
   Duration lease = std::chrono::minutes(5);
   BackoffPolicy backoff;
   Duration store_retry_delay = std::chrono::milliseconds(200);
@@ -45,8 +45,7 @@ struct EngineOptions {
 
 class Engine {
  public:
-  Engine(JobStore& store, Clock& clock, const HandlerRegistry& handlers, EngineMetrics& metrics,
-         EngineOptions options);
+  Engine(JobStore& store, Clock& clock, const HandlerRegistry& handlers, EngineMetrics& metrics, EngineOptions options);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -88,14 +87,14 @@ class Engine {
   static constexpr Timestamp kNever = Timestamp::max();
 
   mutable std::mutex mu_;
-  std::condition_variable dispatch_cv_;  // dispatcher waits: outcomes, enqueues, stop
-  std::condition_variable work_cv_;      // workers wait: jobs, stop
-  std::deque<Job> queue_;                // claimed, not started
-  std::vector<JobOutcome> outcomes_;     // finished, not committed
-  int in_flight_ = 0;                    // claimed and not yet committed
+  std::condition_variable dispatch_cv_;    // dispatcher waits: outcomes, enqueues, stop
+  std::condition_variable work_cv_;        // workers wait: jobs, stop
+  std::deque<Job> queue_;                  // claimed, not started
+  std::vector<JobOutcome> outcomes_;       // finished, not committed
+  int in_flight_ = 0;                      // claimed and not yet committed
   Timestamp next_due_ = Timestamp::min();  // unknown at start: look
   Timestamp next_lease_expiry_ = Timestamp::min();
-  Timestamp notified_due_ = kNever;      // earliest due notified since the last look
+  Timestamp notified_due_ = kNever;  // earliest due notified since the last look
   Timestamp sleep_target_ = kNever;
   bool started_ = false;
   bool stopping_ = false;

@@ -65,9 +65,8 @@ class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     OpenStore();
-    handlers_.Register("test", std::make_shared<FunctionHandler>("records", [this](const Job& j) {
-      return recorder_.Run(j);
-    }));
+    handlers_.Register("test",
+                       std::make_shared<FunctionHandler>("records", [this](const Job& j) { return recorder_.Run(j); }));
   }
   void OpenStore() {
     auto s = SqliteJobStore::Open(dir_.File("outflow.db"), kT0);
@@ -232,11 +231,11 @@ TEST_F(EngineTest, StopReleasesQueuedJobsWithoutCountingTheAttempt) {
   bool open = false;
   std::atomic<int> started{0};
   handlers_.Register("slow", std::make_shared<FunctionHandler>("blocks", [&](const Job&) {
-    started++;
-    std::unique_lock lk(gate_mu);
-    gate_cv.wait(lk, [&] { return open; });
-    return RunResult::Done();
-  }));
+                       started++;
+                       std::unique_lock lk(gate_mu);
+                       gate_cv.wait(lk, [&] { return open; });
+                       return RunResult::Done();
+                     }));
   std::vector<JobSpec> specs(10);
   for (auto& s : specs) {
     s.kind = "slow";

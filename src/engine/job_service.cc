@@ -17,7 +17,8 @@ Status JobService::Validate(const JobSpec& spec, std::string_view field) const {
 }
 
 Result<std::vector<EnqueueResult>> JobService::Enqueue(std::span<const JobSpec> specs, std::string_view batch) {
-  if (specs.empty()) return Status::InvalidArgument(std::string(batch.empty() ? "jobs" : batch) + ": the batch is empty");
+  if (specs.empty())
+    return Status::InvalidArgument(std::string(batch.empty() ? "jobs" : batch) + ": the batch is empty");
   if (specs.size() > kMaxBatchSize) {
     return Status::InvalidArgument(std::string(batch) + ": " + std::to_string(specs.size()) +
                                    " jobs, over the limit of " + std::to_string(kMaxBatchSize) + " per batch");

@@ -42,7 +42,7 @@ struct JobFilter {
 };
 
 struct JobPage {
-  std::vector<Job> jobs;  // ascending id
+  std::vector<Job> jobs;            // ascending id
   std::optional<JobId> next_after;  // set when more may follow
 };
 
@@ -52,7 +52,7 @@ struct CommitStats {
 };
 
 struct RecoverStats {
-  int to_retry = 0;  // leases returned for another attempt
+  int to_retry = 0;  // leases returned to ready for another attempt
   int to_dead = 0;   // leases lost on the last attempt
 };
 
@@ -76,7 +76,8 @@ class JobStore {
 
   virtual Result<std::vector<Job>> Claim(std::string_view owner, Timestamp now, Duration lease, int limit) = 0;
   virtual Result<CommitStats> Commit(std::string_view owner, std::span<const JobOutcome> outcomes, Timestamp now) = 0;
-  // Returns leased jobs to retrying (due now) or, on their last attempt, to dead:
+  // Returns leased jobs to ready (keeping their due time and the counted attempt,
+  // with last_error saying the lease was lost) or, on their last attempt, to dead:
   // those whose lease expired before `now`, and with `owner` all of that owner's
   // leases whatever their expiry (a restarted node's leases are dead by definition).
   virtual Result<RecoverStats> RecoverLeases(Timestamp now, std::optional<std::string_view> owner) = 0;

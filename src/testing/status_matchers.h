@@ -5,22 +5,21 @@
 
 #include "base/status.h"
 
-#define ASSERT_OK(expr)                                 \
-  do {                                                  \
-    const auto& _r = (expr);                            \
-    ASSERT_TRUE(_r.ok()) << _r.status().ToString();     \
+#define ASSERT_OK(expr)                             \
+  do {                                              \
+    const auto& _r = (expr);                        \
+    ASSERT_TRUE(_r.ok()) << _r.status().ToString(); \
   } while (0)
-#define EXPECT_OK(expr)                                 \
-  do {                                                  \
-    const auto& _r = (expr);                            \
-    EXPECT_TRUE(_r.ok()) << _r.status().ToString();     \
+#define EXPECT_OK(expr)                             \
+  do {                                              \
+    const auto& _r = (expr);                        \
+    EXPECT_TRUE(_r.ok()) << _r.status().ToString(); \
   } while (0)
 
-#define ASSERT_OK_AND_ASSIGN(lhs, expr) \
-  ASSERT_OK_AND_ASSIGN_IMPL(OUTFLOW_CONCAT(_res_, __LINE__), lhs, expr)
-#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)              \
-  auto tmp = (expr);                                           \
-  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString();            \
+#define ASSERT_OK_AND_ASSIGN(lhs, expr) ASSERT_OK_AND_ASSIGN_IMPL(OUTFLOW_CONCAT(_res_, __LINE__), lhs, expr)
+#define ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, expr)   \
+  auto tmp = (expr);                                \
+  ASSERT_TRUE(tmp.ok()) << tmp.status().ToString(); \
   lhs = std::move(tmp).value()
 
 namespace outflow {

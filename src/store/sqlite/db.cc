@@ -9,23 +9,16 @@ Status ToStatus(int rc, sqlite3* db, std::string_view what) {
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xff) {
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return Status::Unavailable(msg + " (the database is locked by another writer)");
-    case SQLITE_FULL:
-      return Status::Unavailable(msg + " (the database or disk is full)");
-    case SQLITE_READONLY:
-      return Status::Unavailable(msg + " (the database is read-only)");
+    case SQLITE_LOCKED: return Status::Unavailable(msg + " (the database is locked by another writer)");
+    case SQLITE_FULL: return Status::Unavailable(msg + " (the database or disk is full)");
+    case SQLITE_READONLY: return Status::Unavailable(msg + " (the database is read-only)");
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
-    case SQLITE_PROTOCOL:
-      return Status::Unavailable(msg);
+    case SQLITE_PROTOCOL: return Status::Unavailable(msg);
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::Corruption(msg);
-    case SQLITE_CONSTRAINT:
-      return Status::Conflict(msg);
-    default:
-      return Status::Internal(msg);
+    case SQLITE_NOTADB: return Status::Corruption(msg);
+    case SQLITE_CONSTRAINT: return Status::Conflict(msg);
+    default: return Status::Internal(msg);
   }
 }
 
@@ -45,7 +38,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
   sqlite3_extended_result_codes(db, 1);
   std::string pragmas =
       "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
-      "PRAGMA cache_size=-" + std::to_string(options.cache_kib) + ";";
+      "PRAGMA cache_size=-" +
+      std::to_string(options.cache_kib) + ";";
   if (!options.read_only) pragmas = "PRAGMA journal_mode=WAL; " + pragmas;
   // The first statement reads the header: a file that is not a database fails here.
   OUTFLOW_RETURN_IF_ERROR(conn->Exec(pragmas).WithContext("open " + path));

@@ -46,7 +46,10 @@ class Stmt {
   }
   void BindNull(int i) { sqlite3_bind_null(s_, i); }
   void Bind(int i, const std::optional<std::string>& v) {
-    if (v) Bind(i, std::string_view(*v)); else BindNull(i);
+    if (v)
+      Bind(i, std::string_view(*v));
+    else
+      BindNull(i);
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int Step() { return sqlite3_step(s_); }

@@ -31,12 +31,14 @@ CREATE INDEX jobs_lease_expiry ON jobs(lease_expires_at) WHERE state = 'leased';
   return kMigrations;
 }
 
-int LatestSchemaVersion() { return AllMigrations().back().version; }
+int LatestSchemaVersion() {
+  return AllMigrations().back().version;
+}
 
 Result<int> CurrentSchemaVersion(Connection& conn) {
-  OUTFLOW_RETURN_IF_ERROR(conn.Exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+  OUTFLOW_RETURN_IF_ERROR(
+      conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
   int rc = s->Step();
   if (rc != SQLITE_ROW) return conn.Error(rc, "read schema version");
@@ -51,10 +53,9 @@ Result<MigrationReport> Migrate(Connection& conn, Timestamp now) {
   report.to_version = report.from_version;
   const int latest = LatestSchemaVersion();
   if (report.from_version > latest) {
-    return Status::FailedPrecondition(
-        "the database was written by a newer Outflow: its schema version is " +
-        std::to_string(report.from_version) + ", this build knows versions up to " + std::to_string(latest) +
-        "; upgrade Outflow (migrations only go forward)");
+    return Status::FailedPrecondition("the database was written by a newer Outflow: its schema version is " +
+                                      std::to_string(report.from_version) + ", this build knows versions up to " +
+                                      std::to_string(latest) + "; upgrade Outflow (migrations only go forward)");
   }
   for (const Migration& m : AllMigrations()) {
     if (m.version <= report.from_version) continue;

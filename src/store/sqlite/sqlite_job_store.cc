@@ -25,7 +25,9 @@ Result<Job> ReadJob(const Stmt& s) {
   j.id = JobId(s.Int(0));
   j.kind = std::string(s.Text(1));
   auto state = ParseJobState(s.Text(2));
-  if (!state) return Status::Corruption("job " + std::to_string(j.id.value()) + " has unknown state '" + std::string(s.Text(2)) + "'");
+  if (!state)
+    return Status::Corruption("job " + std::to_string(j.id.value()) + " has unknown state '" + std::string(s.Text(2)) +
+                              "'");
   j.state = *state;
   j.due_at = FromMicros(s.Int(3));
   j.attempts = static_cast<int>(s.Int(4));
@@ -120,16 +122,20 @@ Result<std::vector<EnqueueResult>> SqliteJobStore::Enqueue(std::span<const JobSp
   Connection& c = *writer_;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("enqueue"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(
-      "INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, payload, created_at, updated_at) "
-      "VALUES(?1, 'ready', ?2, 0, ?3, ?4, ?5, ?6, ?6) "
-      "ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins,
+                           c.Prepare("INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, "
+                                     "payload, created_at, updated_at) "
+                                     "VALUES(?1, 'ready', ?2, 0, ?3, ?4, ?5, ?6, ?6) "
+                                     "ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"));
   const int64_t now_us = ToMicros(now);
   for (const JobSpec& spec : specs) {
     ins->BindStatic(1, spec.kind);
     ins->Bind(2, ToMicros(spec.due_at));
     ins->Bind(3, spec.max_attempts);
-    if (spec.idempotency_key) ins->BindStatic(4, *spec.idempotency_key); else ins->BindNull(4);
+    if (spec.idempotency_key)
+      ins->BindStatic(4, *spec.idempotency_key);
+    else
+      ins->BindNull(4);
     ins->BindStatic(5, spec.payload);
     ins->Bind(6, now_us);
     int rc = ins->Step();
@@ -218,8 +224,8 @@ Result<Job> SqliteJobStore::Cancel(JobId id, Timestamp now) {
     return Status::Conflict("job " + std::to_string(id.value()) + " is " + std::string(JobStateName(job.state)) +
                             "; only ready or retrying jobs can be cancelled");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE jobs SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("UPDATE jobs SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE id = ?1"));
   s->Bind(1, id.value());
   s->Bind(2, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "cancel"));
@@ -230,12 +236,12 @@ Result<Job> SqliteJobStore::Cancel(JobId id, Timestamp now) {
 }
 
 Result<std::vector<Job>> SqliteJobStore::Claim(std::string_view owner, Timestamp now, Duration lease, int limit) {
-  static const std::string kSql = Sql(
-      "UPDATE jobs SET state = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, "
-      "started_at = ?3, updated_at = ?3 "
-      "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 "
-      "             ORDER BY due_at, id LIMIT ?4) "
-      "RETURNING ");
+  static const std::string kSql =
+      Sql("UPDATE jobs SET state = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, "
+          "started_at = ?3, updated_at = ?3 "
+          "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 "
+          "             ORDER BY due_at, id LIMIT ?4) "
+          "RETURNING ");
   std::vector<Job> jobs;
   std::lock_guard g(writer_mu_);
   Connection& c = *writer_;
@@ -254,9 +260,8 @@ Result<std::vector<Job>> SqliteJobStore::Claim(std::string_view owner, Timestamp
   s->Reset();
   if (rc != SQLITE_DONE) return c.Error(rc, "claim");
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("claim"));
-  std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) {
-    return a.due_at != b.due_at ? a.due_at < b.due_at : a.id < b.id;
-  });
+  std::sort(jobs.begin(), jobs.end(),
+            [](const Job& a, const Job& b) { return a.due_at != b.due_at ? a.due_at < b.due_at : a.id < b.id; });
   return jobs;
 }
 
@@ -269,18 +274,26 @@ Result<CommitStats> SqliteJobStore::Commit(std::string_view owner, std::span<con
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("commit outcomes"));
   // ?1 id, ?2 owner, ?3 now, ?4 retry time, ?5 error. Each applies only while the lease is ours.
   constexpr std::string_view kGuard = " WHERE id = ?1 AND state = 'leased' AND lease_owner = ?2";
-  static const std::string kDone = std::string(
-      "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, "
-      "finished_at = ?3, updated_at = ?3") + std::string(kGuard);
-  static const std::string kRetry = std::string(
-      "UPDATE jobs SET state = 'retrying', due_at = ?4, last_error = ?5, lease_owner = NULL, "
-      "lease_expires_at = NULL, updated_at = ?3") + std::string(kGuard);
-  static const std::string kDead = std::string(
-      "UPDATE jobs SET state = 'dead', last_error = ?5, lease_owner = NULL, lease_expires_at = NULL, "
-      "finished_at = ?3, updated_at = ?3") + std::string(kGuard);
-  static const std::string kRelease = std::string(
-      "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'ready' END, "
-      "attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?3") + std::string(kGuard);
+  static const std::string kDone =
+      std::string(
+          "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, "
+          "finished_at = ?3, updated_at = ?3") +
+      std::string(kGuard);
+  static const std::string kRetry =
+      std::string(
+          "UPDATE jobs SET state = 'retrying', due_at = ?4, last_error = ?5, lease_owner = NULL, "
+          "lease_expires_at = NULL, updated_at = ?3") +
+      std::string(kGuard);
+  static const std::string kDead =
+      std::string(
+          "UPDATE jobs SET state = 'dead', last_error = ?5, lease_owner = NULL, lease_expires_at = NULL, "
+          "finished_at = ?3, updated_at = ?3") +
+      std::string(kGuard);
+  static const std::string kRelease =
+      std::string(
+          "UPDATE jobs SET state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'ready' END, "
+          "attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL, updated_at = ?3") +
+      std::string(kGuard);
   for (const JobOutcome& o : outcomes) {
     const std::string* sql = nullptr;
     switch (o.kind) {
@@ -296,7 +309,10 @@ Result<CommitStats> SqliteJobStore::Commit(std::string_view owner, std::span<con
     if (o.kind == JobOutcome::Kind::kRetry) s->Bind(4, ToMicros(o.retry_at));
     if (o.kind == JobOutcome::Kind::kRetry || o.kind == JobOutcome::Kind::kDead) s->BindStatic(5, o.error);
     OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "commit outcome"));
-    if (c.Changes() == 1) ++stats.applied; else ++stats.stale;
+    if (c.Changes() == 1)
+      ++stats.applied;
+    else
+      ++stats.stale;
   }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit outcomes"));
   return stats;
@@ -309,14 +325,14 @@ Result<RecoverStats> SqliteJobStore::RecoverLeases(Timestamp now, std::optional<
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("recover leases"));
   // Two statements so that each can use its index: expired leases, then the owner's.
-  const char* kExpired =
-      "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'retrying' END, "
+  constexpr const char* kExpired =
+      "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'ready' END, "
       "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 ELSE NULL END, "
       "last_error = 'lease lost: the worker running this attempt stopped or timed out', "
       "lease_owner = NULL, lease_expires_at = NULL, updated_at = ?1 "
       "WHERE state = 'leased' AND lease_expires_at <= ?1 RETURNING state";
-  const char* kOwned =
-      "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'retrying' END, "
+  constexpr const char* kOwned =
+      "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'ready' END, "
       "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 ELSE NULL END, "
       "last_error = 'lease lost: the worker running this attempt stopped or timed out', "
       "lease_owner = NULL, lease_expires_at = NULL, updated_at = ?1 "
@@ -328,7 +344,10 @@ Result<RecoverStats> SqliteJobStore::RecoverLeases(Timestamp now, std::optional<
     if (sql == kOwned) s->BindStatic(2, *owner);
     int rc;
     while ((rc = s->Step()) == SQLITE_ROW) {
-      if (s->Text(0) == "dead") ++stats.to_dead; else ++stats.to_retry;
+      if (s->Text(0) == "dead")
+        ++stats.to_dead;
+      else
+        ++stats.to_retry;
     }
     s->Reset();
     if (rc != SQLITE_DONE) return c.Error(rc, "recover leases");

@@ -23,7 +23,7 @@ namespace outflow {
 class SqliteJobStore final : public JobStore {
  public:
   struct Options {
-    bool migrate = true;      // apply missing migrations on open (else refuse an old schema)
+    bool migrate = true;  // apply missing migrations on open (else refuse an old schema)
     int busy_timeout_ms = 5000;
     int writer_cache_kib = 32 * 1024;
     int reader_cache_kib = 8 * 1024;

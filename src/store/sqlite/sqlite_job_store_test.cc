@@ -137,7 +137,7 @@ TEST_F(SqliteJobStoreTest, RecoverReturnsExpiredAndOwnedLeases) {
   std::vector<JobSpec> specs = {Spec(kT0), Spec(kT0), Spec(kT0)};
   specs[2].max_attempts = 1;
   ASSERT_OK_AND_ASSIGN(auto r, store_->Enqueue(specs, kT0));
-  ASSERT_OK(store_->Claim("n1", kT0, seconds(30), 1));  // job 0, lease to +30 s
+  ASSERT_OK(store_->Claim("n1", kT0, seconds(30), 1));   // job 0, lease to +30 s
   ASSERT_OK(store_->Claim("n2", kT0, seconds(300), 2));  // jobs 1 and 2, lease to +300 s
   // Nothing expired yet, and no owner given: nothing moves.
   ASSERT_OK_AND_ASSIGN(RecoverStats st, store_->RecoverLeases(kT0 + seconds(10), std::nullopt));
@@ -145,8 +145,8 @@ TEST_F(SqliteJobStoreTest, RecoverReturnsExpiredAndOwnedLeases) {
   ASSERT_OK_AND_ASSIGN(st, store_->RecoverLeases(kT0 + seconds(31), std::nullopt));
   EXPECT_EQ(st.to_retry, 1);
   ASSERT_OK_AND_ASSIGN(Job j0, store_->Get(r[0].id));
-  EXPECT_EQ(j0.state, JobState::kRetrying);
-  EXPECT_EQ(j0.attempts, 1);
+  EXPECT_EQ(j0.state, JobState::kReady);
+  EXPECT_EQ(j0.attempts, 1);  // the lost attempt still counts
   EXPECT_NE(j0.last_error->find("lease lost"), std::string::npos);
   // n2 restarted: its leases are dead whatever their expiry; job 2 was on its last attempt.
   ASSERT_OK_AND_ASSIGN(st, store_->RecoverLeases(kT0 + seconds(32), std::string_view("n2")));
