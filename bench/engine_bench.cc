@@ -343,7 +343,7 @@ class TimedStore final : public JobStore {
   Result<RecoverStats> RecoverLeases(Timestamp now, std::optional<std::string_view> owner) override {
     auto t0 = Steady::now();
     auto r = inner_.RecoverLeases(now, owner);
-    recover.Add(r.ok() ? r->to_retry + r->to_dead : 0, t0);
+    recover.Add(r.ok() ? r->to_ready + r->to_dead : 0, t0);
     return r;
   }
   Result<WakeTimes> NextWakeTimes() override {

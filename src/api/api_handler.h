@@ -9,8 +9,10 @@
 //   POST /v1/jobs/{id}/cancel
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
-// invalid_argument 400, not_found 404, conflict 409, unavailable 503 (with
-// Retry-After), internal 500. Thread-safe.
+// invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
+// failed_precondition 409, unavailable 503 (with Retry-After), corruption and
+// internal 500; the HTTP server adds bad_request 400, payload_too_large 413 and
+// headers_too_large 431. Thread-safe.
 #pragma once
 
 #include <atomic>

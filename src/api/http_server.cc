@@ -136,14 +136,14 @@ class Session : public std::enable_shared_from_this<Session> {
       log::Error("request handler threw", {{"target", r.target}, {"error", e.what()}});
       resp = HttpResponse{500, "application/json", ErrorJson("internal", "internal error"), {}};
     }
-    Send(std::move(resp), !req.keep_alive(), req.version());
+    Send(std::move(resp), !req.keep_alive(), req.version(), req.method() == http::verb::head);
   }
 
   void SendError(int status, std::string_view code, const std::string& message, bool close) {
     Send(HttpResponse{status, "application/json", ErrorJson(code, message), {}}, close, 11);
   }
 
-  void Send(HttpResponse resp, bool close, unsigned version) {
+  void Send(HttpResponse resp, bool close, unsigned version, bool head = false) {
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(resp.status), version);
     res->set(http::field::server, "outflow");
     res->set(http::field::content_type, resp.content_type);
@@ -151,6 +151,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->body() = std::move(resp.body);
     res->keep_alive(!close);
     res->prepare_payload();
+    if (head) res->body().clear();  // HEAD: the GET response's headers, Content-Length included, no body
     stream_.expires_after(server_->options.idle_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
       if (ec) return;

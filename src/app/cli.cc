@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "app/api_client.h"
+#include "api/api_client.h"
 #include "app/daemon.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -24,6 +24,8 @@
 namespace outflow {
 
 namespace json = boost::json;
+using api::ApiClient;
+using api::ApiReply;
 
 namespace {
 
@@ -156,20 +158,17 @@ int Serve(const DaemonConfig& cfg) {
 }
 
 int Migrate(const std::string& data_dir, bool status_only) {
+  std::string db = DatabasePath(data_dir);
+  if (status_only) {  // reads only: works beside a running daemon, creates nothing
+    Result<int> v = SqliteJobStore::ReadSchemaVersion(db);
+    if (!v.ok()) return Fail(v.status());
+    const int latest = SqliteJobStore::LatestSchemaVersion();
+    std::cout << "schema version " << *v << " (this build knows up to " << latest << ")\n";
+    return *v > latest ? kExitBadDatabase : kExitOk;
+  }
   auto lock = DataDirLock::Acquire(data_dir);
   if (!lock.ok()) return Fail(lock.status());
-  std::string db = DatabasePath(data_dir);
-  SqliteJobStore::Options opt;
-  opt.migrate = !status_only;
-  if (status_only) {
-    auto conn = sqlite::Connection::Open(db, {});
-    if (!conn.ok()) return Fail(conn.status());
-    auto v = sqlite::CurrentSchemaVersion(**conn);
-    if (!v.ok()) return Fail(v.status());
-    std::cout << "schema version " << *v << " (this build knows up to " << sqlite::LatestSchemaVersion() << ")\n";
-    return *v > sqlite::LatestSchemaVersion() ? kExitBadDatabase : kExitOk;
-  }
-  auto store = SqliteJobStore::Open(db, opt, SystemClock::Instance().Now());
+  auto store = SqliteJobStore::Open(db, SystemClock::Instance().Now());
   if (!store.ok()) return Fail(store.status());
   const auto& rep = (*store)->migration_report();
   for (const auto& m : rep.applied) std::cout << "applied migration " << m << "\n";
@@ -319,6 +318,7 @@ int RunCli(int argc, char** argv) {
       "6 unavailable, 7 refused database (corrupt or newer).",
       "outflow"};
   app.set_config("--config", "", "read options from a TOML/INI file ([serve] section for serve's flags)");
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error, not ignored
   app.require_subcommand(1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")->envname("OUTFLOW_LOG_LEVEL");
@@ -345,7 +345,7 @@ int RunCli(int argc, char** argv) {
       ->envname("OUTFLOW_BODY_LIMIT")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
       ->capture_default_str();
-  serve->add_option("--lease-seconds", lease_seconds, "how long a claimed job is held before another claim may take it")
+  serve->add_option("--lease-seconds", lease_seconds, "how long a claimed job is held before another node may take it; longer than any handler's timeout (webhook: 60 s at most)")
       ->envname("OUTFLOW_LEASE_SECONDS")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
@@ -403,12 +403,15 @@ int RunCli(int argc, char** argv) {
   log::SetLevel(level);
 
   if (*version) {
-    std::cout << "outflow " << OUTFLOW_VERSION << " (schema " << sqlite::LatestSchemaVersion() << ")\n";
+    std::cout << "outflow " << OUTFLOW_VERSION << " (schema " << SqliteJobStore::LatestSchemaVersion() << ")\n";
     return kExitOk;
   }
   if (*serve) {
     Status st = ParseListenAddress(addr, cfg.host, cfg.port);
-    if (!st.ok()) return Fail(st);
+    if (!st.ok()) {
+      std::cerr << "outflow: --" << st.message() << "\n";
+      return kExitUsage;
+    }
     cfg.lease = std::chrono::seconds(lease_seconds);
     return Serve(cfg);
   }

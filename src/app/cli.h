@@ -1,5 +1,5 @@
 // The `outflow` command line: subcommands, their flags, and exit codes that
-// scripts can rely on (docs/cli.md):
+// scripts can rely on (docs/api.md):
 //   0 ok · 1 internal error · 2 usage error · 3 invalid input (HTTP 400)
 //   4 not found (404) · 5 conflict (409) · 6 unavailable (daemon unreachable,
 //   503, data directory in use, address in use) · 7 refused to start on this

@@ -136,7 +136,6 @@ Status Daemon::Start() {
   eo.workers = config_.workers;
   eo.lease = config_.lease;
   p.engine = std::make_unique<Engine>(*p.store, clock, p.handlers, p.metrics, eo);
-  OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
   p.jobs = std::make_unique<JobService>(*p.store, clock, p.handlers, p.metrics, p.engine.get());
   p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); });
 
@@ -147,7 +146,9 @@ Status Daemon::Start() {
   ho.body_limit = config_.body_limit;
   p.http =
       std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
+  // Listen before the engine starts, so that a port in use stops us before any job runs.
   OUTFLOW_RETURN_IF_ERROR(p.http->Start());
+  OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
                                 {"data_dir", config_.data_dir},

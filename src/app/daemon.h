@@ -2,8 +2,8 @@
 // the HTTP server, and owns their start and stop order, written here only:
 //
 //   Start: lock the data directory -> open the store (migrate) -> register
-//          handlers -> start the engine (recovers this node's leases) -> listen
-//          -> ready.
+//          handlers -> listen (a port in use fails here, before any job runs)
+//          -> start the engine (recovers this node's leases) -> ready.
 //   Stop:  not ready -> stop accepting connections -> engine drain (stop
 //          claiming, release queued jobs, finish running ones, commit) ->
 //          close connections -> close the store -> unlock.

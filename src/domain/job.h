@@ -22,7 +22,8 @@ using JobId = StrongId<JobIdTag>;
 //  ready ──claim──> leased ──done──> done
 //    ^                │  ├──retry──> retrying ──claim──> leased
 //    │                │  └──fail / last attempt──> dead
-//    └──lease lost (attempt counted; dead if it was the last) / drain (not counted)
+//    └──lease lost (attempt counted; dead if it was the last) / drain (not counted;
+//       back to retrying instead if an earlier attempt had failed)
 //  ready | retrying ──cancel──> cancelled
 enum class JobState { kReady, kLeased, kDone, kRetrying, kDead, kCancelled };
 
@@ -67,7 +68,7 @@ struct Job {
   std::optional<std::string> last_error;
   Timestamp created_at;
   Timestamp updated_at;
-  std::optional<Timestamp> started_at;   // start of the latest attempt
+  std::optional<Timestamp> started_at;   // when the latest attempt was claimed
   std::optional<Timestamp> finished_at;  // when it reached done, dead or cancelled
 };
 

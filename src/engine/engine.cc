@@ -36,11 +36,11 @@ Status Engine::Start() {
   // Leases this node held before a crash are dead: nothing of ours runs yet.
   Result<RecoverStats> rec = store_.RecoverLeases(clock_.Now(), options_.node_id);
   if (!rec.ok()) return rec.status().WithContext("recover leases");
-  if (rec->to_retry + rec->to_dead > 0) {
+  if (rec->to_ready + rec->to_dead > 0) {
     log::Warn("recovered leases from a previous run",
-              {{"node", options_.node_id}, {"to_retry", rec->to_retry}, {"to_dead", rec->to_dead}});
+              {{"node", options_.node_id}, {"to_ready", rec->to_ready}, {"to_dead", rec->to_dead}});
   }
-  metrics_.recovered += static_cast<uint64_t>(rec->to_retry + rec->to_dead);
+  metrics_.recovered += static_cast<uint64_t>(rec->to_ready + rec->to_dead);
   metrics_.dead += static_cast<uint64_t>(rec->to_dead);
   started_ = true;
   dispatcher_ = std::thread([this] { DispatchLoop(); });
@@ -133,18 +133,16 @@ Status Engine::CommitOutcomes(const std::vector<JobOutcome>& batch) {
     return st.status();
   }
   metrics_.stale += static_cast<uint64_t>(st->stale);
-  if (st->stale == 0) {
-    for (const JobOutcome& o : batch) {
-      switch (o.kind) {
-        case JobOutcome::Kind::kDone: metrics_.completed++; break;
-        case JobOutcome::Kind::kRetry: metrics_.retried++; break;
-        case JobOutcome::Kind::kDead: metrics_.dead++; break;
-        case JobOutcome::Kind::kRelease: break;
-      }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!st->applied_mask[i]) continue;  // the lease was lost: whoever holds it now reports
+    switch (batch[i].kind) {
+      case JobOutcome::Kind::kDone: metrics_.completed++; break;
+      case JobOutcome::Kind::kRetry: metrics_.retried++; break;
+      case JobOutcome::Kind::kDead: metrics_.dead++; break;
+      case JobOutcome::Kind::kRelease: break;
     }
-  } else {
-    log::Warn("outcomes dropped: leases were lost before commit", {{"stale", st->stale}});
   }
+  if (st->stale > 0) log::Warn("outcomes dropped: leases were lost before commit", {{"stale", st->stale}});
   return Status::Ok();
 }
 
@@ -229,10 +227,10 @@ void Engine::DispatchLoop() {
         store_failed(rec.status(), "recover leases");
         continue;
       }
-      if (rec->to_retry + rec->to_dead > 0) {
-        metrics_.recovered += static_cast<uint64_t>(rec->to_retry + rec->to_dead);
+      if (rec->to_ready + rec->to_dead > 0) {
+        metrics_.recovered += static_cast<uint64_t>(rec->to_ready + rec->to_dead);
         metrics_.dead += static_cast<uint64_t>(rec->to_dead);
-        log::Warn("expired leases recovered", {{"to_retry", rec->to_retry}, {"to_dead", rec->to_dead}});
+        log::Warn("expired leases recovered", {{"to_ready", rec->to_ready}, {"to_dead", rec->to_dead}});
       }
       next_lease_expiry_ = Timestamp::min();  // look again below
       next_due_ = Timestamp::min();

@@ -1,6 +1,6 @@
 // JobStore: the durable home of jobs, and the only storage the engine sees.
 //
-// Contract (every implementation passes tests/store/job_store_conformance):
+// Contract (every implementation passes store/job_store_conformance_test.cc):
 //  - Each method is one transaction: it applies whole or not at all.
 //  - Enqueue never creates a second job for an idempotency key already present;
 //    it returns the existing job's id with created=false (also within one batch).
@@ -48,11 +48,12 @@ struct JobPage {
 
 struct CommitStats {
   int applied = 0;
-  int stale = 0;  // outcomes skipped because the lease was no longer ours
+  int stale = 0;                  // outcomes skipped because the lease was no longer ours
+  std::vector<bool> applied_mask;  // per outcome, in order: true when it applied
 };
 
 struct RecoverStats {
-  int to_retry = 0;  // leases returned to ready for another attempt
+  int to_ready = 0;  // leases returned to ready for another attempt
   int to_dead = 0;   // leases lost on the last attempt
 };
 
@@ -78,7 +79,7 @@ class JobStore {
   virtual Result<CommitStats> Commit(std::string_view owner, std::span<const JobOutcome> outcomes, Timestamp now) = 0;
   // Returns leased jobs to ready (keeping their due time and the counted attempt,
   // with last_error saying the lease was lost) or, on their last attempt, to dead:
-  // those whose lease expired before `now`, and with `owner` all of that owner's
+  // those whose lease expired at or before `now`, and with `owner` all of that owner's
   // leases whatever their expiry (a restarted node's leases are dead by definition).
   virtual Result<RecoverStats> RecoverLeases(Timestamp now, std::optional<std::string_view> owner) = 0;
   // When the next pending job falls due and the next lease expires.

@@ -3,11 +3,11 @@ databases, migrations, a locked database, a port in use."""
 import os
 import signal
 import sqlite3
-import threading
+import subprocess
 import time
 import unittest
 
-from harness import Daemon, Sink, await_condition, db_query, run_cli, temp_data_dir
+from harness import OUTFLOW, Daemon, Sink, await_condition, db_query, free_port, run_cli, temp_data_dir
 
 
 def iso(t):
@@ -117,6 +117,35 @@ class LifecycleTest(unittest.TestCase):
             await_condition(lambda: api.call("GET", f"/v1/jobs/{job['id']}")[1]["state"] == "done",
                             what=f"job {job['id']} done")
         api.close()
+
+    def test_config_file_and_environment(self):
+        data = temp_data_dir(self)
+        port = free_port()
+        cfg = os.path.join(os.path.dirname(data), "outflow.toml")
+        with open(cfg, "w") as f:
+            f.write(f'[serve]\naddr = "127.0.0.1:{port}"\ndata-dir = "{data}"\nworkers = 3\n')
+        # The file sets the address and data directory; the environment sets what the file does not.
+        p = subprocess.Popen([OUTFLOW, "--config", cfg, "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=dict(os.environ, OUTFLOW_HTTP_THREADS="3", OUTFLOW_WORKERS="9"))
+        try:
+            line = p.stdout.readline().decode()
+            self.assertIn(f"http://127.0.0.1:{port}/", line)
+            p.send_signal(signal.SIGTERM)
+            out = p.communicate(timeout=30)[1].decode()  # the structured log
+            self.assertEqual(p.returncode, 0)
+            self.assertIn('"workers":3', out, "the file wins over the environment")
+            self.assertTrue(os.path.exists(os.path.join(data, "outflow.db")))
+        finally:
+            if p.poll() is None:
+                p.kill()
+        with open(cfg, "w") as f:
+            f.write("[serve]\nworkerz = 3\n")
+        rc, _, err = run_cli("--config", cfg, "serve")
+        self.assertEqual(rc, 2)
+        self.assertIn("workerz", err)
+        rc, _, err = run_cli("serve", "--addr", "no-port-here")
+        self.assertEqual(rc, 2)
+        self.assertIn("must be host:port", err)
 
     def test_version_and_help(self):
         rc, out, _ = run_cli("version")

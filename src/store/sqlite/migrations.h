@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "base/time.h"
+#include "store/migration_report.h"
 #include "store/sqlite/db.h"
 
 namespace outflow::sqlite {
@@ -26,11 +27,6 @@ struct Migration {
 const std::vector<Migration>& AllMigrations();
 int LatestSchemaVersion();
 
-struct MigrationReport {
-  int from_version = 0;
-  int to_version = 0;
-  std::vector<std::string> applied;  // "2 add_x"
-};
 
 // Reads the recorded version (0 for a new database).
 Result<int> CurrentSchemaVersion(Connection& conn);

@@ -1,6 +1,10 @@
 #include "store/sqlite/sqlite_job_store.h"
 
 #include <algorithm>
+#include <filesystem>
+
+#include "store/sqlite/db.h"
+#include "store/sqlite/migrations.h"
 
 namespace outflow {
 
@@ -59,8 +63,11 @@ class SqliteJobStore::ReaderLease {
   ReaderLease(ReaderLease&&) = default;
   ~ReaderLease() {
     if (!c_) return;
-    std::lock_guard g(store_->readers_mu_);
-    store_->idle_readers_.push_back(std::move(c_));
+    {
+      std::lock_guard g(store_->readers_mu_);
+      store_->idle_readers_.push_back(std::move(c_));
+    }
+    store_->reader_returned_.notify_one();
   }
   Connection& operator*() { return *c_; }
   Connection* operator->() { return c_.get(); }
@@ -92,6 +99,30 @@ Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& 
   return store;
 }
 
+SqliteJobStore::~SqliteJobStore() = default;
+
+int SqliteJobStore::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }
+
+Result<int> SqliteJobStore::ReadSchemaVersion(const std::string& path) {
+  if (!std::filesystem::exists(path)) return Status::NotFound("no database at " + path);
+  Connection::Options co;
+  co.create = false;
+  co.read_only = true;
+  OUTFLOW_ASSIGN_OR_RETURN(auto c, Connection::Open(path, co));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c->Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'"));
+  int rc = s->Step();
+  if (rc != SQLITE_ROW) return c->Error(rc, "read schema version");
+  bool has_table = s->Int(0) > 0;
+  s->Reset();
+  if (!has_table) return 0;
+  OUTFLOW_ASSIGN_OR_RETURN(s, c->Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+  rc = s->Step();
+  if (rc != SQLITE_ROW) return c->Error(rc, "read schema version");
+  int v = static_cast<int>(s->Int(0));
+  s->Reset();
+  return v;
+}
+
 Status SqliteJobStore::SetMaxPagesForTest(int pages) {
   std::lock_guard g(writer_mu_);
   return writer_->Exec("PRAGMA max_page_count=" + std::to_string(pages));
@@ -99,20 +130,29 @@ Status SqliteJobStore::SetMaxPagesForTest(int pages) {
 
 Result<SqliteJobStore::ReaderLease> SqliteJobStore::AcquireReader() {
   {
-    std::lock_guard g(readers_mu_);
+    std::unique_lock lk(readers_mu_);
+    reader_returned_.wait(lk, [&] { return !idle_readers_.empty() || open_readers_ < options_.readers; });
     if (!idle_readers_.empty()) {
       auto c = std::move(idle_readers_.back());
       idle_readers_.pop_back();
       return ReaderLease(this, std::move(c));
     }
+    ++open_readers_;  // this thread opens one more, up to options_.readers
   }
-  // Open another reader; the pool keeps at most as many as were ever busy at once.
   Connection::Options co;
   co.create = false;
   co.busy_timeout_ms = options_.busy_timeout_ms;
   co.cache_kib = options_.reader_cache_kib;
-  OUTFLOW_ASSIGN_OR_RETURN(auto c, Connection::Open(path_, co));
-  return ReaderLease(this, std::move(c));
+  auto c = Connection::Open(path_, co);
+  if (!c.ok()) {
+    {
+      std::lock_guard g(readers_mu_);
+      --open_readers_;
+    }
+    reader_returned_.notify_one();
+    return c.status();
+  }
+  return ReaderLease(this, std::move(c).value());
 }
 
 Result<std::vector<EnqueueResult>> SqliteJobStore::Enqueue(std::span<const JobSpec> specs, Timestamp now) {
@@ -309,10 +349,9 @@ Result<CommitStats> SqliteJobStore::Commit(std::string_view owner, std::span<con
     if (o.kind == JobOutcome::Kind::kRetry) s->Bind(4, ToMicros(o.retry_at));
     if (o.kind == JobOutcome::Kind::kRetry || o.kind == JobOutcome::Kind::kDead) s->BindStatic(5, o.error);
     OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "commit outcome"));
-    if (c.Changes() == 1)
-      ++stats.applied;
-    else
-      ++stats.stale;
+    const bool applied = c.Changes() == 1;
+    stats.applied_mask.push_back(applied);
+    ++(applied ? stats.applied : stats.stale);
   }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit outcomes"));
   return stats;
@@ -347,7 +386,7 @@ Result<RecoverStats> SqliteJobStore::RecoverLeases(Timestamp now, std::optional<
       if (s->Text(0) == "dead")
         ++stats.to_dead;
       else
-        ++stats.to_retry;
+        ++stats.to_ready;
     }
     s->Reset();
     if (rc != SQLITE_DONE) return c.Error(rc, "recover leases");

@@ -14,11 +14,16 @@
 #include <string>
 #include <vector>
 
+#include <condition_variable>
+
 #include "store/job_store.h"
-#include "store/sqlite/db.h"
-#include "store/sqlite/migrations.h"
+#include "store/migration_report.h"
 
 namespace outflow {
+
+namespace sqlite {
+class Connection;  // store/sqlite/db.h: only this adapter sees the sqlite3 API
+}
 
 class SqliteJobStore final : public JobStore {
  public:
@@ -27,7 +32,7 @@ class SqliteJobStore final : public JobStore {
     int busy_timeout_ms = 5000;
     int writer_cache_kib = 32 * 1024;
     int reader_cache_kib = 8 * 1024;
-    int readers = 4;
+    int readers = 4;  // reader connections at most; more concurrent reads wait
   };
   // Opens or creates the database at `path`. Fails with Corruption for a file that
   // is not a database, FailedPrecondition for a schema newer than this build.
@@ -36,7 +41,15 @@ class SqliteJobStore final : public JobStore {
     return Open(path, Options(), now);
   }
 
-  const sqlite::MigrationReport& migration_report() const { return migration_report_; }
+  ~SqliteJobStore() override;
+
+  // The schema version recorded in the database at `path`, read without creating or
+  // changing anything (0 for a database with no schema yet). NotFound if no file.
+  static Result<int> ReadSchemaVersion(const std::string& path);
+  // The newest schema version this build knows.
+  static int LatestSchemaVersion();
+
+  const MigrationReport& migration_report() const { return migration_report_; }
   // Caps the writer's file size in pages (PRAGMA max_page_count), to test a full database.
   Status SetMaxPagesForTest(int pages);
 
@@ -60,13 +73,15 @@ class SqliteJobStore final : public JobStore {
 
   std::string path_;
   Options options_;
-  sqlite::MigrationReport migration_report_;
+  MigrationReport migration_report_;
 
   std::mutex writer_mu_;
   std::unique_ptr<sqlite::Connection> writer_;  // GUARDED_BY(writer_mu_)
 
   std::mutex readers_mu_;
+  std::condition_variable reader_returned_;
   std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;  // GUARDED_BY(readers_mu_)
+  int open_readers_ = 0;                                           // GUARDED_BY(readers_mu_)
 };
 
 }  // namespace outflow

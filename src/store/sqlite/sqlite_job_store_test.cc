@@ -1,9 +1,14 @@
+// SQLite-specific behaviour: the conformance suite instantiated for SQLite, and
+// what only a real SQLite file can show (locks, a full disk, corruption, schema
+// versions).
 #include "store/sqlite/sqlite_job_store.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "store/job_store_conformance.h"
+#include "store/sqlite/db.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -14,12 +19,19 @@ using std::chrono::seconds;
 
 const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
 
-JobSpec Spec(Timestamp due, std::optional<std::string> key = std::nullopt) {
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, JobStoreConformance,
+    ::testing::Values(StoreFactory{"sqlite", [](const std::string& dir, Timestamp now) -> Result<std::unique_ptr<JobStore>> {
+      auto s = SqliteJobStore::Open(dir + "/outflow.db", now);
+      if (!s.ok()) return s.status();
+      return std::unique_ptr<JobStore>(std::move(s).value());
+    }}),
+    [](const ::testing::TestParamInfo<StoreFactory>& p) { return p.param.name; });
+
+JobSpec Spec(Timestamp due) {
   JobSpec s;
   s.kind = "noop";
   s.due_at = due;
-  s.idempotency_key = std::move(key);
-  s.payload = R"({"n":1})";
   return s;
 }
 
@@ -30,15 +42,6 @@ class SqliteJobStoreTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
   }
-  std::vector<JobId> EnqueueAt(std::initializer_list<int> due_seconds) {
-    std::vector<JobSpec> specs;
-    for (int d : due_seconds) specs.push_back(Spec(kT0 + seconds(d)));
-    auto r = store_->Enqueue(specs, kT0);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    std::vector<JobId> ids;
-    for (auto& e : *r) ids.push_back(e.id);
-    return ids;
-  }
   int64_t Count(JobState s) {
     auto c = store_->CountByState();
     EXPECT_TRUE(c.ok());
@@ -48,171 +51,6 @@ class SqliteJobStoreTest : public ::testing::Test {
   testing::TempDir dir_;
   std::unique_ptr<SqliteJobStore> store_;
 };
-
-TEST_F(SqliteJobStoreTest, EnqueueThenGet) {
-  auto ids = EnqueueAt({5});
-  ASSERT_OK_AND_ASSIGN(Job j, store_->Get(ids[0]));
-  EXPECT_EQ(j.kind, "noop");
-  EXPECT_EQ(j.state, JobState::kReady);
-  EXPECT_EQ(j.due_at, kT0 + seconds(5));
-  EXPECT_EQ(j.payload, R"({"n":1})");
-  EXPECT_EQ(j.attempts, 0);
-  EXPECT_EQ(j.created_at, kT0);
-  EXPECT_EQ(store_->Get(JobId(999)).status().code(), Code::kNotFound);
-}
-
-TEST_F(SqliteJobStoreTest, IdempotencyKeyReturnsExistingJob) {
-  std::vector<JobSpec> specs = {Spec(kT0, "a"), Spec(kT0, "b"), Spec(kT0, "a")};
-  ASSERT_OK_AND_ASSIGN(auto r, store_->Enqueue(specs, kT0));
-  ASSERT_EQ(r.size(), 3u);
-  EXPECT_TRUE(r[0].created);
-  EXPECT_TRUE(r[1].created);
-  EXPECT_FALSE(r[2].created);
-  EXPECT_EQ(r[2].id, r[0].id);
-  std::vector<JobSpec> again = {Spec(kT0 + seconds(9), "b")};
-  ASSERT_OK_AND_ASSIGN(auto r2, store_->Enqueue(again, kT0));
-  EXPECT_FALSE(r2[0].created);
-  EXPECT_EQ(r2[0].id, r[1].id);
-  EXPECT_EQ(Count(JobState::kReady), 2);
-}
-
-TEST_F(SqliteJobStoreTest, ClaimTakesDueJobsOldestFirstUpToLimit) {
-  auto ids = EnqueueAt({3, 1, 2, 100});
-  ASSERT_OK_AND_ASSIGN(auto claimed, store_->Claim("n1", kT0 + seconds(10), seconds(30), 2));
-  ASSERT_EQ(claimed.size(), 2u);
-  EXPECT_EQ(claimed[0].id, ids[1]);
-  EXPECT_EQ(claimed[1].id, ids[2]);
-  EXPECT_EQ(claimed[0].state, JobState::kLeased);
-  EXPECT_EQ(claimed[0].attempts, 1);
-  EXPECT_EQ(claimed[0].lease_owner, "n1");
-  EXPECT_EQ(claimed[0].lease_expires_at, kT0 + seconds(40));
-  ASSERT_OK_AND_ASSIGN(auto rest, store_->Claim("n2", kT0 + seconds(10), seconds(30), 10));
-  ASSERT_EQ(rest.size(), 1u);  // the job due at +100 s is not due
-  EXPECT_EQ(rest[0].id, ids[0]);
-  ASSERT_OK_AND_ASSIGN(auto none, store_->Claim("n2", kT0 + seconds(10), seconds(30), 10));
-  EXPECT_TRUE(none.empty());
-}
-
-TEST_F(SqliteJobStoreTest, CommitAppliesOnlyWhileLeaseIsHeld) {
-  auto ids = EnqueueAt({0, 0, 0});
-  ASSERT_OK_AND_ASSIGN(auto claimed, store_->Claim("n1", kT0, seconds(30), 10));
-  ASSERT_EQ(claimed.size(), 3u);
-  std::vector<JobOutcome> outcomes = {
-      {ids[0], JobOutcome::Kind::kDone, {}, {}},
-      {ids[1], JobOutcome::Kind::kRetry, kT0 + seconds(7), "boom"},
-      {ids[2], JobOutcome::Kind::kDead, {}, "fatal"},
-  };
-  ASSERT_OK_AND_ASSIGN(auto stats, store_->Commit("someone-else", outcomes, kT0));
-  EXPECT_EQ(stats.applied, 0);
-  EXPECT_EQ(stats.stale, 3);
-  ASSERT_OK_AND_ASSIGN(stats, store_->Commit("n1", outcomes, kT0 + seconds(1)));
-  EXPECT_EQ(stats.applied, 3);
-  ASSERT_OK_AND_ASSIGN(Job done, store_->Get(ids[0]));
-  EXPECT_EQ(done.state, JobState::kDone);
-  EXPECT_EQ(done.finished_at, kT0 + seconds(1));
-  EXPECT_FALSE(done.lease_owner.has_value());
-  ASSERT_OK_AND_ASSIGN(Job retry, store_->Get(ids[1]));
-  EXPECT_EQ(retry.state, JobState::kRetrying);
-  EXPECT_EQ(retry.due_at, kT0 + seconds(7));
-  EXPECT_EQ(retry.last_error, "boom");
-  ASSERT_OK_AND_ASSIGN(Job dead, store_->Get(ids[2]));
-  EXPECT_EQ(dead.state, JobState::kDead);
-  EXPECT_EQ(dead.last_error, "fatal");
-  // A second commit of the same outcome is stale: done never changes again.
-  ASSERT_OK_AND_ASSIGN(stats, store_->Commit("n1", std::span(outcomes).first(1), kT0));
-  EXPECT_EQ(stats.stale, 1);
-}
-
-TEST_F(SqliteJobStoreTest, ReleaseDoesNotCountTheAttempt) {
-  auto ids = EnqueueAt({0});
-  ASSERT_OK(store_->Claim("n1", kT0, seconds(30), 1));
-  std::vector<JobOutcome> rel = {{ids[0], JobOutcome::Kind::kRelease, {}, {}}};
-  ASSERT_OK(store_->Commit("n1", rel, kT0));
-  ASSERT_OK_AND_ASSIGN(Job j, store_->Get(ids[0]));
-  EXPECT_EQ(j.state, JobState::kReady);
-  EXPECT_EQ(j.attempts, 0);
-}
-
-TEST_F(SqliteJobStoreTest, RecoverReturnsExpiredAndOwnedLeases) {
-  std::vector<JobSpec> specs = {Spec(kT0), Spec(kT0), Spec(kT0)};
-  specs[2].max_attempts = 1;
-  ASSERT_OK_AND_ASSIGN(auto r, store_->Enqueue(specs, kT0));
-  ASSERT_OK(store_->Claim("n1", kT0, seconds(30), 1));   // job 0, lease to +30 s
-  ASSERT_OK(store_->Claim("n2", kT0, seconds(300), 2));  // jobs 1 and 2, lease to +300 s
-  // Nothing expired yet, and no owner given: nothing moves.
-  ASSERT_OK_AND_ASSIGN(RecoverStats st, store_->RecoverLeases(kT0 + seconds(10), std::nullopt));
-  EXPECT_EQ(st.to_retry + st.to_dead, 0);
-  ASSERT_OK_AND_ASSIGN(st, store_->RecoverLeases(kT0 + seconds(31), std::nullopt));
-  EXPECT_EQ(st.to_retry, 1);
-  ASSERT_OK_AND_ASSIGN(Job j0, store_->Get(r[0].id));
-  EXPECT_EQ(j0.state, JobState::kReady);
-  EXPECT_EQ(j0.attempts, 1);  // the lost attempt still counts
-  EXPECT_NE(j0.last_error->find("lease lost"), std::string::npos);
-  // n2 restarted: its leases are dead whatever their expiry; job 2 was on its last attempt.
-  ASSERT_OK_AND_ASSIGN(st, store_->RecoverLeases(kT0 + seconds(32), std::string_view("n2")));
-  EXPECT_EQ(st.to_retry, 1);
-  EXPECT_EQ(st.to_dead, 1);
-  ASSERT_OK_AND_ASSIGN(Job j2, store_->Get(r[2].id));
-  EXPECT_EQ(j2.state, JobState::kDead);
-}
-
-TEST_F(SqliteJobStoreTest, CancelOnlyPendingJobs) {
-  auto ids = EnqueueAt({0, 50});
-  ASSERT_OK(store_->Claim("n1", kT0, seconds(30), 1));
-  Result<Job> busy = store_->Cancel(ids[0], kT0);
-  EXPECT_EQ(busy.status().code(), Code::kConflict);
-  EXPECT_NE(busy.status().message().find("is leased"), std::string::npos);
-  ASSERT_OK_AND_ASSIGN(Job c, store_->Cancel(ids[1], kT0 + seconds(1)));
-  EXPECT_EQ(c.state, JobState::kCancelled);
-  EXPECT_EQ(store_->Cancel(ids[1], kT0).status().code(), Code::kConflict);
-  EXPECT_EQ(store_->Cancel(JobId(12345), kT0).status().code(), Code::kNotFound);
-  ASSERT_OK_AND_ASSIGN(auto none, store_->Claim("n1", kT0 + seconds(100), seconds(30), 10));
-  EXPECT_TRUE(none.empty());  // a cancelled job is never claimed
-}
-
-TEST_F(SqliteJobStoreTest, ListFiltersAndPages) {
-  EnqueueAt({1, 2, 3, 4, 5});
-  std::vector<JobSpec> other = {Spec(kT0)};
-  other[0].kind = "webhook";
-  ASSERT_OK(store_->Enqueue(other, kT0));
-  JobFilter f;
-  f.kind = "noop";
-  f.limit = 2;
-  std::vector<JobId> seen;
-  for (int page = 0; page < 5; ++page) {
-    ASSERT_OK_AND_ASSIGN(JobPage p, store_->List(f));
-    for (auto& j : p.jobs) seen.push_back(j.id);
-    if (!p.next_after) break;
-    f.after = *p.next_after;
-  }
-  EXPECT_EQ(seen.size(), 5u);
-  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
-  JobFilter range;
-  range.due_from = kT0 + seconds(2);
-  range.due_until = kT0 + seconds(4);
-  range.states = {JobState::kReady};
-  ASSERT_OK_AND_ASSIGN(JobPage p, store_->List(range));
-  EXPECT_EQ(p.jobs.size(), 2u);
-  EXPECT_FALSE(p.next_after.has_value());
-}
-
-TEST_F(SqliteJobStoreTest, NextWakeTimes) {
-  ASSERT_OK_AND_ASSIGN(WakeTimes w, store_->NextWakeTimes());
-  EXPECT_FALSE(w.next_due.has_value());
-  EnqueueAt({0, 30, 20});
-  ASSERT_OK(store_->Claim("n1", kT0, seconds(60), 1));
-  ASSERT_OK_AND_ASSIGN(w, store_->NextWakeTimes());
-  EXPECT_EQ(w.next_due, kT0 + seconds(20));
-  EXPECT_EQ(w.next_lease_expiry, kT0 + seconds(60));
-}
-
-TEST_F(SqliteJobStoreTest, SurvivesReopen) {
-  auto ids = EnqueueAt({0});
-  store_.reset();
-  ASSERT_OK_AND_ASSIGN(auto again, SqliteJobStore::Open(dir_.File("outflow.db"), kT0));
-  EXPECT_TRUE(again->migration_report().applied.empty());
-  ASSERT_OK(again->Get(ids[0]));
-}
 
 TEST_F(SqliteJobStoreTest, RefusesNewerSchema) {
   {
@@ -258,7 +96,7 @@ TEST_F(SqliteJobStoreTest, LockedDatabaseIsUnavailableAndAppliesNothing) {
 }
 
 TEST_F(SqliteJobStoreTest, FullDatabaseIsUnavailableAndTheBatchIsAllOrNothing) {
-  EnqueueAt({0});
+  ASSERT_OK(store_->Enqueue(std::vector<JobSpec>{Spec(kT0)}, kT0));
   std::vector<JobSpec> big(5000, Spec(kT0));
   for (auto& s : big) s.payload = "{\"pad\":\"" + std::string(500, 'x') + "\"}";
   ASSERT_OK(store_->SetMaxPagesForTest(64));  // 256 KiB: the 2.5 MB batch cannot fit
@@ -267,6 +105,28 @@ TEST_F(SqliteJobStoreTest, FullDatabaseIsUnavailableAndTheBatchIsAllOrNothing) {
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
   EXPECT_NE(r.status().message().find("full"), std::string::npos) << r.status().message();
   EXPECT_EQ(Count(JobState::kReady), 1);  // nothing of the batch was applied
+}
+
+TEST_F(SqliteJobStoreTest, ReadSchemaVersionChangesNothing) {
+  EXPECT_EQ(SqliteJobStore::ReadSchemaVersion(dir_.File("outflow.db")).value(), SqliteJobStore::LatestSchemaVersion());
+  EXPECT_EQ(SqliteJobStore::ReadSchemaVersion(dir_.File("absent.db")).status().code(), Code::kNotFound);
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("absent.db")));
+}
+
+TEST_F(SqliteJobStoreTest, ReadersAreCappedAndShared) {
+  store_.reset();
+  SqliteJobStore::Options opt;
+  opt.readers = 2;
+  ASSERT_OK_AND_ASSIGN(store_, SqliteJobStore::Open(dir_.File("outflow.db"), opt, kT0));
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 50; ++k) ok += store_->CountByState().ok();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 400);
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
-#include "app/api_client.h"
+#include "api/api_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-namespace outflow {
+namespace outflow::api {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -62,4 +62,4 @@ Result<ApiReply> ApiClient::Call(const std::string& method, const std::string& t
   }
 }
 
-}  // namespace outflow
+}  // namespace outflow::api

@@ -1,13 +1,14 @@
 // ApiClient: the CLI's way to the daemon. Every CLI command that reads or changes
 // jobs is a call to the REST API, so it goes through exactly the code path that
-// other API clients use. Plain HTTP on a blocking Beast connection.
+// other API clients use. Plain HTTP on a blocking Beast connection; it lives in
+// api/ because only this module uses Beast.
 #pragma once
 
 #include <string>
 
 #include "base/status.h"
 
-namespace outflow {
+namespace outflow::api {
 
 struct ApiReply {
   int status = 0;
@@ -28,4 +29,4 @@ class ApiClient {
   std::string port_;
 };
 
-}  // namespace outflow
+}  // namespace outflow::api
