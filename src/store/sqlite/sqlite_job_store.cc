@@ -123,9 +123,9 @@ Result<int> SqliteJobStore::ReadSchemaVersion(const std::string& path) {
   return v;
 }
 
-Status SqliteJobStore::SetMaxPagesForTest(int pages) {
+Status SqliteJobStore::ExecOnWriterForTest(const std::string& sql) {
   std::lock_guard g(writer_mu_);
-  return writer_->Exec("PRAGMA max_page_count=" + std::to_string(pages));
+  return writer_->Exec(sql);
 }
 
 Result<SqliteJobStore::ReaderLease> SqliteJobStore::AcquireReader() {

@@ -50,8 +50,9 @@ class SqliteJobStore final : public JobStore {
   static int LatestSchemaVersion();
 
   const MigrationReport& migration_report() const { return migration_report_; }
-  // Caps the writer's file size in pages (PRAGMA max_page_count), to test a full database.
-  Status SetMaxPagesForTest(int pages);
+  // Runs a statement on the writer connection, for tests that make the database
+  // full (PRAGMA max_page_count) or read-only (PRAGMA query_only).
+  Status ExecOnWriterForTest(const std::string& sql);
 
   Result<std::vector<EnqueueResult>> Enqueue(std::span<const JobSpec> specs, Timestamp now) override;
   Result<Job> Get(JobId id) override;

@@ -99,12 +99,25 @@ TEST_F(SqliteJobStoreTest, FullDatabaseIsUnavailableAndTheBatchIsAllOrNothing) {
   ASSERT_OK(store_->Enqueue(std::vector<JobSpec>{Spec(kT0)}, kT0));
   std::vector<JobSpec> big(5000, Spec(kT0));
   for (auto& s : big) s.payload = "{\"pad\":\"" + std::string(500, 'x') + "\"}";
-  ASSERT_OK(store_->SetMaxPagesForTest(64));  // 256 KiB: the 2.5 MB batch cannot fit
+  ASSERT_OK(store_->ExecOnWriterForTest("PRAGMA max_page_count=64"));  // 256 KiB: the 2.5 MB batch cannot fit
   auto r = store_->Enqueue(big, kT0);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kUnavailable);
   EXPECT_NE(r.status().message().find("full"), std::string::npos) << r.status().message();
   EXPECT_EQ(Count(JobState::kReady), 1);  // nothing of the batch was applied
+}
+
+TEST_F(SqliteJobStoreTest, ReadOnlyDatabaseIsUnavailableAndRecovers) {
+  ASSERT_OK(store_->Enqueue(std::vector<JobSpec>{Spec(kT0)}, kT0));
+  ASSERT_OK(store_->ExecOnWriterForTest("PRAGMA query_only=1"));
+  auto r = store_->Enqueue(std::vector<JobSpec>{Spec(kT0)}, kT0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kUnavailable);
+  EXPECT_NE(r.status().message().find("read-only"), std::string::npos) << r.status().message();
+  EXPECT_EQ(store_->Claim("n1", kT0, seconds(30), 10).status().code(), Code::kUnavailable);
+  ASSERT_OK(store_->ExecOnWriterForTest("PRAGMA query_only=0"));
+  ASSERT_OK_AND_ASSIGN(auto claimed, store_->Claim("n1", kT0, seconds(30), 10));
+  EXPECT_EQ(claimed.size(), 1u);  // what was accepted before is still there
 }
 
 TEST_F(SqliteJobStoreTest, ReadSchemaVersionChangesNothing) {
