@@ -1,10 +1,7 @@
 #include "store/sqlite/sqlite_job_store.h"
 
 #include <algorithm>
-#include <filesystem>
-
-#include "store/sqlite/db.h"
-#include "store/sqlite/migrations.h"
+#include "store/sqlite/database.h"
 
 namespace outflow {
 
@@ -57,109 +54,31 @@ std::string Sql(std::string_view head, std::string_view tail = {}) {
 
 }  // namespace
 
-class SqliteJobStore::ReaderLease {
- public:
-  ReaderLease(SqliteJobStore* store, std::unique_ptr<Connection> c) : store_(store), c_(std::move(c)) {}
-  ReaderLease(ReaderLease&&) = default;
-  ~ReaderLease() {
-    if (!c_) return;
-    {
-      std::lock_guard g(store_->readers_mu_);
-      store_->idle_readers_.push_back(std::move(c_));
-    }
-    store_->reader_returned_.notify_one();
-  }
-  Connection& operator*() { return *c_; }
-  Connection* operator->() { return c_.get(); }
-
- private:
-  SqliteJobStore* store_;
-  std::unique_ptr<Connection> c_;
-};
-
-Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path, const Options& options,
-                                                             Timestamp now) {
-  std::unique_ptr<SqliteJobStore> store(new SqliteJobStore());
-  store->path_ = path;
-  store->options_ = options;
-  Connection::Options co;
-  co.busy_timeout_ms = options.busy_timeout_ms;
-  co.cache_kib = options.writer_cache_kib;
-  OUTFLOW_ASSIGN_OR_RETURN(store->writer_, Connection::Open(path, co));
-  if (options.migrate) {
-    OUTFLOW_ASSIGN_OR_RETURN(store->migration_report_, sqlite::Migrate(*store->writer_, now));
-  } else {
-    OUTFLOW_ASSIGN_OR_RETURN(int v, sqlite::CurrentSchemaVersion(*store->writer_));
-    if (v != sqlite::LatestSchemaVersion()) {
-      return Status::FailedPrecondition("database schema version " + std::to_string(v) + " but this build needs " +
-                                        std::to_string(sqlite::LatestSchemaVersion()) + "; run 'outflow migrate'");
-    }
-    store->migration_report_.from_version = store->migration_report_.to_version = v;
-  }
-  return store;
-}
+SqliteJobStore::SqliteJobStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
 
 SqliteJobStore::~SqliteJobStore() = default;
 
-int SqliteJobStore::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }
+Result<std::unique_ptr<SqliteJobStore>> SqliteJobStore::Open(const std::string& path, const Options& options,
+                                                             Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options, now));
+  return std::make_unique<SqliteJobStore>(std::move(db));
+}
+
+int SqliteJobStore::LatestSchemaVersion() { return sqlite::Database::LatestSchemaVersion(); }
 
 Result<int> SqliteJobStore::ReadSchemaVersion(const std::string& path) {
-  if (!std::filesystem::exists(path)) return Status::NotFound("no database at " + path);
-  Connection::Options co;
-  co.create = false;
-  co.read_only = true;
-  OUTFLOW_ASSIGN_OR_RETURN(auto c, Connection::Open(path, co));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c->Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'"));
-  int rc = s->Step();
-  if (rc != SQLITE_ROW) return c->Error(rc, "read schema version");
-  bool has_table = s->Int(0) > 0;
-  s->Reset();
-  if (!has_table) return 0;
-  OUTFLOW_ASSIGN_OR_RETURN(s, c->Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
-  rc = s->Step();
-  if (rc != SQLITE_ROW) return c->Error(rc, "read schema version");
-  int v = static_cast<int>(s->Int(0));
-  s->Reset();
-  return v;
+  return sqlite::Database::ReadSchemaVersion(path);
 }
 
-Status SqliteJobStore::ExecOnWriterForTest(const std::string& sql) {
-  std::lock_guard g(writer_mu_);
-  return writer_->Exec(sql);
-}
+const MigrationReport& SqliteJobStore::migration_report() const { return db_->migration_report(); }
 
-Result<SqliteJobStore::ReaderLease> SqliteJobStore::AcquireReader() {
-  {
-    std::unique_lock lk(readers_mu_);
-    reader_returned_.wait(lk, [&] { return !idle_readers_.empty() || open_readers_ < options_.readers; });
-    if (!idle_readers_.empty()) {
-      auto c = std::move(idle_readers_.back());
-      idle_readers_.pop_back();
-      return ReaderLease(this, std::move(c));
-    }
-    ++open_readers_;  // this thread opens one more, up to options_.readers
-  }
-  Connection::Options co;
-  co.create = false;
-  co.busy_timeout_ms = options_.busy_timeout_ms;
-  co.cache_kib = options_.reader_cache_kib;
-  auto c = Connection::Open(path_, co);
-  if (!c.ok()) {
-    {
-      std::lock_guard g(readers_mu_);
-      --open_readers_;
-    }
-    reader_returned_.notify_one();
-    return c.status();
-  }
-  return ReaderLease(this, std::move(c).value());
-}
+Status SqliteJobStore::ExecOnWriterForTest(const std::string& sql) { return db_->Writer()->Exec(sql); }
 
 Result<std::vector<EnqueueResult>> SqliteJobStore::Enqueue(std::span<const JobSpec> specs, Timestamp now) {
   std::vector<EnqueueResult> out;
   out.reserve(specs.size());
-  std::lock_guard g(writer_mu_);
-  Connection& c = *writer_;
+  auto writer = db_->Writer();
+  Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("enqueue"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins,
@@ -212,7 +131,7 @@ Result<Job> SqliteJobStore::GetOn(Connection& c, JobId id) {
 }
 
 Result<Job> SqliteJobStore::Get(JobId id) {
-  OUTFLOW_ASSIGN_OR_RETURN(auto reader, AcquireReader());
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   return GetOn(*reader, id);
 }
 
@@ -232,7 +151,7 @@ Result<JobPage> SqliteJobStore::List(const JobFilter& f) {
   if (f.due_from) sql += " AND due_at >= ?3";
   if (f.due_until) sql += " AND due_at < ?4";
   sql += " ORDER BY id LIMIT ?5";
-  OUTFLOW_ASSIGN_OR_RETURN(auto reader, AcquireReader());
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(sql));
   s->Bind(1, f.after.value());
   if (f.kind) s->Bind(2, std::string_view(*f.kind));
@@ -255,8 +174,8 @@ Result<JobPage> SqliteJobStore::List(const JobFilter& f) {
 }
 
 Result<Job> SqliteJobStore::Cancel(JobId id, Timestamp now) {
-  std::lock_guard g(writer_mu_);
-  Connection& c = *writer_;
+  auto writer = db_->Writer();
+  Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("cancel"));
   OUTFLOW_ASSIGN_OR_RETURN(Job job, GetOn(c, id));
@@ -283,8 +202,8 @@ Result<std::vector<Job>> SqliteJobStore::Claim(std::string_view owner, Timestamp
           "             ORDER BY due_at, id LIMIT ?4) "
           "RETURNING ");
   std::vector<Job> jobs;
-  std::lock_guard g(writer_mu_);
-  Connection& c = *writer_;
+  auto writer = db_->Writer();
+  Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("claim"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
@@ -308,8 +227,8 @@ Result<std::vector<Job>> SqliteJobStore::Claim(std::string_view owner, Timestamp
 Result<CommitStats> SqliteJobStore::Commit(std::string_view owner, std::span<const JobOutcome> outcomes,
                                            Timestamp now) {
   CommitStats stats;
-  std::lock_guard g(writer_mu_);
-  Connection& c = *writer_;
+  auto writer = db_->Writer();
+  Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("commit outcomes"));
   // ?1 id, ?2 owner, ?3 now, ?4 retry time, ?5 error. Each applies only while the lease is ours.
@@ -359,8 +278,8 @@ Result<CommitStats> SqliteJobStore::Commit(std::string_view owner, std::span<con
 
 Result<RecoverStats> SqliteJobStore::RecoverLeases(Timestamp now, std::optional<std::string_view> owner) {
   RecoverStats stats;
-  std::lock_guard g(writer_mu_);
-  Connection& c = *writer_;
+  auto writer = db_->Writer();
+  Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("recover leases"));
   // Two statements so that each can use its index: expired leases, then the owner's.
@@ -396,8 +315,8 @@ Result<RecoverStats> SqliteJobStore::RecoverLeases(Timestamp now, std::optional<
 }
 
 Result<WakeTimes> SqliteJobStore::NextWakeTimes() {
-  std::lock_guard g(writer_mu_);  // the engine's own connection: sees its latest commits
-  Connection& c = *writer_;
+  auto writer = db_->Writer();  // the writer sees the engine's latest commits
+  Connection& c = *writer;
   WakeTimes w;
   struct Query {
     const char* sql;
@@ -418,7 +337,7 @@ Result<WakeTimes> SqliteJobStore::NextWakeTimes() {
 
 Result<StateCounts> SqliteJobStore::CountByState() {
   StateCounts counts{};
-  OUTFLOW_ASSIGN_OR_RETURN(auto reader, AcquireReader());
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare("SELECT state, count(*) FROM jobs GROUP BY state"));
   int rc;
   while ((rc = s->Step()) == SQLITE_ROW) {

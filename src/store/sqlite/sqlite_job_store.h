@@ -1,46 +1,31 @@
-// SqliteJobStore: the embedded JobStore, one SQLite file in WAL mode.
-//
-// Who writes: every write (enqueue, claim, commit, cancel, recover) runs on one
-// writer connection under writer_mu_, each as one BEGIN IMMEDIATE transaction.
-// Other processes (a second daemon, the sqlite3 shell) may hold the file's write
-// lock; we wait busy_timeout and then return Unavailable. Reads (get, list,
-// counts) use a small pool of reader connections and never block the writer.
-// With synchronous=NORMAL a commit survives a process crash; a power loss may
-// undo the last commits (WAL not yet checkpointed), never corrupt the file.
+// SqliteJobStore: the JobStore over the embedded SQLite database (database.h
+// holds the connections and the story of who writes). Thread-safe.
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
-
-#include <condition_variable>
 
 #include "store/job_store.h"
 #include "store/migration_report.h"
+#include "store/sqlite/sqlite_options.h"
 
 namespace outflow {
 
 namespace sqlite {
-class Connection;  // store/sqlite/db.h: only this adapter sees the sqlite3 API
-}
+class Database;  // store/sqlite/database.h: only this adapter sees the sqlite3 API
+class Connection;
+}  // namespace sqlite
 
 class SqliteJobStore final : public JobStore {
  public:
-  struct Options {
-    bool migrate = true;  // apply missing migrations on open (else refuse an old schema)
-    int busy_timeout_ms = 5000;
-    int writer_cache_kib = 32 * 1024;
-    int reader_cache_kib = 8 * 1024;
-    int readers = 4;  // reader connections at most; more concurrent reads wait
-  };
-  // Opens or creates the database at `path`. Fails with Corruption for a file that
-  // is not a database, FailedPrecondition for a schema newer than this build.
+  using Options = SqliteOptions;
+  // A job store over a database shared with other stores.
+  explicit SqliteJobStore(std::shared_ptr<sqlite::Database> db);
+  // Opens (creating and migrating) a database of its own at `path`.
   static Result<std::unique_ptr<SqliteJobStore>> Open(const std::string& path, const Options& options, Timestamp now);
   static Result<std::unique_ptr<SqliteJobStore>> Open(const std::string& path, Timestamp now) {
     return Open(path, Options(), now);
   }
-
   ~SqliteJobStore() override;
 
   // The schema version recorded in the database at `path`, read without creating or
@@ -49,7 +34,7 @@ class SqliteJobStore final : public JobStore {
   // The newest schema version this build knows.
   static int LatestSchemaVersion();
 
-  const MigrationReport& migration_report() const { return migration_report_; }
+  const MigrationReport& migration_report() const;
   // Runs a statement on the writer connection, for tests that make the database
   // full (PRAGMA max_page_count) or read-only (PRAGMA query_only).
   Status ExecOnWriterForTest(const std::string& sql);
@@ -65,24 +50,9 @@ class SqliteJobStore final : public JobStore {
   Result<StateCounts> CountByState() override;
 
  private:
-  SqliteJobStore() = default;
-
-  // A reader connection, returned to the pool on destruction.
-  class ReaderLease;
-  Result<ReaderLease> AcquireReader();
   Result<Job> GetOn(sqlite::Connection& c, JobId id);
 
-  std::string path_;
-  Options options_;
-  MigrationReport migration_report_;
-
-  std::mutex writer_mu_;
-  std::unique_ptr<sqlite::Connection> writer_;  // GUARDED_BY(writer_mu_)
-
-  std::mutex readers_mu_;
-  std::condition_variable reader_returned_;
-  std::vector<std::unique_ptr<sqlite::Connection>> idle_readers_;  // GUARDED_BY(readers_mu_)
-  int open_readers_ = 0;                                           // GUARDED_BY(readers_mu_)
+  std::shared_ptr<sqlite::Database> db_;
 };
 
 }  // namespace outflow

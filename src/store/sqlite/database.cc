@@ -1,0 +1,89 @@
+#include "store/sqlite/database.h"
+
+#include <filesystem>
+
+#include "store/sqlite/migrations.h"
+
+namespace outflow::sqlite {
+
+Result<std::shared_ptr<Database>> Database::Open(const std::string& path, const SqliteOptions& options,
+                                                 Timestamp now) {
+  std::shared_ptr<Database> db(new Database());
+  db->path_ = path;
+  db->options_ = options;
+  Connection::Options co;
+  co.busy_timeout_ms = options.busy_timeout_ms;
+  co.cache_kib = options.writer_cache_kib;
+  OUTFLOW_ASSIGN_OR_RETURN(db->writer_, Connection::Open(path, co));
+  if (options.migrate) {
+    OUTFLOW_ASSIGN_OR_RETURN(db->migration_report_, Migrate(*db->writer_, now));
+  } else {
+    OUTFLOW_ASSIGN_OR_RETURN(int v, CurrentSchemaVersion(*db->writer_));
+    if (v != sqlite::LatestSchemaVersion()) {
+      return Status::FailedPrecondition("database schema version " + std::to_string(v) + " but this build needs " +
+                                        std::to_string(sqlite::LatestSchemaVersion()) + "; run 'outflow migrate'");
+    }
+    db->migration_report_.from_version = db->migration_report_.to_version = v;
+  }
+  return db;
+}
+
+int Database::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }
+
+Result<int> Database::ReadSchemaVersion(const std::string& path) {
+  if (!std::filesystem::exists(path)) return Status::NotFound("no database at " + path);
+  Connection::Options co;
+  co.create = false;
+  co.read_only = true;
+  OUTFLOW_ASSIGN_OR_RETURN(auto c, Connection::Open(path, co));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c->Prepare("SELECT count(*) FROM sqlite_master WHERE name = 'schema_migrations'"));
+  int rc = s->Step();
+  if (rc != SQLITE_ROW) return c->Error(rc, "read schema version");
+  bool has_table = s->Int(0) > 0;
+  s->Reset();
+  if (!has_table) return 0;
+  OUTFLOW_ASSIGN_OR_RETURN(s, c->Prepare("SELECT coalesce(max(version), 0) FROM schema_migrations"));
+  rc = s->Step();
+  if (rc != SQLITE_ROW) return c->Error(rc, "read schema version");
+  int v = static_cast<int>(s->Int(0));
+  s->Reset();
+  return v;
+}
+
+Database::ReaderLease::~ReaderLease() {
+  if (!c_) return;
+  {
+    std::lock_guard g(db_->readers_mu_);
+    db_->idle_readers_.push_back(std::move(c_));
+  }
+  db_->reader_returned_.notify_one();
+}
+
+Result<Database::ReaderLease> Database::Reader() {
+  {
+    std::unique_lock lk(readers_mu_);
+    reader_returned_.wait(lk, [&] { return !idle_readers_.empty() || open_readers_ < options_.readers; });
+    if (!idle_readers_.empty()) {
+      auto c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return ReaderLease(this, std::move(c));
+    }
+    ++open_readers_;  // this thread opens one more, up to options_.readers
+  }
+  Connection::Options co;
+  co.create = false;
+  co.busy_timeout_ms = options_.busy_timeout_ms;
+  co.cache_kib = options_.reader_cache_kib;
+  auto c = Connection::Open(path_, co);
+  if (!c.ok()) {
+    {
+      std::lock_guard g(readers_mu_);
+      --open_readers_;
+    }
+    reader_returned_.notify_one();
+    return c.status();
+  }
+  return ReaderLease(this, std::move(c).value());
+}
+
+}  // namespace outflow::sqlite

@@ -1,0 +1,84 @@
+// sqlite::Database: one SQLite file in WAL mode, shared by every store facet
+// (jobs, contacts, ...) so that one transaction can span them.
+//
+// Who writes: all writes go through the one writer connection, held exclusively
+// while a WriterGuard lives; each store method takes it for one BEGIN IMMEDIATE
+// transaction. Another process holding the file's write lock makes a write wait
+// busy_timeout and then fail with Unavailable. Reads use a pool of at most
+// `readers` connections and never block the writer (WAL).
+// With synchronous=NORMAL a commit survives a process crash; a power loss may
+// undo the last commits (WAL not yet checkpointed), never corrupt the file.
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/time.h"
+#include "store/migration_report.h"
+#include "store/sqlite/db.h"
+#include "store/sqlite/sqlite_options.h"
+
+namespace outflow::sqlite {
+
+class Database : public std::enable_shared_from_this<Database> {
+ public:
+  // Opens or creates the database at `path` and migrates it. Corruption for a file
+  // that is not a database, FailedPrecondition for a schema newer than this build.
+  static Result<std::shared_ptr<Database>> Open(const std::string& path, const SqliteOptions& options, Timestamp now);
+  // The schema version recorded at `path`, read without creating or changing anything.
+  static Result<int> ReadSchemaVersion(const std::string& path);
+  static int LatestSchemaVersion();
+
+  const MigrationReport& migration_report() const { return migration_report_; }
+
+  // Exclusive use of the writer connection for as long as the guard lives.
+  class WriterGuard {
+   public:
+    explicit WriterGuard(Database& db) : lock_(db.writer_mu_), conn_(*db.writer_) {}
+    Connection& operator*() { return conn_; }
+    Connection* operator->() { return &conn_; }
+
+   private:
+    std::unique_lock<std::mutex> lock_;
+    Connection& conn_;
+  };
+  WriterGuard Writer() { return WriterGuard(*this); }
+
+  // A reader connection, returned to the pool when the lease is destroyed.
+  class ReaderLease {
+   public:
+    ReaderLease(Database* db, std::unique_ptr<Connection> c) : db_(db), c_(std::move(c)) {}
+    ReaderLease(ReaderLease&&) = default;
+    ~ReaderLease();
+    Connection& operator*() { return *c_; }
+    Connection* operator->() { return c_.get(); }
+
+   private:
+    Database* db_;
+    std::unique_ptr<Connection> c_;
+  };
+  // Waits while `readers` connections are all in use.
+  Result<ReaderLease> Reader();
+
+ private:
+  Database() = default;
+
+  std::string path_;
+  SqliteOptions options_;
+  MigrationReport migration_report_;
+
+  std::mutex writer_mu_;
+  std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_)
+
+  std::mutex readers_mu_;
+  std::condition_variable reader_returned_;
+  std::vector<std::unique_ptr<Connection>> idle_readers_;  // GUARDED_BY(readers_mu_)
+  int open_readers_ = 0;                                   // GUARDED_BY(readers_mu_)
+};
+
+}  // namespace outflow::sqlite
