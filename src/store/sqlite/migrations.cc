@@ -27,6 +27,35 @@ CREATE UNIQUE INDEX jobs_idempotency_key ON jobs(idempotency_key) WHERE idempote
 CREATE INDEX jobs_pending_due ON jobs(due_at) WHERE state IN ('ready','retrying');
 CREATE INDEX jobs_lease_expiry ON jobs(lease_expires_at) WHERE state = 'leased';
 )sql"},
+      {2, "contacts", R"sql(
+CREATE TABLE custom_fields (
+  name       TEXT    PRIMARY KEY,
+  type       TEXT    NOT NULL CHECK (type IN ('text','number','boolean','date','datetime')),
+  label      TEXT    NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE contacts (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  external_id      TEXT,
+  email            TEXT,                      -- as given, trimmed
+  email_norm       TEXT,                      -- lower-cased: the unique key
+  phone            TEXT,                      -- E.164
+  first_name       TEXT,
+  last_name        TEXT,
+  time_zone        TEXT,                      -- IANA name
+  locale           TEXT,                      -- BCP 47
+  owner            TEXT,
+  pipeline_stage   TEXT,
+  tier             TEXT,
+  engagement_score REAL,
+  custom           TEXT    NOT NULL DEFAULT '{}',  -- JSON object: custom field name -> value
+  status           TEXT    NOT NULL DEFAULT 'live' CHECK (status IN ('live','staged')),
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX contacts_email ON contacts(email_norm) WHERE email_norm IS NOT NULL;
+CREATE UNIQUE INDEX contacts_external_id ON contacts(external_id) WHERE external_id IS NOT NULL;
+)sql"},
   };
   return kMigrations;
 }
