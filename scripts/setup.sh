@@ -13,7 +13,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  python3 sqlite3 curl procps
+  python3 sqlite3 curl procps tzdata
 )
 
 missing=()
