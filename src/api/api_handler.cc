@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "api/http_util.h"
 #include "api/job_json.h"
 
 namespace outflow::api {
@@ -14,9 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-HttpResponse Json(int status, const json::value& v) {
-  return HttpResponse{status, "application/json", json::serialize(v), {}};
-}
+HttpResponse Json(int status, const json::value& v) { return JsonResponse(status, v); }
 
 int HttpStatus(Code c) {
   switch (c) {
@@ -45,19 +44,8 @@ std::optional<std::string> FieldOf(const std::string& message) {
 }
 
 Result<JobId> ParseId(std::string_view s) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) {
-    return Status::InvalidArgument("id: '" + std::string(s) + "' is not a job id (a positive integer)");
-  }
+  OUTFLOW_ASSIGN_OR_RETURN(int64_t v, ParsePositiveId(s, "job id"));
   return JobId(v);
-}
-
-HttpResponse MethodNotAllowed(std::string_view allow) {
-  HttpResponse r = ErrorResponse(Status(Code::kInvalidArgument, "method not allowed; use " + std::string(allow)));
-  r.status = 405;
-  r.headers.emplace_back("Allow", std::string(allow));
-  return r;
 }
 
 }  // namespace
@@ -74,8 +62,11 @@ HttpResponse ErrorResponse(const Status& st) {
   return r;
 }
 
-ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready)
-    : jobs_(jobs), metrics_(metrics), ready_(std::move(ready)) {}
+ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
+                       ContactService* contacts)
+    : jobs_(jobs), metrics_(metrics), ready_(std::move(ready)) {
+  if (contacts != nullptr) contacts_.emplace(*contacts);
+}
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   std::string_view target = req.target;
@@ -107,6 +98,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
     if (post) return EnqueueOne(req);
     if (get) return ListJobs(query);
     return MethodNotAllowed("GET, POST");
+  }
+  if (contacts_ && (path.starts_with("/v1/contacts") || path == "/v1/fields")) {
+    if (auto r = contacts_->Route(req, path, query)) return *r;
   }
   if (path == "/v1/jobs/batch") return post ? EnqueueBatch(req) : MethodNotAllowed("POST");
   constexpr std::string_view kJobs = "/v1/jobs/";

@@ -7,6 +7,7 @@
 //   GET  /v1/jobs              list: state, kind, due_from, due_until, limit, after
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
+//   and the contact and custom field routes of contacts_api.h
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <functional>
 
+#include "api/contacts_api.h"
 #include "api/http_server.h"
 #include "engine/job_service.h"
 #include "engine/metrics.h"
@@ -27,7 +29,9 @@ namespace outflow::api {
 class ApiHandler {
  public:
   // `ready` tells /readyz whether the daemon accepts work (false while starting or draining).
-  ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready);
+  // `contacts` may be null: the contact routes then answer 404.
+  ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
+             ContactService* contacts = nullptr);
   HttpResponse Handle(const HttpRequest& req);
 
  private:
@@ -42,6 +46,7 @@ class ApiHandler {
   JobService& jobs_;
   EngineMetrics& metrics_;
   std::function<bool()> ready_;
+  std::optional<ContactsApi> contacts_;
 };
 
 // The HTTP response for a failed Status.

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <thread>
@@ -309,6 +310,179 @@ int Kinds(ApiClient& c) {
   return kExitOk;
 }
 
+
+// ---- contact and field commands (through the API) ----
+
+struct ContactFlags {
+  std::string email, phone, first_name, last_name, time_zone, locale, owner, stage, tier, external_id, status;
+  std::string score;
+  std::vector<std::string> fields;  // name=value
+  std::string on_existing = "update";
+  std::string file;
+  // list
+  int limit = 100;
+  int64_t after = 0;
+  bool all = false;
+  int64_t id = 0;
+  // field define
+  std::string field_name, field_type, field_label;
+};
+
+// The JSON object that the contact flags describe; flags not given are left out.
+Result<json::object> ContactJsonFromFlags(const ContactFlags& f) {
+  json::object o;
+  auto put = [&](const char* key, const std::string& v) {
+    if (!v.empty()) o[key] = v;
+  };
+  put("email", f.email);
+  put("phone", f.phone);
+  put("first_name", f.first_name);
+  put("last_name", f.last_name);
+  put("time_zone", f.time_zone);
+  put("locale", f.locale);
+  put("owner", f.owner);
+  put("pipeline_stage", f.stage);
+  put("tier", f.tier);
+  put("external_id", f.external_id);
+  put("status", f.status);
+  if (!f.score.empty()) {
+    char* end = nullptr;
+    double d = std::strtod(f.score.c_str(), &end);
+    if (end != f.score.c_str() + f.score.size()) {
+      return Status::InvalidArgument("--score: '" + f.score + "' is not a number");
+    }
+    o["engagement_score"] = d;
+  }
+  if (!f.fields.empty()) {
+    json::object custom;
+    for (const std::string& kv : f.fields) {
+      auto eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Status::InvalidArgument("--field: '" + kv + "' must be name=value");
+      }
+      custom[kv.substr(0, eq)] = kv.substr(eq + 1);  // the server converts text to the field's type
+    }
+    o["custom"] = std::move(custom);
+  }
+  return o;
+}
+
+void PrintContact(const json::value& c) {
+  for (const auto& [k, val] : c.as_object()) std::printf("%-17s %s\n", std::string(k).c_str(), Str(val).c_str());
+}
+
+// Calls the API and prints the reply: the JSON with --json, else `human(reply)`.
+int CallAndPrint(ApiClient& c, const std::string& method, const std::string& target, const std::string& body,
+                 bool json_out, const std::function<void(const json::value&)>& human) {
+  Result<ApiReply> r = c.Call(method, target, body);
+  if (!r.ok()) return Fail(r.status());
+  if (r->status >= 300) return FailReply(*r);
+  if (json_out) {
+    std::cout << r->body << "\n";
+  } else if (human) {
+    human(r->body.empty() ? json::value() : json::parse(r->body));
+  }
+  return kExitOk;
+}
+
+int ContactCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, bool json_out) {
+  const std::string id = std::to_string(f.id);
+  if (verb == "get") return CallAndPrint(c, "GET", "/v1/contacts/" + id, "", json_out, PrintContact);
+  if (verb == "delete") {
+    return CallAndPrint(c, "DELETE", "/v1/contacts/" + id, "", json_out,
+                        [&](const json::value&) { std::cout << "deleted contact " << id << "\n"; });
+  }
+  if (verb == "count" || verb == "list") {
+    std::string q;
+    auto add = [&](const char* k, const std::string& v) {
+      if (!v.empty()) q += std::string(q.empty() ? "?" : "&") + k + "=" + UrlEncode(v);
+    };
+    add("email", f.email);
+    add("external_id", f.external_id);
+    add("owner", f.owner);
+    add("pipeline_stage", f.stage);
+    add("tier", f.tier);
+    add("status", f.status);
+    if (verb == "count") {
+      return CallAndPrint(c, "GET", "/v1/contacts/count" + q, "", json_out,
+                          [](const json::value& v) { std::cout << v.at("count").as_int64() << "\n"; });
+    }
+    add("limit", std::to_string(f.limit));
+    int64_t after = f.after;
+    bool header = false;
+    while (true) {
+      std::string target = "/v1/contacts" + q + (after > 0 ? "&after=" + std::to_string(after) : "");
+      int64_t next = 0;
+      int rc = CallAndPrint(c, "GET", target, "", json_out, [&](const json::value& v) {
+        if (!header) {
+          std::printf("%-8s %-32s %-16s %-20s %-10s %s\n", "ID", "EMAIL", "PHONE", "NAME", "STATUS", "OWNER");
+          header = true;
+        }
+        for (const auto& ct : v.at("contacts").as_array()) {
+          std::string name;
+          for (const char* k : {"first_name", "last_name"}) {
+            if (ct.at(k).is_string()) name += (name.empty() ? "" : " ") + std::string(ct.at(k).as_string());
+          }
+          if (name.empty()) name = "-";
+          std::printf("%-8lld %-32s %-16s %-20s %-10s %s\n", static_cast<long long>(ct.at("id").as_int64()),
+                      Str(ct.at("email")).c_str(), Str(ct.at("phone")).c_str(), name.c_str(),
+                      Str(ct.at("status")).c_str(), Str(ct.at("owner")).c_str());
+        }
+        if (!v.at("next_after").is_null()) next = v.at("next_after").as_int64();
+      });
+      if (rc != kExitOk || !f.all || next == 0 || json_out) {
+        if (rc == kExitOk && next != 0 && !f.all && !json_out) std::cout << "(more: --after " << next << ", or --all)\n";
+        return rc;
+      }
+      after = next;
+    }
+  }
+  std::string body;
+  if (!f.file.empty()) {
+    bool ok = false;
+    body = ReadAll(f.file, ok);
+    if (!ok) return Fail(Status::InvalidArgument("--file: cannot read " + f.file));
+  } else {
+    Result<json::object> o = ContactJsonFromFlags(f);
+    if (!o.ok()) return Fail(o.status());
+    body = json::serialize(*o);
+  }
+  if (verb == "create") return CallAndPrint(c, "POST", "/v1/contacts", body, json_out, PrintContact);
+  if (verb == "update") return CallAndPrint(c, "PATCH", "/v1/contacts/" + id, body, json_out, PrintContact);
+  // upsert
+  return CallAndPrint(c, "POST", "/v1/contacts/upsert?on_existing=" + UrlEncode(f.on_existing), body, json_out,
+                      [](const json::value& v) {
+                        if (v.as_object().contains("counts")) {
+                          const auto& n = v.at("counts");
+                          std::cout << "created " << n.at("created").as_int64() << ", updated "
+                                    << n.at("updated").as_int64() << ", skipped " << n.at("skipped").as_int64()
+                                    << ", failed " << n.at("failed").as_int64() << "\n";
+                          for (const auto& r : v.at("results").as_array()) {
+                            if (r.as_object().contains("error")) std::cout << "  " << Str(r.at("error")) << "\n";
+                          }
+                        } else {
+                          std::cout << Str(v.at("outcome")) << " contact " << v.at("contact").at("id").as_int64()
+                                    << "\n";
+                        }
+                      });
+}
+
+int FieldCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, bool json_out) {
+  if (verb == "list") {
+    return CallAndPrint(c, "GET", "/v1/fields", "", json_out, [](const json::value& v) {
+      for (const auto& fd : v.at("fields").as_array()) {
+        std::printf("%-24s %-10s %s\n", Str(fd.at("name")).c_str(), Str(fd.at("type")).c_str(),
+                    Str(fd.at("label")).c_str());
+      }
+    });
+  }
+  json::object o{{"name", f.field_name}, {"type", f.field_type}};
+  if (!f.field_label.empty()) o["label"] = f.field_label;
+  return CallAndPrint(c, "POST", "/v1/fields", json::serialize(o), json_out, [](const json::value& v) {
+    std::cout << "field " << Str(v.at("name")) << " (" << Str(v.at("type")) << ")\n";
+  });
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -386,6 +560,67 @@ int RunCli(int argc, char** argv) {
   cancel->add_option("id", jf.id, "job id")->required();
   auto* kinds = job->add_subcommand("kinds", "list the job kinds the daemon runs");
 
+
+  ContactFlags cf;
+  bool contact_json = false;
+  std::string contact_server = "http://127.0.0.1:8080";
+  auto* contact = app.add_subcommand("contact", "create, read, change, delete and list contacts (through the API)");
+  contact->require_subcommand(1);
+  contact->add_option("--server", contact_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  contact->add_flag("--json", contact_json, "print the API's JSON");
+  auto add_contact_fields = [&](CLI::App* cmd) {
+    cmd->add_option("--email", cf.email, "email address");
+    cmd->add_option("--phone", cf.phone, "phone number, E.164 (+4915112345678)");
+    cmd->add_option("--first-name", cf.first_name, "first name");
+    cmd->add_option("--last-name", cf.last_name, "last name");
+    cmd->add_option("--time-zone", cf.time_zone, "IANA time zone (Europe/Berlin)");
+    cmd->add_option("--locale", cf.locale, "BCP 47 locale (en-US)");
+    cmd->add_option("--owner", cf.owner, "owner");
+    cmd->add_option("--stage", cf.stage, "pipeline stage");
+    cmd->add_option("--tier", cf.tier, "tier");
+    cmd->add_option("--external-id", cf.external_id, "your system's id for the contact");
+    cmd->add_option("--score", cf.score, "engagement score");
+    cmd->add_option("--status", cf.status, "live or staged");
+    cmd->add_option("--field", cf.fields, "custom field value name=value (repeatable)");
+  };
+  auto* c_create = contact->add_subcommand("create", "create a contact");
+  add_contact_fields(c_create);
+  c_create->add_option("--file", cf.file, "a JSON file with the contact (- for stdin)");
+  auto* c_get = contact->add_subcommand("get", "show a contact");
+  c_get->add_option("id", cf.id, "contact id")->required();
+  auto* c_update = contact->add_subcommand("update", "change the fields given");
+  c_update->add_option("id", cf.id, "contact id")->required();
+  add_contact_fields(c_update);
+  auto* c_delete = contact->add_subcommand("delete", "delete a contact");
+  c_delete->add_option("id", cf.id, "contact id")->required();
+  auto* c_upsert = contact->add_subcommand("upsert", "create, or merge into the contact with the same external id or email");
+  add_contact_fields(c_upsert);
+  c_upsert->add_option("--on-existing", cf.on_existing, "update, skip or fail")->capture_default_str();
+  c_upsert->add_option("--file", cf.file, "a JSON file: one contact or {\"contacts\": [...]} (- for stdin)");
+  auto* c_list = contact->add_subcommand("list", "list contacts, oldest first");
+  auto* c_count = contact->add_subcommand("count", "count contacts");
+  for (auto* cmd : {c_list, c_count}) {
+    cmd->add_option("--email", cf.email, "only this email");
+    cmd->add_option("--external-id", cf.external_id, "only this external id");
+    cmd->add_option("--owner", cf.owner, "only this owner");
+    cmd->add_option("--stage", cf.stage, "only this pipeline stage");
+    cmd->add_option("--tier", cf.tier, "only this tier");
+    cmd->add_option("--status", cf.status, "live or staged");
+  }
+  c_list->add_option("--limit", cf.limit, "page size")->check(CLI::Range(1, 1000))->capture_default_str();
+  c_list->add_option("--after", cf.after, "start after this contact id");
+  c_list->add_flag("--all", cf.all, "follow every page");
+
+  auto* field = app.add_subcommand("field", "define and list custom contact fields (through the API)");
+  field->require_subcommand(1);
+  field->add_option("--server", contact_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  field->add_flag("--json", contact_json, "print the API's JSON");
+  auto* f_define = field->add_subcommand("define", "define a custom field");
+  f_define->add_option("name", cf.field_name, "field name: a-z, 0-9, _")->required();
+  f_define->add_option("--type", cf.field_type, "text, number, boolean, date or datetime")->required();
+  f_define->add_option("--label", cf.field_label, "a label for people");
+  field->add_subcommand("list", "list the custom fields");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -416,6 +651,13 @@ int RunCli(int argc, char** argv) {
     return Serve(cfg);
   }
   if (*migrate) return Migrate(migrate_dir, migrate_status);
+  if (*contact || *field) {
+    Result<ApiClient> client = ApiClient::Create(contact_server);
+    if (!client.ok()) return Fail(client.status());
+    CLI::App* cmd = (*contact ? contact : field)->get_subcommands().front();
+    if (*contact) return ContactCommand(*client, cmd->get_name(), cf, contact_json);
+    return FieldCommand(*client, cmd->get_name(), cf, contact_json);
+  }
   if (*job) {
     Result<ApiClient> client = ApiClient::Create(jf.server);
     if (!client.ok()) return Fail(client.status());

@@ -17,7 +17,8 @@
 #include "channels/webhook/webhook_handler.h"
 #include "engine/engine.h"
 #include "engine/job_service.h"
-#include "store/sqlite/sqlite_job_store.h"
+#include "contacts/contact_service.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace outflow {
 
@@ -93,11 +94,12 @@ Result<std::string> LoadNodeId(const std::string& dir) {
 
 struct Daemon::Parts {
   std::unique_ptr<DataDirLock> lock;
-  std::unique_ptr<SqliteJobStore> store;
+  std::unique_ptr<SqliteStores> store;
   HandlerRegistry handlers;
   EngineMetrics metrics;
   std::unique_ptr<Engine> engine;
   std::unique_ptr<JobService> jobs;
+  std::unique_ptr<ContactService> contacts;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
 };
@@ -123,7 +125,7 @@ Status Daemon::Start() {
     OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
   }
   std::string db = DatabasePath(config_.data_dir);
-  OUTFLOW_ASSIGN_OR_RETURN(p.store, SqliteJobStore::Open(db, clock.Now()));
+  OUTFLOW_ASSIGN_OR_RETURN(p.store, SqliteStores::Open(db, SqliteOptions(), clock.Now()));
   for (const auto& m : p.store->migration_report().applied) log::Info("migration applied", {{"migration", m}});
   log::Info("store open", {{"path", db}, {"schema_version", p.store->migration_report().to_version}});
 
@@ -135,9 +137,10 @@ Status Daemon::Start() {
   eo.node_id = config_.node_id;
   eo.workers = config_.workers;
   eo.lease = config_.lease;
-  p.engine = std::make_unique<Engine>(*p.store, clock, p.handlers, p.metrics, eo);
-  p.jobs = std::make_unique<JobService>(*p.store, clock, p.handlers, p.metrics, p.engine.get());
-  p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); });
+  p.engine = std::make_unique<Engine>(p.store->jobs(), clock, p.handlers, p.metrics, eo);
+  p.jobs = std::make_unique<JobService>(p.store->jobs(), clock, p.handlers, p.metrics, p.engine.get());
+  p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
+  p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get());
 
   api::HttpServer::Options ho;
   ho.host = config_.host;
@@ -166,6 +169,7 @@ void Daemon::Stop() {
   p.http.reset();
   p.api.reset();
   p.jobs.reset();
+  p.contacts.reset();
   p.engine.reset();
   p.store.reset();
   p.lock.reset();

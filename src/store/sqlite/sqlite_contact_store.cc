@@ -13,6 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
+
 constexpr std::string_view kColumns =
     "id, external_id, email, phone, first_name, last_name, time_zone, locale, owner, pipeline_stage, tier, "
     "engagement_score, custom, status, created_at, updated_at";

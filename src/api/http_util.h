@@ -1,0 +1,40 @@
+// Small helpers shared by the API's route files.
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <string>
+#include <string_view>
+
+#include "api/http_server.h"
+#include "base/status.h"
+
+namespace outflow::api {
+
+inline HttpResponse JsonResponse(int status, const boost::json::value& v) {
+  return HttpResponse{status, "application/json", boost::json::serialize(v), {}};
+}
+
+// The HTTP response for a failed Status (defined in api_handler.cc).
+HttpResponse ErrorResponse(const Status& st);
+
+// A positive integer id from a path segment; `what` names it ("job id").
+inline Result<int64_t> ParsePositiveId(std::string_view s, std::string_view what) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) {
+    return Status::InvalidArgument("id: '" + std::string(s.substr(0, 40)) + "' is not a " + std::string(what) +
+                                   " (a positive integer)");
+  }
+  return v;
+}
+
+inline HttpResponse MethodNotAllowed(std::string_view allow) {
+  HttpResponse r = ErrorResponse(Status(Code::kInvalidArgument, "method not allowed; use " + std::string(allow)));
+  r.status = 405;
+  r.headers.emplace_back("Allow", std::string(allow));
+  return r;
+}
+
+}  // namespace outflow::api

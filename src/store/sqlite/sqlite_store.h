@@ -1,0 +1,31 @@
+// SqliteStores: the embedded database as the app sees it: one SQLite file and
+// every store facet over it (jobs, contacts), without the sqlite3 API.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/migration_report.h"
+#include "store/sqlite/sqlite_contact_store.h"
+#include "store/sqlite/sqlite_job_store.h"
+#include "store/sqlite/sqlite_options.h"
+
+namespace outflow {
+
+class SqliteStores {
+ public:
+  // Opens or creates the database at `path` and migrates it.
+  static Result<std::unique_ptr<SqliteStores>> Open(const std::string& path, const SqliteOptions& options,
+                                                    Timestamp now);
+  ~SqliteStores();
+  const MigrationReport& migration_report() const { return jobs_->migration_report(); }
+  SqliteJobStore& jobs() { return *jobs_; }
+  SqliteContactStore& contacts() { return *contacts_; }
+
+ private:
+  SqliteStores() = default;
+  std::unique_ptr<SqliteJobStore> jobs_;
+  std::unique_ptr<SqliteContactStore> contacts_;
+};
+
+}  // namespace outflow
