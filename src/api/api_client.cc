@@ -62,4 +62,36 @@ Result<ApiReply> ApiClient::Call(const std::string& method, const std::string& t
   }
 }
 
+Result<ApiReply> ApiClient::Upload(const std::string& target, const std::string& path) {
+  http::request<http::file_body> req(http::verb::post, target, 11);
+  beast::error_code fec;
+  req.body().open(path.c_str(), beast::file_mode::scan, fec);
+  if (fec) return Status::InvalidArgument("cannot read " + path + ": " + fec.message());
+  req.set(http::field::host, host_);
+  req.set(http::field::user_agent, "outflow-cli");
+  req.set(http::field::content_type, "text/csv");
+  req.prepare_payload();
+  try {
+    asio::io_context ioc;
+    asio::ip::tcp::resolver resolver(ioc);
+    beast::tcp_stream stream(ioc);
+    stream.connect(resolver.resolve(host_, port_));
+    beast::error_code write_ec;
+    http::write(stream, req, write_ec);
+    // The server may answer early (413) and close while we still send: read its answer anyway.
+    stream.expires_after(std::chrono::seconds(300));
+    beast::flat_buffer buf;
+    http::response_parser<http::string_body> parser;
+    beast::error_code read_ec;
+    http::read(stream, buf, parser, read_ec);
+    if (read_ec) throw beast::system_error(write_ec ? write_ec : read_ec);
+    beast::error_code ec;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    return ApiReply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+  } catch (const beast::system_error& e) {
+    return Status::Unavailable("cannot reach outflow at " + base_url_ + ": " + e.code().message() +
+                               " (is 'outflow serve' running? set --server or OUTFLOW_SERVER)");
+  }
+}
+
 }  // namespace outflow::api

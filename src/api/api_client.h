@@ -21,6 +21,8 @@ class ApiClient {
   static Result<ApiClient> Create(const std::string& base_url);
   // Unavailable when the daemon cannot be reached; any HTTP status is a reply.
   Result<ApiReply> Call(const std::string& method, const std::string& target, const std::string& body = "");
+  // POSTs the file at `path` as the request body, streamed from disk.
+  Result<ApiReply> Upload(const std::string& target, const std::string& path);
   const std::string& base_url() const { return base_url_; }
 
  private:

@@ -63,9 +63,10 @@ HttpResponse ErrorResponse(const Status& st) {
 }
 
 ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
-                       ContactService* contacts)
+                       ContactService* contacts, ImportService* imports)
     : jobs_(jobs), metrics_(metrics), ready_(std::move(ready)) {
   if (contacts != nullptr) contacts_.emplace(*contacts);
+  if (imports != nullptr) imports_.emplace(*imports);
 }
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
@@ -101,6 +102,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
   }
   if (contacts_ && (path.starts_with("/v1/contacts") || path == "/v1/fields")) {
     if (auto r = contacts_->Route(req, path, query)) return *r;
+  }
+  if (imports_ && path.starts_with("/v1/imports")) {
+    if (auto r = imports_->Route(req, path, query)) return *r;
   }
   if (path == "/v1/jobs/batch") return post ? EnqueueBatch(req) : MethodNotAllowed("POST");
   constexpr std::string_view kJobs = "/v1/jobs/";

@@ -7,7 +7,7 @@
 //   GET  /v1/jobs              list: state, kind, due_from, due_until, limit, after
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
-//   and the contact and custom field routes of contacts_api.h
+//   and the routes of contacts_api.h and imports_api.h
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -21,6 +21,7 @@
 
 #include "api/contacts_api.h"
 #include "api/http_server.h"
+#include "api/imports_api.h"
 #include "engine/job_service.h"
 #include "engine/metrics.h"
 
@@ -31,7 +32,7 @@ class ApiHandler {
   // `ready` tells /readyz whether the daemon accepts work (false while starting or draining).
   // `contacts` may be null: the contact routes then answer 404.
   ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
-             ContactService* contacts = nullptr);
+             ContactService* contacts = nullptr, ImportService* imports = nullptr);
   HttpResponse Handle(const HttpRequest& req);
 
  private:
@@ -47,6 +48,7 @@ class ApiHandler {
   EngineMetrics& metrics_;
   std::function<bool()> ready_;
   std::optional<ContactsApi> contacts_;
+  std::optional<ImportsApi> imports_;
 };
 
 // The HTTP response for a failed Status.

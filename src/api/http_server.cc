@@ -5,6 +5,8 @@
 #include <boost/beast/http.hpp>
 
 #include <atomic>
+#include <filesystem>
+#include <random>
 #include <optional>
 #include <thread>
 
@@ -64,6 +66,12 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
+  ~Session() {
+    if (!upload_parser_) return;  // torn down mid-upload (server stopping): leave no file behind
+    upload_parser_->get().body().close();
+    std::error_code ec;
+    std::filesystem::remove(upload_path_, ec);
+  }
 
   void Run() {
     asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
@@ -73,7 +81,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
-    parser_->body_limit(server_->options.body_limit);
+    // The header parser would refuse a Content-Length over its body limit before we can
+    // tell an upload route from another; OnHeader checks the length against the right limit.
+    parser_->body_limit(std::max<uint64_t>(server_->options.body_limit, server_->options.upload_limit));
     stream_.expires_after(server_->options.idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
@@ -83,25 +93,89 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     auto& req = parser_->get();
     auto length = parser_->content_length();
-    if (length && *length > server_->options.body_limit) {
+    std::string_view target(req.target().data(), req.target().size());
+    std::string_view path = target.substr(0, target.find('?'));
+    const auto& uploads = server_->options.upload_paths;
+    const bool upload = req.method() == http::verb::post &&
+                        std::find(uploads.begin(), uploads.end(), path) != uploads.end();
+    const uint64_t limit = upload ? server_->options.upload_limit : server_->options.body_limit;
+    if (length && *length > limit) {
       return SendError(413, "payload_too_large",
-                       "request body of " + std::to_string(*length) + " bytes is over the limit of " +
-                           std::to_string(server_->options.body_limit) + " bytes",
+                       std::string(upload ? "upload" : "request body") + " of " + std::to_string(*length) +
+                           " bytes is over the limit of " + std::to_string(limit) + " bytes",
                        /*close=*/true);
     }
     auto expect = req[http::field::expect];
     if (IEquals(std::string_view(expect.data(), expect.size()), "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());
-      http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
+      http::async_write(stream_, *cont, [self = shared_from_this(), cont, upload](beast::error_code wec, size_t) {
         if (wec) return;
-        self->ReadBody();
+        upload ? self->ReadUpload() : self->ReadBody();
       });
       return;
     }
-    ReadBody();
+    upload ? ReadUpload() : ReadBody();
+  }
+
+  // Streams the body into a new file under upload_dir.
+  void ReadUpload() {
+    std::error_code fec;
+    std::filesystem::create_directories(server_->options.upload_dir, fec);
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    upload_path_ = (std::filesystem::path(server_->options.upload_dir) /
+                    ("upload-" + std::to_string(rng()) + ".part")).string();
+    upload_parser_.emplace(std::move(*parser_));
+    upload_parser_->body_limit(server_->options.upload_limit);
+    beast::error_code ec;
+    upload_parser_->get().body().open(upload_path_.c_str(), beast::file_mode::write, ec);
+    if (ec) {
+      upload_parser_.reset();
+      return SendError(503, "unavailable", "cannot store the upload: " + ec.message(), true);
+    }
+    http::async_read(stream_, buffer_, *upload_parser_,
+                     beast::bind_front_handler(&Session::OnUploadRead, shared_from_this()));
+  }
+
+  void OnUploadRead(beast::error_code ec, size_t) {
+    auto drop_file = [&] {
+      if (upload_parser_) upload_parser_->get().body().close();
+      std::error_code fec;
+      std::filesystem::remove(upload_path_, fec);
+    };
+    if (ec) {
+      drop_file();  // an interrupted upload leaves nothing behind
+      upload_parser_.reset();
+      if (ec == http::error::body_limit) {
+        return SendError(413, "payload_too_large",
+                         "upload is over the limit of " + std::to_string(server_->options.upload_limit) + " bytes",
+                         true);
+      }
+      return Close();
+    }
+    auto& req = upload_parser_->get();
+    req.body().close();
+    HttpRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.upload_file = upload_path_;
+    for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    upload_parser_.reset();
+    HttpResponse resp;
+    try {
+      resp = server_->handler(r);
+    } catch (const std::exception& e) {
+      log::Error("request handler threw", {{"target", r.target}, {"error", e.what()}});
+      resp = HttpResponse{500, "application/json", ErrorJson("internal", "internal error"), {}};
+    }
+    std::error_code fec;
+    std::filesystem::remove(upload_path_, fec);  // unless the handler took it
+    Send(std::move(resp), !keep_alive, version);
   }
 
   void ReadBody() {
+    parser_->body_limit(server_->options.body_limit);  // also bounds a chunked body
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
@@ -168,6 +242,8 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::request_parser<http::file_body>> upload_parser_;
+  std::string upload_path_;
   HttpServer::Impl* server_;
 };
 

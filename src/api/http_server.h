@@ -3,7 +3,7 @@
 // request is passed to one Handler, synchronously on an I/O thread.
 //
 // Limits: headers 16 KiB; bodies `body_limit` bytes (a larger body gets 413
-// before it is read); a connection idle for `idle_timeout` is closed.
+// before it is read), uploads `upload_limit`; a connection idle for `idle_timeout` is closed.
 // "Expect: 100-continue" is answered, so clients do not stall.
 // Lifecycle: Start() binds and serves; StopAccepting() closes the listener;
 // Stop() closes every connection and joins the threads. The Handler must be
@@ -27,6 +27,9 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, as sent
   std::string body;
+  // For an upload route: the file the body was streamed to (and `body` is empty).
+  // The handler may move it away; whatever is left there is deleted afterwards.
+  std::string upload_file;
   std::vector<std::pair<std::string, std::string>> headers;
   // First value of a header, case-insensitive; empty when absent.
   std::string_view Header(std::string_view name) const;
@@ -47,6 +50,12 @@ class HttpServer {
     int threads = 2;
     size_t body_limit = 8 * 1024 * 1024;
     std::chrono::seconds idle_timeout{60};
+    // POST bodies to these paths are streamed to a file in upload_dir (never held
+    // in memory), up to upload_limit bytes; a client that disconnects mid-upload
+    // leaves no file behind.
+    std::vector<std::string> upload_paths;
+    std::string upload_dir;
+    uint64_t upload_limit = uint64_t{1} << 30;
   };
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 

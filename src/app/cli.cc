@@ -6,7 +6,9 @@
 #include <boost/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <unistd.h>
 #include <functional>
 #include <iostream>
 #include <sstream>
@@ -483,6 +485,103 @@ int FieldCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, b
   });
 }
 
+
+// ---- imports (through the API) ----
+
+struct ImportFlags {
+  std::string file, name, delimiter, on_existing, owner;
+  bool staging = false, create_fields = false, no_wait = false;
+  std::vector<std::string> maps;  // Column=field
+  int64_t id = 0;
+};
+
+void PrintImportSummary(const json::value& im) {
+  std::cout << "import " << im.at("id").as_int64() << " " << Str(im.at("state")) << ": " << im.at("rows_read").as_int64()
+            << " rows read, " << im.at("created").as_int64() << " created, " << im.at("updated").as_int64()
+            << " updated, " << im.at("skipped").as_int64() << " skipped, " << im.at("failed").as_int64() << " failed\n";
+  if (!im.at("error").is_null()) std::cout << "error: " << Str(im.at("error")) << "\n";
+  if (im.at("failed").as_int64() > 0) {
+    std::cout << "error report: outflow imports errors " << im.at("id").as_int64() << "\n";
+  }
+}
+
+int ImportExitCode(const json::value& im) {
+  std::string state = Str(im.at("state"));
+  if (state == "completed") return kExitOk;
+  if (state == "failed") return kExitInvalid;
+  return kExitConflict;  // cancelled
+}
+
+int RunImport(ApiClient& c, const ImportFlags& f) {
+  std::string q = "/v1/imports?name=" + UrlEncode(f.name.empty() ? std::filesystem::path(f.file).filename().string() : f.name);
+  if (!f.delimiter.empty()) q += "&delimiter=" + UrlEncode(f.delimiter);
+  if (!f.on_existing.empty()) q += "&on_existing=" + UrlEncode(f.on_existing);
+  if (!f.owner.empty()) q += "&owner=" + UrlEncode(f.owner);
+  if (f.staging) q += "&staging=true";
+  if (f.create_fields) q += "&create_fields=true";
+  for (const std::string& m : f.maps) {
+    auto eq = m.rfind('=');
+    if (eq == std::string::npos) return Fail(Status::InvalidArgument("--map: '" + m + "' must be Column=field"));
+    q += "&map=" + UrlEncode(m.substr(0, eq) + ":" + m.substr(eq + 1));
+  }
+  Result<ApiReply> r = c.Upload(q, f.file);
+  if (!r.ok()) return Fail(r.status());
+  if (r->status >= 300) return FailReply(*r);
+  json::value im = json::parse(r->body);
+  const int64_t id = im.at("id").as_int64();
+  if (f.no_wait) {
+    std::cout << "import " << id << " queued\n";
+    return kExitOk;
+  }
+  const bool tty = isatty(STDERR_FILENO);
+  while (true) {
+    std::string state = Str(im.at("state"));
+    if (state == "completed" || state == "failed" || state == "cancelled") break;
+    if (tty) {
+      double total = static_cast<double>(im.at("bytes_total").to_number<int64_t>());
+      double done = static_cast<double>(im.at("bytes_done").to_number<int64_t>());
+      int pct = total > 0 ? static_cast<int>(100.0 * done / total) : 0;
+      std::string bar(static_cast<size_t>(pct / 4), '#');
+      bar.resize(25, '.');
+      std::fprintf(stderr, "\r[%s] %3d%% %s: %lld rows, %lld failed   ", bar.c_str(), pct, state.c_str(),
+                   static_cast<long long>(im.at("rows_read").as_int64()),
+                   static_cast<long long>(im.at("failed").as_int64()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling a remote import's progress
+    Result<ApiReply> p = c.Call("GET", "/v1/imports/" + std::to_string(id));
+    if (!p.ok()) return Fail(p.status());
+    if (p->status >= 300) return FailReply(*p);
+    im = json::parse(p->body);
+  }
+  if (tty) std::fprintf(stderr, "\r%80s\r", "");
+  PrintImportSummary(im);
+  return ImportExitCode(im);
+}
+
+int ImportsCommand(ApiClient& c, const std::string& verb, const ImportFlags& f, bool json_out) {
+  const std::string id = std::to_string(f.id);
+  if (verb == "list") {
+    return CallAndPrint(c, "GET", "/v1/imports", "", json_out, [](const json::value& v) {
+      std::printf("%-6s %-10s %-28s %10s %10s %8s\n", "ID", "STATE", "FILE", "ROWS", "CREATED", "FAILED");
+      for (const auto& im : v.at("imports").as_array()) {
+        std::printf("%-6lld %-10s %-28s %10lld %10lld %8lld\n", static_cast<long long>(im.at("id").as_int64()),
+                    Str(im.at("state")).c_str(), Str(im.at("file_name")).substr(0, 28).c_str(),
+                    static_cast<long long>(im.at("rows_read").as_int64()),
+                    static_cast<long long>(im.at("created").as_int64()),
+                    static_cast<long long>(im.at("failed").as_int64()));
+      }
+    });
+  }
+  if (verb == "show") return CallAndPrint(c, "GET", "/v1/imports/" + id, "", json_out, PrintImportSummary);
+  if (verb == "cancel") return CallAndPrint(c, "POST", "/v1/imports/" + id + "/cancel", "", json_out, PrintImportSummary);
+  // errors: the CSV report as it is
+  Result<ApiReply> r = c.Call("GET", "/v1/imports/" + id + "/errors");
+  if (!r.ok()) return Fail(r.status());
+  if (r->status >= 300) return FailReply(*r);
+  std::cout << r->body;
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -493,7 +592,7 @@ int RunCli(int argc, char** argv) {
       "outflow"};
   app.set_config("--config", "", "read options from a TOML/INI file ([serve] section for serve's flags)");
   app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error, not ignored
-  app.require_subcommand(1);
+  app.require_subcommand(1, 1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")->envname("OUTFLOW_LOG_LEVEL");
 
@@ -519,6 +618,8 @@ int RunCli(int argc, char** argv) {
       ->envname("OUTFLOW_BODY_LIMIT")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
       ->capture_default_str();
+  serve->add_option("--upload-limit", cfg.upload_limit, "largest CSV upload in bytes")->envname("OUTFLOW_UPLOAD_LIMIT")
+      ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40))->capture_default_str();
   serve->add_option("--lease-seconds", lease_seconds, "how long a claimed job is held before another node may take it; longer than any handler's timeout (webhook: 60 s at most)")
       ->envname("OUTFLOW_LEASE_SECONDS")
       ->check(CLI::Range(1, 86400))
@@ -621,6 +722,33 @@ int RunCli(int argc, char** argv) {
   f_define->add_option("--label", cf.field_label, "a label for people");
   field->add_subcommand("list", "list the custom fields");
 
+
+  ImportFlags imf;
+  bool imports_json = false;
+  std::string import_server = "http://127.0.0.1:8080";
+  auto* import_cmd = app.add_subcommand("import", "import contacts from a CSV file, showing progress and a summary");
+  import_cmd->add_option("file", imf.file, "the CSV file (UTF-8; comma, semicolon or tab)")->required()->check(CLI::ExistingFile);
+  import_cmd->add_option("--server", import_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  import_cmd->add_option("--name", imf.name, "a name for the import (default: the file name)");
+  import_cmd->add_option("--delimiter", imf.delimiter, "comma, semicolon or tab (default: detected)");
+  import_cmd->add_option("--on-existing", imf.on_existing, "update, skip or fail a row whose contact exists (default update)");
+  import_cmd->add_option("--owner", imf.owner, "owner of the rows that do not name one");
+  import_cmd->add_flag("--staging", imf.staging, "put the rows in the staging area, not live");
+  import_cmd->add_flag("--create-fields", imf.create_fields, "turn unmapped columns into text custom fields");
+  import_cmd->add_option("--map", imf.maps, "Column=field, or Column= to ignore a column (repeatable)");
+  import_cmd->add_flag("--no-wait", imf.no_wait, "queue the import and return");
+  auto* imports_cmd = app.add_subcommand("imports", "list imports, show one, its error report, or cancel it");
+  imports_cmd->require_subcommand(1);
+  imports_cmd->add_option("--server", import_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  imports_cmd->add_flag("--json", imports_json, "print the API's JSON");
+  imports_cmd->add_subcommand("list", "recent imports");
+  for (const char* verb : {"show", "errors", "cancel"}) {
+    auto* sub = imports_cmd->add_subcommand(verb, std::string(verb) == "errors" ? "the error report as CSV"
+                                                  : std::string(verb) == "show" ? "state and progress"
+                                                                                : "cancel an unfinished import");
+    sub->add_option("id", imf.id, "import id")->required();
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -651,6 +779,12 @@ int RunCli(int argc, char** argv) {
     return Serve(cfg);
   }
   if (*migrate) return Migrate(migrate_dir, migrate_status);
+  if (*import_cmd || *imports_cmd) {
+    Result<ApiClient> client = ApiClient::Create(import_server);
+    if (!client.ok()) return Fail(client.status());
+    if (*import_cmd) return RunImport(*client, imf);
+    return ImportsCommand(*client, imports_cmd->get_subcommands().front()->get_name(), imf, imports_json);
+  }
   if (*contact || *field) {
     Result<ApiClient> client = ApiClient::Create(contact_server);
     if (!client.ok()) return Fail(client.status());

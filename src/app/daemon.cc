@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/job_service.h"
 #include "contacts/contact_service.h"
+#include "ingest/import_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace outflow {
@@ -100,6 +101,7 @@ struct Daemon::Parts {
   std::unique_ptr<Engine> engine;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<ContactService> contacts;
+  std::unique_ptr<ImportService> imports;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
 };
@@ -124,6 +126,11 @@ Status Daemon::Start() {
   if (config_.node_id.empty()) {
     OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
   }
+  {
+    // Uploads cut short by a crash are never imported: clear them.
+    std::error_code ec;
+    fs::remove_all(fs::path(config_.data_dir) / "uploads", ec);
+  }
   std::string db = DatabasePath(config_.data_dir);
   OUTFLOW_ASSIGN_OR_RETURN(p.store, SqliteStores::Open(db, SqliteOptions(), clock.Now()));
   for (const auto& m : p.store->migration_report().applied) log::Info("migration applied", {{"migration", m}});
@@ -132,6 +139,9 @@ Status Daemon::Start() {
   p.handlers.Register("noop", std::make_shared<FunctionHandler>("does nothing; for tests and benchmarks",
                                                                 [](const Job&) { return RunResult::Done(); }));
   p.handlers.Register("webhook", std::make_shared<channels::WebhookHandler>(clock));
+  p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
+  p.handlers.Register(std::string(kImportJobKind),
+                      std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock));
 
   EngineOptions eo;
   eo.node_id = config_.node_id;
@@ -139,14 +149,19 @@ Status Daemon::Start() {
   eo.lease = config_.lease;
   p.engine = std::make_unique<Engine>(p.store->jobs(), clock, p.handlers, p.metrics, eo);
   p.jobs = std::make_unique<JobService>(p.store->jobs(), clock, p.handlers, p.metrics, p.engine.get());
-  p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
-  p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get());
+  p.imports = std::make_unique<ImportService>(p.store->imports(), *p.contacts, *p.jobs, clock,
+                                              (fs::path(config_.data_dir) / "imports").string());
+  p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(),
+                                            p.imports.get());
 
   api::HttpServer::Options ho;
   ho.host = config_.host;
   ho.port = config_.port;
   ho.threads = config_.http_threads;
   ho.body_limit = config_.body_limit;
+  ho.upload_paths = {"/v1/imports"};
+  ho.upload_dir = (fs::path(config_.data_dir) / "uploads").string();
+  ho.upload_limit = config_.upload_limit;
   p.http =
       std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
   // Listen before the engine starts, so that a port in use stops us before any job runs.
@@ -168,6 +183,7 @@ void Daemon::Stop() {
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
+  p.imports.reset();
   p.jobs.reset();
   p.contacts.reset();
   p.engine.reset();

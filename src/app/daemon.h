@@ -26,6 +26,7 @@ struct DaemonConfig {
   int http_threads = 2;
   std::string node_id;  // empty: read or create <data_dir>/node_id
   size_t body_limit = 8 * 1024 * 1024;
+  uint64_t upload_limit = uint64_t{1} << 30;  // largest CSV upload
   Duration lease = std::chrono::minutes(5);
 };
 

@@ -39,6 +39,10 @@ Status ContactService::Coerce(Contact& c, const Defs& defs, std::string_view pre
 
 Status ContactService::Validate(Contact& c, std::string_view prefix) {
   OUTFLOW_ASSIGN_OR_RETURN(Defs defs, Definitions());
+  return ValidateWith(c, defs, prefix);
+}
+
+Status ContactService::ValidateWith(Contact& c, const Defs& defs, std::string_view prefix) {
   OUTFLOW_RETURN_IF_ERROR(Coerce(c, defs, prefix));
   return NormalizeAndValidateContact(c, defs, prefix);
 }

@@ -44,10 +44,14 @@ class ContactService {
 
   Clock& clock() { return clock_; }
 
- private:
   using Defs = std::map<std::string, FieldDefinition, std::less<>>;
+  // The custom field definitions, cached until a field is defined.
   Result<Defs> Definitions();
-  Status Coerce(Contact& c, const Defs& defs, std::string_view prefix);
+  // Validate() against definitions the caller already holds (for bulk work).
+  static Status ValidateWith(Contact& c, const Defs& defs, std::string_view prefix);
+
+ private:
+  static Status Coerce(Contact& c, const Defs& defs, std::string_view prefix);
 
   ContactStore& store_;
   Clock& clock_;

@@ -56,6 +56,41 @@ CREATE TABLE contacts (
 CREATE UNIQUE INDEX contacts_email ON contacts(email_norm) WHERE email_norm IS NOT NULL;
 CREATE UNIQUE INDEX contacts_external_id ON contacts(external_id) WHERE external_id IS NOT NULL;
 )sql"},
+      {3, "imports", R"sql(
+CREATE TABLE imports (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  file_name   TEXT    NOT NULL,
+  file_path   TEXT    NOT NULL,
+  bytes_total INTEGER NOT NULL,
+  options     TEXT    NOT NULL,               -- JSON: ImportOptions
+  state       TEXT    NOT NULL
+              CHECK (state IN ('queued','validating','running','completed','failed','cancelled')),
+  rows_total  INTEGER NOT NULL DEFAULT 0,
+  header      TEXT    NOT NULL DEFAULT '[]',  -- JSON array of column names
+  columns     TEXT    NOT NULL DEFAULT '[]',  -- JSON array: the field each column fills ("" = ignored)
+  delimiter   TEXT    NOT NULL DEFAULT '',
+  rows_read   INTEGER NOT NULL DEFAULT 0,
+  created     INTEGER NOT NULL DEFAULT 0,
+  updated     INTEGER NOT NULL DEFAULT 0,
+  skipped     INTEGER NOT NULL DEFAULT 0,
+  failed      INTEGER NOT NULL DEFAULT 0,
+  bytes_done  INTEGER NOT NULL DEFAULT 0,     -- resume point: file offset after the last committed row
+  next_line   INTEGER NOT NULL DEFAULT 1,
+  next_index  INTEGER NOT NULL DEFAULT 1,
+  error       TEXT,
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  finished_at INTEGER
+);
+CREATE TABLE import_errors (
+  import_id   INTEGER NOT NULL REFERENCES imports(id) ON DELETE CASCADE,
+  row         INTEGER NOT NULL,               -- file line of the record
+  column_name TEXT    NOT NULL,
+  value       TEXT    NOT NULL,
+  reason      TEXT    NOT NULL
+);
+CREATE INDEX import_errors_by_import ON import_errors(import_id, row);
+)sql"},
   };
   return kMigrations;
 }

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
 
 namespace outflow {
@@ -204,6 +205,56 @@ Where BuildWhere(const ContactFilter& f) {
 
 }  // namespace
 
+namespace sqlite {
+
+Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<const Contact> contacts,
+                                                    ExistingPolicy policy, Timestamp now) {
+  std::vector<UpsertOutcome> out;
+  out.reserve(contacts.size());
+  for (const Contact& in : contacts) {
+    std::optional<ContactId> match;
+    if (in.external_id) {
+      OUTFLOW_ASSIGN_OR_RETURN(match, FindBy(c, kByExternalId, *in.external_id));
+    }
+    if (!match && in.email) {
+      OUTFLOW_ASSIGN_OR_RETURN(match, FindBy(c, kByEmail, NormalizeEmail(*in.email)));
+    }
+    UpsertOutcome o;
+    if (!match) {
+      Status st = CheckUnique(c, in, ContactId());
+      if (!st.ok()) {
+        if (st.code() != Code::kConflict) return st;
+        out.push_back({UpsertOutcome::Kind::kFailed, ContactId(), st.message()});
+        continue;
+      }
+      Contact created = in;
+      created.created_at = created.updated_at = now;
+      OUTFLOW_ASSIGN_OR_RETURN(o.id, InsertOn(c, created));
+      o.kind = UpsertOutcome::Kind::kCreated;
+    } else if (policy == ExistingPolicy::kSkip) {
+      o = {UpsertOutcome::Kind::kSkipped, *match, {}};
+    } else if (policy == ExistingPolicy::kFail) {
+      o = {UpsertOutcome::Kind::kFailed, *match, "the contact exists (contact " + std::to_string(match->value()) + ")"};
+    } else {
+      OUTFLOW_ASSIGN_OR_RETURN(Contact existing, GetOn(c, *match));
+      Merge(existing, in);
+      existing.updated_at = now;
+      Status st = CheckUnique(c, existing, *match);
+      if (!st.ok()) {
+        if (st.code() != Code::kConflict) return st;
+        out.push_back({UpsertOutcome::Kind::kFailed, *match, st.message()});
+        continue;
+      }
+      OUTFLOW_RETURN_IF_ERROR(UpdateOn(c, existing));
+      o = {UpsertOutcome::Kind::kUpdated, *match, {}};
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+}  // namespace sqlite
+
 SqliteContactStore::SqliteContactStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
 SqliteContactStore::~SqliteContactStore() = default;
 
@@ -334,51 +385,10 @@ Result<int64_t> SqliteContactStore::Count(const ContactFilter& f) {
 
 Result<std::vector<UpsertOutcome>> SqliteContactStore::UpsertBatch(std::span<const Contact> contacts,
                                                                    ExistingPolicy policy, Timestamp now) {
-  std::vector<UpsertOutcome> out;
-  out.reserve(contacts.size());
   auto writer = db_->Writer();
-  Connection& c = *writer;
-  Transaction tx(c);
+  Transaction tx(*writer);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("upsert contacts"));
-  for (const Contact& in : contacts) {
-    std::optional<ContactId> match;
-    if (in.external_id) {
-      OUTFLOW_ASSIGN_OR_RETURN(match, FindBy(c, kByExternalId, *in.external_id));
-    }
-    if (!match && in.email) {
-      OUTFLOW_ASSIGN_OR_RETURN(match, FindBy(c, kByEmail, NormalizeEmail(*in.email)));
-    }
-    UpsertOutcome o;
-    if (!match) {
-      Status st = CheckUnique(c, in, ContactId());
-      if (!st.ok()) {
-        if (st.code() != Code::kConflict) return st;
-        out.push_back({UpsertOutcome::Kind::kFailed, ContactId(), st.message()});
-        continue;
-      }
-      Contact created = in;
-      created.created_at = created.updated_at = now;
-      OUTFLOW_ASSIGN_OR_RETURN(o.id, InsertOn(c, created));
-      o.kind = UpsertOutcome::Kind::kCreated;
-    } else if (policy == ExistingPolicy::kSkip) {
-      o = {UpsertOutcome::Kind::kSkipped, *match, {}};
-    } else if (policy == ExistingPolicy::kFail) {
-      o = {UpsertOutcome::Kind::kFailed, *match, "the contact exists (contact " + std::to_string(match->value()) + ")"};
-    } else {
-      OUTFLOW_ASSIGN_OR_RETURN(Contact existing, GetOn(c, *match));
-      Merge(existing, in);
-      existing.updated_at = now;
-      Status st = CheckUnique(c, existing, *match);
-      if (!st.ok()) {
-        if (st.code() != Code::kConflict) return st;
-        out.push_back({UpsertOutcome::Kind::kFailed, *match, st.message()});
-        continue;
-      }
-      OUTFLOW_RETURN_IF_ERROR(UpdateOn(c, existing));
-      o = {UpsertOutcome::Kind::kUpdated, *match, {}};
-    }
-    out.push_back(std::move(o));
-  }
+  OUTFLOW_ASSIGN_OR_RETURN(auto out, sqlite::UpsertContactsOn(*writer, contacts, policy, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("upsert contacts"));
   return out;
 }

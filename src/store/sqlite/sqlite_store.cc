@@ -10,6 +10,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   std::unique_ptr<SqliteStores> s(new SqliteStores());
   s->jobs_ = std::make_unique<SqliteJobStore>(db);
   s->contacts_ = std::make_unique<SqliteContactStore>(db);
+  s->imports_ = std::make_unique<SqliteImportStore>(db);
   return s;
 }
 

@@ -1,5 +1,5 @@
 // SqliteStores: the embedded database as the app sees it: one SQLite file and
-// every store facet over it (jobs, contacts), without the sqlite3 API.
+// every store facet over it (jobs, contacts, imports), without the sqlite3 API.
 #pragma once
 
 #include <memory>
@@ -7,6 +7,7 @@
 
 #include "store/migration_report.h"
 #include "store/sqlite/sqlite_contact_store.h"
+#include "store/sqlite/sqlite_import_store.h"
 #include "store/sqlite/sqlite_job_store.h"
 #include "store/sqlite/sqlite_options.h"
 
@@ -21,11 +22,13 @@ class SqliteStores {
   const MigrationReport& migration_report() const { return jobs_->migration_report(); }
   SqliteJobStore& jobs() { return *jobs_; }
   SqliteContactStore& contacts() { return *contacts_; }
+  SqliteImportStore& imports() { return *imports_; }
 
  private:
   SqliteStores() = default;
   std::unique_ptr<SqliteJobStore> jobs_;
   std::unique_ptr<SqliteContactStore> contacts_;
+  std::unique_ptr<SqliteImportStore> imports_;
 };
 
 }  // namespace outflow

@@ -1,0 +1,69 @@
+// ImportService: CSV imports of contacts. The API (and through it the CLI)
+// creates an import from an uploaded file; the `import.process` job kind
+// (ImportRunner) validates the whole file, then applies it in batches.
+//
+// Guarantees (docs/imports.md): a file-level error (unclosed quote, bad or
+// duplicate header, mapping to an unknown field, no rows) fails the import
+// before any row is applied; a bad row fails alone and is kept in the error
+// report; a crash resumes after the last committed batch, with no row lost or
+// applied twice; a cancel takes effect at the next batch. Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "base/clock.h"
+#include "contacts/contact_service.h"
+#include "engine/handler.h"
+#include "engine/job_service.h"
+#include "store/import_store.h"
+
+namespace outflow {
+
+inline constexpr std::string_view kImportJobKind = "import.process";
+inline constexpr int kImportBatchRows = 5000;
+
+class ImportService {
+ public:
+  // Uploaded files are kept under `imports_dir` (created if needed).
+  ImportService(ImportStore& store, ContactService& contacts, JobService& jobs, Clock& clock, std::string imports_dir);
+
+  // Takes the file at `upload_path` (moved into imports_dir), records the import
+  // and enqueues its job. An empty file is refused at once.
+  Result<Import> Create(const std::string& upload_path, std::string file_name, ImportOptions options);
+  Result<Import> Get(ImportId id) { return store_.Get(id); }
+  Result<std::vector<Import>> List(int limit) { return store_.List(limit); }
+  Result<Import> Cancel(ImportId id) { return store_.Cancel(id, clock_.Now()); }
+  // The error report as CSV: row,column,value,reason.
+  Result<std::string> ErrorReportCsv(ImportId id);
+
+  const std::string& imports_dir() const { return imports_dir_; }
+
+ private:
+  ImportStore& store_;
+  ContactService& contacts_;
+  JobService& jobs_;
+  Clock& clock_;
+  std::string imports_dir_;
+};
+
+// The `import.process` job: runs one import to its end (or to a cancel), and
+// resumes where the last committed batch left off when it runs again.
+class ImportRunner final : public JobHandler {
+ public:
+  ImportRunner(ImportStore& store, ContactService& contacts, Clock& clock) : store_(store), contacts_(contacts), clock_(clock) {}
+  RunResult Run(const Job& job) override;
+  Status ValidatePayload(std::string_view payload_json, std::string_view field) const override;
+  std::string Description() const override;
+
+ private:
+  // Reads the whole file once: header, mapping, row count, file-level errors.
+  Status Validate(Import& im);
+  // Applies the rows from the resume point on, batch by batch.
+  Status Apply(const Import& im);
+
+  ImportStore& store_;
+  ContactService& contacts_;
+  Clock& clock_;
+};
+
+}  // namespace outflow

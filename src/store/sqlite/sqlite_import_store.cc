@@ -1,0 +1,305 @@
+#include "store/sqlite/sqlite_import_store.h"
+
+#include <boost/json.hpp>
+
+#include "store/sqlite/contact_rows.h"
+#include "store/sqlite/database.h"
+
+namespace outflow {
+
+using sqlite::Connection;
+using sqlite::Stmt;
+using sqlite::Transaction;
+namespace json = boost::json;
+
+namespace {
+
+constexpr std::string_view kColumns =
+    "id, file_name, file_path, bytes_total, options, state, rows_total, header, columns, delimiter, rows_read, "
+    "created, updated, skipped, failed, bytes_done, next_line, next_index, error, created_at, updated_at, finished_at";
+
+std::string Select(std::string_view tail) { return "SELECT " + std::string(kColumns) + " FROM imports " + std::string(tail); }
+
+std::string EncodeOptions(const ImportOptions& o) {
+  json::object j;
+  j["delimiter"] = std::string(o.delimiter ? 1 : 0, o.delimiter);
+  j["on_existing"] = OnExistingName(o.on_existing);
+  j["owner"] = o.owner ? json::value(*o.owner) : json::value(nullptr);
+  j["staging"] = o.staging;
+  json::object m;
+  for (const auto& [k, v] : o.mapping) m[k] = v;
+  j["mapping"] = std::move(m);
+  j["create_fields"] = o.create_fields;
+  return json::serialize(j);
+}
+
+ImportOptions DecodeOptions(std::string_view text) {
+  ImportOptions o;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return o;
+  const json::object& j = v.as_object();
+  if (auto* d = j.if_contains("delimiter"); d && d->is_string() && !d->as_string().empty()) o.delimiter = d->as_string()[0];
+  if (auto* e = j.if_contains("on_existing"); e && e->is_string()) o.on_existing = ParseOnExisting(e->as_string()).value_or(OnExisting::kUpdate);
+  if (auto* w = j.if_contains("owner"); w && w->is_string()) o.owner = std::string(w->as_string());
+  if (auto* s = j.if_contains("staging"); s && s->is_bool()) o.staging = s->as_bool();
+  if (auto* m = j.if_contains("mapping"); m && m->is_object()) {
+    for (const auto& [k, val] : m->as_object()) {
+      if (val.is_string()) o.mapping[std::string(k)] = std::string(val.as_string());
+    }
+  }
+  if (auto* c = j.if_contains("create_fields"); c && c->is_bool()) o.create_fields = c->as_bool();
+  return o;
+}
+
+std::string EncodeStrings(const std::vector<std::string>& v) {
+  json::array a;
+  for (const auto& s : v) a.push_back(json::value(s));
+  return json::serialize(a);
+}
+
+std::vector<std::string> DecodeStrings(std::string_view text) {
+  std::vector<std::string> out;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& e : v.as_array()) out.push_back(e.is_string() ? std::string(e.as_string()) : "");
+  return out;
+}
+
+Result<Import> ReadImport(const Stmt& s) {
+  Import im;
+  im.id = ImportId(s.Int(0));
+  im.file_name = std::string(s.Text(1));
+  im.file_path = std::string(s.Text(2));
+  im.bytes_total = static_cast<uint64_t>(s.Int(3));
+  im.options = DecodeOptions(s.Text(4));
+  auto st = ParseImportState(s.Text(5));
+  if (!st) return Status::Corruption("import " + std::to_string(im.id.value()) + " has an unknown state");
+  im.state = *st;
+  im.rows_total = s.Int(6);
+  im.header = DecodeStrings(s.Text(7));
+  im.columns = DecodeStrings(s.Text(8));
+  im.delimiter = s.Text(9).empty() ? '\0' : s.Text(9)[0];
+  im.progress.rows_read = s.Int(10);
+  im.progress.created = s.Int(11);
+  im.progress.updated = s.Int(12);
+  im.progress.skipped = s.Int(13);
+  im.progress.failed = s.Int(14);
+  im.progress.bytes_done = static_cast<uint64_t>(s.Int(15));
+  im.progress.next_line = s.Int(16);
+  im.progress.next_index = s.Int(17);
+  im.error = s.OptText(18);
+  im.created_at = FromMicros(s.Int(19));
+  im.updated_at = FromMicros(s.Int(20));
+  if (!s.IsNull(21)) im.finished_at = FromMicros(s.Int(21));
+  return im;
+}
+
+Result<Import> GetOn(Connection& c, ImportId id) {
+  static const std::string kSql = Select("WHERE id = ?1");
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
+  s->Bind(1, id.value());
+  int rc = s->Step();
+  if (rc == SQLITE_DONE) {
+    s->Reset();
+    return Status::NotFound("import " + std::to_string(id.value()) + " does not exist");
+  }
+  if (rc != SQLITE_ROW) return c.Error(rc, "get import");
+  Result<Import> r = ReadImport(*s);
+  s->Reset();
+  return r;
+}
+
+Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> errors) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "INSERT INTO import_errors(import_id, row, column_name, value, reason) VALUES(?1, ?2, ?3, ?4, ?5)"));
+  for (const ImportRowError& e : errors) {
+    s->Bind(1, id.value());
+    s->Bind(2, e.row);
+    s->Bind(3, std::string_view(e.column));
+    s->Bind(4, std::string_view(e.value).substr(0, 1024));
+    s->Bind(5, std::string_view(e.reason));
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "record import error"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+SqliteImportStore::SqliteImportStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+SqliteImportStore::~SqliteImportStore() = default;
+
+Result<Import> SqliteImportStore::Create(const Import& import, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "INSERT INTO imports(file_name, file_path, bytes_total, options, state, created_at, updated_at) "
+      "VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?5)"));
+  s->Bind(1, std::string_view(import.file_name));
+  s->Bind(2, std::string_view(import.file_path));
+  s->Bind(3, static_cast<int64_t>(import.bytes_total));
+  s->Bind(4, std::string_view(EncodeOptions(import.options)));
+  s->Bind(5, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create import"));
+  return GetOn(c, ImportId(c.LastInsertRowId()));
+}
+
+Result<Import> SqliteImportStore::Get(ImportId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  return GetOn(*reader, id);
+}
+
+Result<std::vector<Import>> SqliteImportStore::List(int limit) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(Select("ORDER BY id DESC LIMIT ?1")));
+  s->Bind(1, limit);
+  std::vector<Import> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    OUTFLOW_ASSIGN_OR_RETURN(Import im, ReadImport(*s));
+    out.push_back(std::move(im));
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return reader->Error(rc, "list imports");
+  return out;
+}
+
+Status SqliteImportStore::SetState(ImportId id, ImportState from, ImportState to, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("UPDATE imports SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2"));
+  s->Bind(1, id.value());
+  s->Bind(2, ImportStateName(from));
+  s->Bind(3, ImportStateName(to));
+  s->Bind(4, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "set import state"));
+  if (c.Changes() == 0) {
+    return Status::Conflict("import " + std::to_string(id.value()) + " is not " + std::string(ImportStateName(from)));
+  }
+  return Status::Ok();
+}
+
+Status SqliteImportStore::SetValidated(const Import& v, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE imports SET state = 'running', rows_total = ?2, header = ?3, columns = ?4, delimiter = ?5, "
+      "updated_at = ?6 WHERE id = ?1 AND state = 'validating'"));
+  s->Bind(1, v.id.value());
+  s->Bind(2, v.rows_total);
+  s->Bind(3, std::string_view(EncodeStrings(v.header)));
+  s->Bind(4, std::string_view(EncodeStrings(v.columns)));
+  s->Bind(5, std::string_view(std::string(1, v.delimiter)));
+  s->Bind(6, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "validated import"));
+  if (c.Changes() == 0) return Status::Conflict("import " + std::to_string(v.id.value()) + " is no longer validating");
+  return Status::Ok();
+}
+
+Status SqliteImportStore::Fail(ImportId id, const std::string& error, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE imports SET state = 'failed', error = ?2, updated_at = ?3, finished_at = ?3 "
+      "WHERE id = ?1 AND state IN ('queued','validating','running')"));
+  s->Bind(1, id.value());
+  s->Bind(2, std::string_view(error));
+  s->Bind(3, ToMicros(now));
+  return c.Run(*s, "fail import");
+}
+
+Result<Import> SqliteImportStore::Cancel(ImportId id, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("cancel import"));
+  OUTFLOW_ASSIGN_OR_RETURN(Import im, GetOn(c, id));
+  if (IsFinished(im.state)) {
+    return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)) +
+                            "; only an unfinished import can be cancelled");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE imports SET state = 'cancelled', updated_at = ?2, finished_at = ?2 WHERE id = ?1"));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "cancel import"));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("cancel import"));
+  im.state = ImportState::kCancelled;
+  im.finished_at = im.updated_at = now;
+  return im;
+}
+
+Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b, ExistingPolicy policy, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("commit import batch"));
+  OUTFLOW_ASSIGN_OR_RETURN(Import im, GetOn(c, id));
+  if (im.state != ImportState::kRunning) {
+    return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)));
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now));
+  std::vector<ImportRowError> errors = b.errors;
+  ImportProgress& p = im.progress;
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    switch (outcomes[i].kind) {
+      case UpsertOutcome::Kind::kCreated: ++p.created; break;
+      case UpsertOutcome::Kind::kUpdated: ++p.updated; break;
+      case UpsertOutcome::Kind::kSkipped: ++p.skipped; break;
+      case UpsertOutcome::Kind::kFailed:
+        errors.push_back({b.contact_rows[i], "", "", outcomes[i].error});
+        break;
+    }
+  }
+  p.failed += static_cast<int64_t>(errors.size());
+  OUTFLOW_RETURN_IF_ERROR(InsertErrors(c, id, errors));
+  p.rows_read += b.rows_read;
+  p.bytes_done = b.bytes_done;
+  p.next_line = b.next_line;
+  p.next_index = b.next_index;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE imports SET rows_read = ?2, created = ?3, updated = ?4, skipped = ?5, failed = ?6, bytes_done = ?7, "
+      "next_line = ?8, next_index = ?9, updated_at = ?10, state = ?11, finished_at = ?12 WHERE id = ?1"));
+  s->Bind(1, id.value());
+  s->Bind(2, p.rows_read);
+  s->Bind(3, p.created);
+  s->Bind(4, p.updated);
+  s->Bind(5, p.skipped);
+  s->Bind(6, p.failed);
+  s->Bind(7, static_cast<int64_t>(p.bytes_done));
+  s->Bind(8, p.next_line);
+  s->Bind(9, p.next_index);
+  s->Bind(10, ToMicros(now));
+  s->Bind(11, std::string_view(b.last ? "completed" : "running"));
+  if (b.last) s->Bind(12, ToMicros(now));
+  else s->BindNull(12);
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "advance import"));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit import batch"));
+  im.updated_at = now;
+  if (b.last) {
+    im.state = ImportState::kCompleted;
+    im.finished_at = now;
+  }
+  return im;
+}
+
+Result<std::vector<ImportRowError>> SqliteImportStore::Errors(ImportId id, int64_t after_row, int limit) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
+      "SELECT row, column_name, value, reason FROM import_errors WHERE import_id = ?1 AND row > ?2 "
+      "ORDER BY row, rowid LIMIT ?3"));
+  s->Bind(1, id.value());
+  s->Bind(2, after_row);
+  s->Bind(3, limit);
+  std::vector<ImportRowError> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    out.push_back({s->Int(0), std::string(s->Text(1)), std::string(s->Text(2)), std::string(s->Text(3))});
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return reader->Error(rc, "import errors");
+  return out;
+}
+
+}  // namespace outflow
