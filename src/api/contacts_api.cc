@@ -112,15 +112,13 @@ HttpResponse ContactsApi::Upsert(const HttpRequest& req, std::string_view query)
     if (!c.ok()) return ErrorResponse(c.status());
     rows.push_back(std::move(c).value());
   }
-  Result<std::vector<UpsertOutcome>> r = contacts_.Upsert(std::move(rows), policy, batch ? "contacts" : "contact");
+  Result<std::vector<UpsertOutcome>> r = contacts_.Upsert(std::move(rows), policy, batch ? "contacts" : "");
   if (!r.ok()) return ErrorResponse(r.status());
   if (!batch) {
     const UpsertOutcome& u = (*r)[0];
     if (u.kind == UpsertOutcome::Kind::kFailed) {
       Code code = u.id.valid() ? Code::kConflict : Code::kInvalidArgument;
-      std::string msg = u.error;
-      if (msg.rfind("contact.", 0) == 0) msg = msg.substr(8);  // single contact: name the field plainly
-      return ErrorResponse(Status(code, msg));
+      return ErrorResponse(Status(code, u.error));
     }
     Result<Contact> c = contacts_.Get(u.id);
     if (!c.ok()) return ErrorResponse(c.status());

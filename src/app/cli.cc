@@ -432,7 +432,14 @@ int ContactCommand(ApiClient& c, const std::string& verb, const ContactFlags& f,
         }
         if (!v.at("next_after").is_null()) next = v.at("next_after").as_int64();
       });
-      if (rc != kExitOk || !f.all || next == 0 || json_out) {
+      if (json_out && rc == kExitOk) {  // the page's JSON was printed; find the cursor for --all
+        Result<ApiReply> again = c.Call("GET", target);
+        if (again.ok() && again->status < 300) {
+          json::value v = json::parse(again->body);
+          if (!v.at("next_after").is_null()) next = v.at("next_after").as_int64();
+        }
+      }
+      if (rc != kExitOk || !f.all || next == 0) {
         if (rc == kExitOk && next != 0 && !f.all && !json_out) std::cout << "(more: --after " << next << ", or --all)\n";
         return rc;
       }

@@ -3,14 +3,13 @@
 namespace outflow {
 
 Result<ContactService::Defs> ContactService::Definitions() {
-  {
-    std::lock_guard g(mu_);
-    if (defs_) return *defs_;
-  }
+  // Loaded under the lock, so that a load cannot overwrite the reset done by a
+  // concurrent DefineField with a list from before it.
+  std::lock_guard g(mu_);
+  if (defs_) return *defs_;
   OUTFLOW_ASSIGN_OR_RETURN(auto list, store_.ListFields());
   Defs d;
   for (auto& f : list) d.emplace(f.name, f);
-  std::lock_guard g(mu_);
   defs_ = d;
   return d;
 }
@@ -84,7 +83,7 @@ Result<std::vector<UpsertOutcome>> ContactService::Upsert(std::vector<Contact> c
   std::vector<size_t> where;
   valid.reserve(contacts.size());
   for (size_t i = 0; i < contacts.size(); ++i) {
-    std::string prefix = std::string(batch_name) + "[" + std::to_string(i) + "]";
+    std::string prefix = batch_name.empty() ? "" : std::string(batch_name) + "[" + std::to_string(i) + "]";
     Status st = Coerce(contacts[i], defs, prefix);
     if (st.ok()) st = NormalizeAndValidateContact(contacts[i], defs, prefix);
     if (!st.ok()) {

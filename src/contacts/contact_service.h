@@ -38,7 +38,8 @@ class ContactService {
   Result<ContactPage> List(const ContactFilter& filter);
   Result<int64_t> Count(const ContactFilter& filter) { return store_.Count(filter); }
   // Validates each row; an invalid row fails alone (its outcome says why) and the
-  // valid rows are upserted in one transaction.
+  // valid rows are upserted in one transaction. Messages name rows
+  // "<batch_name>[i].field", or just "field" when batch_name is empty.
   Result<std::vector<UpsertOutcome>> Upsert(std::vector<Contact> contacts, ExistingPolicy policy,
                                             std::string_view batch_name);
 

@@ -312,7 +312,7 @@ Status NormalizeFieldValue(const FieldDefinition& def, FieldValue& value, std::s
       auto* s = std::get_if<std::string>(&value);
       if (s == nullptr) return Status::InvalidArgument(f + ": must be text (the field's type is text)");
       std::optional<std::string> o = *s;
-      OUTFLOW_RETURN_IF_ERROR(ValidateText(o, "", "", kMaxTextFieldBytes).WithContext(f));
+      OUTFLOW_RETURN_IF_ERROR(ValidateText(o, f, "", kMaxTextFieldBytes));
       *s = o.value_or("");
       return Status::Ok();
     }
@@ -370,12 +370,15 @@ Status NormalizeAndValidateContact(Contact& c, const std::map<std::string, Field
     return Status::InvalidArgument((prefix.empty() ? std::string("contact") : std::string(prefix)) +
                                    ": needs an email, a phone or an external_id");
   }
+  std::vector<std::string> blank;
   for (auto& [name, value] : c.custom) {
     auto it = defs.find(name);
     std::string f = Dot(prefix, "custom." + name);
     if (it == defs.end()) return Status::InvalidArgument(f + ": no custom field '" + name + "' is defined");
     OUTFLOW_RETURN_IF_ERROR(NormalizeFieldValue(it->second, value, f));
+    if (auto* text = std::get_if<std::string>(&value); text && text->empty()) blank.push_back(name);
   }
+  for (const auto& name : blank) c.custom.erase(name);  // empty means not set, as for standard fields
   return Status::Ok();
 }
 
