@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
+#include <unordered_map>
 
 namespace outflow {
 
@@ -206,9 +208,20 @@ bool TimeZoneExists(std::string_view name) {
   for (char c : name) {
     if (!IsAlpha(c) && !IsDigit(c) && c != '/' && c != '_' && c != '-' && c != '+') return false;
   }
-  std::ifstream f("/usr/share/zoneinfo/" + std::string(name), std::ios::binary);
+  // Imports check the same few zones millions of times: remember each answer.
+  static std::mutex mu;
+  static std::unordered_map<std::string, bool> known;
+  std::string key(name);
+  {
+    std::lock_guard g(mu);
+    if (auto it = known.find(key); it != known.end()) return it->second;
+  }
+  std::ifstream f("/usr/share/zoneinfo/" + key, std::ios::binary);
   char magic[4] = {};
-  return f.read(magic, 4) && std::string_view(magic, 4) == "TZif";
+  bool ok = f.read(magic, 4) && std::string_view(magic, 4) == "TZif";
+  std::lock_guard g(mu);
+  if (known.size() < 4096) known.emplace(std::move(key), ok);
+  return ok;
 }
 
 Status ValidateTimeZone(std::string_view tz, std::string_view field) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 #include "base/log.h"
 #include "ingest/column_mapping.h"
@@ -197,13 +198,24 @@ Status ImportRunner::Apply(const Import& im) {
   ImportBatch batch;
   Status failure;
   bool stop = false;
-  auto commit = [&]() {
-    Result<Import> r = store_.CommitBatch(im.id, batch, policy, clock_.Now());
-    if (!r.ok()) {
-      failure = r.status();
+  // Batches are committed on a second thread while this one prepares the next:
+  // at most one commit is in flight, and commits stay in file order, so the
+  // resume point only moves forward.
+  std::future<Status> in_flight;
+  auto wait_commit = [&] {
+    if (!in_flight.valid()) return;
+    Status st = in_flight.get();
+    if (!st.ok() && failure.ok()) {
+      failure = st;
       stop = true;
-      return;
     }
+  };
+  auto commit = [&]() {
+    wait_commit();
+    if (stop) return;
+    in_flight = std::async(std::launch::async, [this, &im, policy, b = std::move(batch)]() {
+      return store_.CommitBatch(im.id, b, policy, clock_.Now()).status();
+    });
     batch = ImportBatch();
   };
   Status st = FeedFile(im.file_path, im.progress.bytes_done, reader, [&](const CsvRecord& r) {
@@ -237,6 +249,7 @@ Status ImportRunner::Apply(const Import& im) {
     }
     if (batch.rows_read >= kImportBatchRows) commit();
   }, stop);
+  wait_commit();
   if (!failure.ok()) return failure;
   OUTFLOW_RETURN_IF_ERROR(st);  // validation read the same bytes, so this is an I/O problem
   batch.last = true;
@@ -246,6 +259,7 @@ Status ImportRunner::Apply(const Import& im) {
     batch.next_index = im.progress.next_index;
   }
   commit();
+  wait_commit();
   return failure;
 }
 
