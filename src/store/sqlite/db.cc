@@ -47,6 +47,7 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
 }
 
 Connection::~Connection() {
+  static_cache_.clear();
   cache_.clear();
   sqlite3_close_v2(db_);
 }
@@ -72,6 +73,17 @@ Result<Stmt*> Connection::Prepare(std::string_view sql) {
   Stmt* raw = stmt.get();
   cache_.emplace(std::string(sql), std::move(stmt));
   return raw;
+}
+
+Result<Stmt*> Connection::PrepareStatic(const char* sql) {
+  auto it = static_cache_.find(sql);
+  if (it != static_cache_.end()) {
+    it->second->Reset();
+    return it->second;
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, Prepare(sql));
+  static_cache_.emplace(sql, s);
+  return s;
 }
 
 Status Connection::Run(Stmt& stmt, std::string_view what) {

@@ -93,6 +93,9 @@ class Connection {
   Status Exec(std::string_view sql);
   // A cached, reset statement for `sql`; valid until the connection closes.
   Result<Stmt*> Prepare(std::string_view sql);
+  // The same for SQL with static storage (a literal or a function-local static):
+  // cached by address, so a hot loop does not hash the SQL text on every call.
+  Result<Stmt*> PrepareStatic(const char* sql);
   // Steps a statement that must finish without rows (or whose rows are ignored).
   Status Run(Stmt& stmt, std::string_view what);
   Status Error(int rc, std::string_view what) const { return ToStatus(rc, db_, what); }
@@ -105,6 +108,7 @@ class Connection {
   explicit Connection(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
+  std::unordered_map<const char*, Stmt*> static_cache_;  // into cache_
 };
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeded.

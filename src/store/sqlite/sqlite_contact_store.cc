@@ -103,7 +103,7 @@ constexpr const char* kUpdate =
 
 // The id of the contact holding a unique value, if any.
 Result<std::optional<ContactId>> FindBy(Connection& c, const char* sql, std::string_view value) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(sql));
   s->Bind(1, value);
   int rc = s->Step();
   std::optional<ContactId> id;
@@ -148,15 +148,20 @@ Result<Contact> GetOn(Connection& c, ContactId id) {
   return r;
 }
 
-Result<ContactId> InsertOn(Connection& conn, const Contact& c) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.Prepare(kInsert));
+// Inserts `c`, with created_at and updated_at set to `now` when given.
+Result<ContactId> InsertOn(Connection& conn, const Contact& c, std::optional<Timestamp> now = std::nullopt) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.PrepareStatic(kInsert));
   BindContact(*s, c, EncodeCustom(c.custom));
+  if (now) {
+    s->Bind(15, ToMicros(*now));
+    s->Bind(16, ToMicros(*now));
+  }
   OUTFLOW_RETURN_IF_ERROR(conn.Run(*s, "insert contact"));
   return ContactId(conn.LastInsertRowId());
 }
 
 Status UpdateOn(Connection& conn, const Contact& c) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.Prepare(kUpdate));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.PrepareStatic(kUpdate));
   BindContact(*s, c, EncodeCustom(c.custom));
   s->Bind(17, c.id.value());
   return conn.Run(*s, "update contact");
@@ -222,9 +227,7 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
     UpsertOutcome o;
     if (!match) {
       // No match: both unique keys the row has were just looked up and are free.
-      Contact created = in;
-      created.created_at = created.updated_at = now;
-      OUTFLOW_ASSIGN_OR_RETURN(o.id, InsertOn(c, created));
+      OUTFLOW_ASSIGN_OR_RETURN(o.id, InsertOn(c, in, now));
       o.kind = UpsertOutcome::Kind::kCreated;
     } else if (policy == ExistingPolicy::kSkip) {
       o = {UpsertOutcome::Kind::kSkipped, *match, {}};

@@ -112,7 +112,7 @@ Result<Import> GetOn(Connection& c, ImportId id) {
 }
 
 Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> errors) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
       "INSERT INTO import_errors(import_id, row, column_name, value, reason) VALUES(?1, ?2, ?3, ?4, ?5)"));
   for (const ImportRowError& e : errors) {
     s->Bind(1, id.value());
