@@ -63,10 +63,11 @@ HttpResponse ErrorResponse(const Status& st) {
 }
 
 ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
-                       ContactService* contacts, ImportService* imports)
+                       ContactService* contacts, ImportService* imports, SegmentService* segments)
     : jobs_(jobs), metrics_(metrics), ready_(std::move(ready)) {
   if (contacts != nullptr) contacts_.emplace(*contacts);
   if (imports != nullptr) imports_.emplace(*imports);
+  if (segments != nullptr) segments_.emplace(*segments);
 }
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
@@ -102,6 +103,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
   }
   if (contacts_ && (path.starts_with("/v1/contacts") || path == "/v1/fields")) {
     if (auto r = contacts_->Route(req, path, query)) return *r;
+  }
+  if (segments_ && path.starts_with("/v1/segments")) {
+    if (auto r = segments_->Route(req, path, query)) return *r;
   }
   if (imports_ && path.starts_with("/v1/imports")) {
     if (auto r = imports_->Route(req, path, query)) return *r;

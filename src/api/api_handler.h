@@ -7,7 +7,7 @@
 //   GET  /v1/jobs              list: state, kind, due_from, due_until, limit, after
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
-//   and the routes of contacts_api.h and imports_api.h
+//   and the routes of contacts_api.h, imports_api.h and segments_api.h
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -22,6 +22,7 @@
 #include "api/contacts_api.h"
 #include "api/http_server.h"
 #include "api/imports_api.h"
+#include "api/segments_api.h"
 #include "engine/job_service.h"
 #include "engine/metrics.h"
 
@@ -32,7 +33,8 @@ class ApiHandler {
   // `ready` tells /readyz whether the daemon accepts work (false while starting or draining).
   // `contacts` may be null: the contact routes then answer 404.
   ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
-             ContactService* contacts = nullptr, ImportService* imports = nullptr);
+             ContactService* contacts = nullptr, ImportService* imports = nullptr,
+             SegmentService* segments = nullptr);
   HttpResponse Handle(const HttpRequest& req);
 
  private:
@@ -49,6 +51,7 @@ class ApiHandler {
   std::function<bool()> ready_;
   std::optional<ContactsApi> contacts_;
   std::optional<ImportsApi> imports_;
+  std::optional<SegmentsApi> segments_;
 };
 
 // The HTTP response for a failed Status.

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/job_service.h"
 #include "contacts/contact_service.h"
+#include "contacts/segment_service.h"
 #include "ingest/import_service.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -102,6 +103,7 @@ struct Daemon::Parts {
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<ContactService> contacts;
   std::unique_ptr<ImportService> imports;
+  std::unique_ptr<SegmentService> segments;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
 };
@@ -151,8 +153,9 @@ Status Daemon::Start() {
   p.jobs = std::make_unique<JobService>(p.store->jobs(), clock, p.handlers, p.metrics, p.engine.get());
   p.imports = std::make_unique<ImportService>(p.store->imports(), *p.contacts, *p.jobs, clock,
                                               (fs::path(config_.data_dir) / "imports").string());
+  p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock);
   p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(),
-                                            p.imports.get());
+                                            p.imports.get(), p.segments.get());
 
   api::HttpServer::Options ho;
   ho.host = config_.host;
@@ -183,6 +186,7 @@ void Daemon::Stop() {
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
+  p.segments.reset();
   p.imports.reset();
   p.jobs.reset();
   p.contacts.reset();

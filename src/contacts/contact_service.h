@@ -34,7 +34,7 @@ class ContactService {
   Result<Contact> Get(ContactId id) { return store_.Get(id); }
   // Applies `patch` to the stored contact, validates, and writes, atomically.
   Result<Contact> Update(ContactId id, const std::function<Status(Contact&)>& patch);
-  Status Delete(ContactId id) { return store_.Delete(id); }
+  Status Delete(ContactId id) { return store_.Delete(id, clock_.Now()); }
   Result<ContactPage> List(const ContactFilter& filter);
   Result<int64_t> Count(const ContactFilter& filter) { return store_.Count(filter); }
   // Validates each row; an invalid row fails alone (its outcome says why) and the

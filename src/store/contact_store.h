@@ -59,7 +59,8 @@ class ContactStore {
   // Reads the contact, lets `mutate` change it (and validate: a non-ok Status
   // aborts), and writes it back, all in one transaction.
   virtual Result<Contact> Update(ContactId id, const std::function<Status(Contact&)>& mutate, Timestamp now) = 0;
-  virtual Status Delete(ContactId id) = 0;
+  // Removes the contact and its segment memberships (logging each leave).
+  virtual Status Delete(ContactId id, Timestamp now) = 0;
   virtual Result<ContactPage> List(const ContactFilter& filter) = 0;
   virtual Result<int64_t> Count(const ContactFilter& filter) = 0;
 

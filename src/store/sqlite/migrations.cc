@@ -91,6 +91,31 @@ CREATE TABLE import_errors (
 );
 CREATE INDEX import_errors_by_import ON import_errors(import_id, row);
 )sql"},
+      {4, "segments", R"sql(
+CREATE TABLE segments (
+  id           INTEGER PRIMARY KEY AUTOINCREMENT,
+  name         TEXT    NOT NULL UNIQUE,
+  kind         TEXT    NOT NULL CHECK (kind IN ('static','dynamic')),
+  filter       TEXT,                       -- JSON filter (dynamic only)
+  member_count INTEGER NOT NULL DEFAULT 0, -- kept with every membership change
+  created_at   INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+CREATE TABLE segment_members (
+  segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+  contact_id INTEGER NOT NULL,
+  joined_at  INTEGER NOT NULL,
+  PRIMARY KEY (segment_id, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX segment_members_by_contact ON segment_members(contact_id, segment_id);
+CREATE TABLE segment_events (                -- durable log of joins and leaves, in order
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  segment_id INTEGER NOT NULL,
+  contact_id INTEGER NOT NULL,
+  change     TEXT    NOT NULL CHECK (change IN ('joined','left')),
+  at         INTEGER NOT NULL
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -4,6 +4,7 @@
 
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
+#include "store/sqlite/segment_rows.h"
 
 namespace outflow {
 
@@ -15,9 +16,9 @@ namespace json = boost::json;
 namespace {
 
 
-constexpr std::string_view kColumns =
-    "id, external_id, email, phone, first_name, last_name, time_zone, locale, owner, pipeline_stage, tier, "
-    "engagement_score, custom, status, created_at, updated_at";
+using sqlite::kContactColumns;
+using sqlite::ReadContact;
+constexpr std::string_view kColumns = kContactColumns;
 
 std::string Select(std::string_view tail) { return "SELECT " + std::string(kColumns) + " FROM contacts " + std::string(tail); }
 
@@ -29,40 +30,6 @@ std::string EncodeCustom(const std::map<std::string, FieldValue>& custom) {
     else o[k] = std::get<bool>(v);
   }
   return json::serialize(o);
-}
-
-Result<std::map<std::string, FieldValue>> DecodeCustom(std::string_view text, int64_t id) {
-  std::map<std::string, FieldValue> out;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return Status::Corruption("contact " + std::to_string(id) + ": custom fields are not a JSON object");
-  for (const auto& [k, val] : v.as_object()) {
-    if (val.is_string()) out[std::string(k)] = std::string(val.as_string());
-    else if (val.is_bool()) out[std::string(k)] = val.as_bool();
-    else if (val.is_number()) out[std::string(k)] = val.to_number<double>();
-  }
-  return out;
-}
-
-Result<Contact> ReadContact(const Stmt& s) {
-  Contact c;
-  c.id = ContactId(s.Int(0));
-  c.external_id = s.OptText(1);
-  c.email = s.OptText(2);
-  c.phone = s.OptText(3);
-  c.first_name = s.OptText(4);
-  c.last_name = s.OptText(5);
-  c.time_zone = s.OptText(6);
-  c.locale = s.OptText(7);
-  c.owner = s.OptText(8);
-  c.pipeline_stage = s.OptText(9);
-  c.tier = s.OptText(10);
-  if (!s.IsNull(11)) c.engagement_score = sqlite3_column_double(const_cast<Stmt&>(s).raw(), 11);
-  OUTFLOW_ASSIGN_OR_RETURN(c.custom, DecodeCustom(s.Text(12), c.id.value()));
-  c.status = s.Text(13) == "staged" ? ContactStatus::kStaged : ContactStatus::kLive;
-  c.created_at = FromMicros(s.Int(14));
-  c.updated_at = FromMicros(s.Int(15));
-  return c;
 }
 
 void BindOpt(Stmt& s, int i, const std::optional<std::string>& v) {
@@ -212,8 +179,44 @@ Where BuildWhere(const ContactFilter& f) {
 
 namespace sqlite {
 
+static Result<std::map<std::string, FieldValue>> DecodeCustom(std::string_view text, int64_t id) {
+  std::map<std::string, FieldValue> out;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return Status::Corruption("contact " + std::to_string(id) + ": custom fields are not a JSON object");
+  for (const auto& [k, val] : v.as_object()) {
+    if (val.is_string()) out[std::string(k)] = std::string(val.as_string());
+    else if (val.is_bool()) out[std::string(k)] = val.as_bool();
+    else if (val.is_number()) out[std::string(k)] = val.to_number<double>();
+  }
+  return out;
+}
+
+Result<Contact> ReadContact(const Stmt& s) {
+  Contact c;
+  c.id = ContactId(s.Int(0));
+  c.external_id = s.OptText(1);
+  c.email = s.OptText(2);
+  c.phone = s.OptText(3);
+  c.first_name = s.OptText(4);
+  c.last_name = s.OptText(5);
+  c.time_zone = s.OptText(6);
+  c.locale = s.OptText(7);
+  c.owner = s.OptText(8);
+  c.pipeline_stage = s.OptText(9);
+  c.tier = s.OptText(10);
+  if (!s.IsNull(11)) c.engagement_score = sqlite3_column_double(const_cast<Stmt&>(s).raw(), 11);
+  OUTFLOW_ASSIGN_OR_RETURN(c.custom, DecodeCustom(s.Text(12), c.id.value()));
+  c.status = s.Text(13) == "staged" ? ContactStatus::kStaged : ContactStatus::kLive;
+  c.created_at = FromMicros(s.Int(14));
+  c.updated_at = FromMicros(s.Int(15));
+  return c;
+}
+
 Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<const Contact> contacts,
-                                                    ExistingPolicy policy, Timestamp now) {
+                                                    ExistingPolicy policy, Timestamp now, DynamicSegments& segments) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto dynamic, segments.Get(c));
+  const bool sync = !dynamic->empty();
   std::vector<UpsertOutcome> out;
   out.reserve(contacts.size());
   for (const Contact& in : contacts) {
@@ -229,6 +232,11 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
       // No match: both unique keys the row has were just looked up and are free.
       OUTFLOW_ASSIGN_OR_RETURN(o.id, InsertOn(c, in, now));
       o.kind = UpsertOutcome::Kind::kCreated;
+      if (sync) {
+        Contact created = in;
+        created.created_at = created.updated_at = now;
+        OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, o.id, created, now));
+      }
     } else if (policy == ExistingPolicy::kSkip) {
       o = {UpsertOutcome::Kind::kSkipped, *match, {}};
     } else if (policy == ExistingPolicy::kFail) {
@@ -244,6 +252,7 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
         continue;
       }
       OUTFLOW_RETURN_IF_ERROR(UpdateOn(c, existing));
+      if (sync) OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, *match, existing, now));
       o = {UpsertOutcome::Kind::kUpdated, *match, {}};
     }
     out.push_back(std::move(o));
@@ -253,7 +262,10 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
 
 }  // namespace sqlite
 
-SqliteContactStore::SqliteContactStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+SqliteContactStore::SqliteContactStore(std::shared_ptr<sqlite::Database> db,
+                                       std::shared_ptr<sqlite::DynamicSegments> segments)
+    : db_(std::move(db)),
+      segments_(segments ? std::move(segments) : std::make_shared<sqlite::DynamicSegments>()) {}
 SqliteContactStore::~SqliteContactStore() = default;
 
 Result<FieldDefinition> SqliteContactStore::DefineField(const FieldDefinition& def, Timestamp now) {
@@ -312,6 +324,7 @@ Result<Contact> SqliteContactStore::Create(const Contact& contact, Timestamp now
   Contact out = contact;
   out.created_at = out.updated_at = now;
   OUTFLOW_ASSIGN_OR_RETURN(out.id, InsertOn(c, out));
+  OUTFLOW_RETURN_IF_ERROR(sqlite::SyncMemberships(c, *segments_, out.id, out, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create contact"));
   return out;
 }
@@ -332,18 +345,22 @@ Result<Contact> SqliteContactStore::Update(ContactId id, const std::function<Sta
   contact.updated_at = now;
   OUTFLOW_RETURN_IF_ERROR(CheckUnique(c, contact, id));
   OUTFLOW_RETURN_IF_ERROR(UpdateOn(c, contact));
+  OUTFLOW_RETURN_IF_ERROR(sqlite::SyncMemberships(c, *segments_, id, contact, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("update contact"));
   return contact;
 }
 
-Status SqliteContactStore::Delete(ContactId id) {
+Status SqliteContactStore::Delete(ContactId id, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("delete contact"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("DELETE FROM contacts WHERE id = ?1"));
   s->Bind(1, id.value());
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "delete contact"));
   if (c.Changes() == 0) return Status::NotFound("contact " + std::to_string(id.value()) + " does not exist");
-  return Status::Ok();
+  OUTFLOW_RETURN_IF_ERROR(sqlite::RemoveFromAllSegments(c, id, now));
+  return tx.Commit().WithContext("delete contact");
 }
 
 Result<ContactPage> SqliteContactStore::List(const ContactFilter& f) {
@@ -386,7 +403,7 @@ Result<std::vector<UpsertOutcome>> SqliteContactStore::UpsertBatch(std::span<con
   auto writer = db_->Writer();
   Transaction tx(*writer);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("upsert contacts"));
-  OUTFLOW_ASSIGN_OR_RETURN(auto out, sqlite::UpsertContactsOn(*writer, contacts, policy, now));
+  OUTFLOW_ASSIGN_OR_RETURN(auto out, sqlite::UpsertContactsOn(*writer, contacts, policy, now, *segments_));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("upsert contacts"));
   return out;
 }

@@ -11,11 +11,15 @@ namespace outflow {
 namespace sqlite {
 class Database;
 class Connection;
+class DynamicSegments;
 }  // namespace sqlite
 
 class SqliteContactStore final : public ContactStore {
  public:
-  explicit SqliteContactStore(std::shared_ptr<sqlite::Database> db);
+  // `segments`: the dynamic segment cache shared with the other stores of `db`
+  // (SqliteStores passes it); null makes a private one.
+  explicit SqliteContactStore(std::shared_ptr<sqlite::Database> db,
+                              std::shared_ptr<sqlite::DynamicSegments> segments = nullptr);
   ~SqliteContactStore() override;
 
   Result<FieldDefinition> DefineField(const FieldDefinition& def, Timestamp now) override;
@@ -23,7 +27,7 @@ class SqliteContactStore final : public ContactStore {
   Result<Contact> Create(const Contact& contact, Timestamp now) override;
   Result<Contact> Get(ContactId id) override;
   Result<Contact> Update(ContactId id, const std::function<Status(Contact&)>& mutate, Timestamp now) override;
-  Status Delete(ContactId id) override;
+  Status Delete(ContactId id, Timestamp now) override;
   Result<ContactPage> List(const ContactFilter& filter) override;
   Result<int64_t> Count(const ContactFilter& filter) override;
   Result<std::vector<UpsertOutcome>> UpsertBatch(std::span<const Contact> contacts, ExistingPolicy policy,
@@ -31,6 +35,7 @@ class SqliteContactStore final : public ContactStore {
 
  private:
   std::shared_ptr<sqlite::Database> db_;
+  std::shared_ptr<sqlite::DynamicSegments> segments_;
 };
 
 }  // namespace outflow

@@ -56,9 +56,9 @@ TEST_F(SqliteContactStoreTest, CreateGetUpdateDelete) {
     return Status::InvalidArgument("tier: no");
   }, kT0).ok());
   EXPECT_EQ(store_->Get(c.id)->tier, "enterprise");
-  ASSERT_OK(store_->Delete(c.id));
+  ASSERT_OK(store_->Delete(c.id, kT0));
   EXPECT_EQ(store_->Get(c.id).status().code(), Code::kNotFound);
-  EXPECT_EQ(store_->Delete(c.id).code(), Code::kNotFound);
+  EXPECT_EQ(store_->Delete(c.id, kT0).code(), Code::kNotFound);
 }
 
 TEST_F(SqliteContactStoreTest, UniqueByNormalisedEmailAndExternalId) {

@@ -127,7 +127,10 @@ Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> 
 
 }  // namespace
 
-SqliteImportStore::SqliteImportStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+SqliteImportStore::SqliteImportStore(std::shared_ptr<sqlite::Database> db,
+                                     std::shared_ptr<sqlite::DynamicSegments> segments)
+    : db_(std::move(db)),
+      segments_(segments ? std::move(segments) : std::make_shared<sqlite::DynamicSegments>()) {}
 SqliteImportStore::~SqliteImportStore() = default;
 
 Result<Import> SqliteImportStore::Create(const Import& import, Timestamp now) {
@@ -239,7 +242,7 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
   if (im.state != ImportState::kRunning) {
     return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)));
   }
-  OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now));
+  OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now, *segments_));
   std::vector<ImportRowError> errors = b.errors;
   ImportProgress& p = im.progress;
   for (size_t i = 0; i < outcomes.size(); ++i) {

@@ -11,11 +11,13 @@ namespace outflow {
 
 namespace sqlite {
 class Database;
+class DynamicSegments;
 }
 
 class SqliteImportStore final : public ImportStore {
  public:
-  explicit SqliteImportStore(std::shared_ptr<sqlite::Database> db);
+  explicit SqliteImportStore(std::shared_ptr<sqlite::Database> db,
+                             std::shared_ptr<sqlite::DynamicSegments> segments = nullptr);
   ~SqliteImportStore() override;
 
   Result<Import> Create(const Import& import, Timestamp now) override;
@@ -30,6 +32,7 @@ class SqliteImportStore final : public ImportStore {
 
  private:
   std::shared_ptr<sqlite::Database> db_;
+  std::shared_ptr<sqlite::DynamicSegments> segments_;
 };
 
 }  // namespace outflow

@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include "store/sqlite/database.h"
+#include "store/sqlite/segment_rows.h"
 
 namespace outflow {
 
@@ -9,8 +10,10 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   OUTFLOW_ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options, now));
   std::unique_ptr<SqliteStores> s(new SqliteStores());
   s->jobs_ = std::make_unique<SqliteJobStore>(db);
-  s->contacts_ = std::make_unique<SqliteContactStore>(db);
-  s->imports_ = std::make_unique<SqliteImportStore>(db);
+  auto dynamic = std::make_shared<sqlite::DynamicSegments>();  // one cache for every store that writes contacts
+  s->contacts_ = std::make_unique<SqliteContactStore>(db, dynamic);
+  s->imports_ = std::make_unique<SqliteImportStore>(db, dynamic);
+  s->segments_ = std::make_unique<SqliteSegmentStore>(db, dynamic);
   return s;
 }
 

@@ -1,5 +1,5 @@
 // SqliteStores: the embedded database as the app sees it: one SQLite file and
-// every store facet over it (jobs, contacts, imports), without the sqlite3 API.
+// every store facet over it (jobs, contacts, imports, segments), without the sqlite3 API.
 #pragma once
 
 #include <memory>
@@ -8,6 +8,7 @@
 #include "store/migration_report.h"
 #include "store/sqlite/sqlite_contact_store.h"
 #include "store/sqlite/sqlite_import_store.h"
+#include "store/sqlite/sqlite_segment_store.h"
 #include "store/sqlite/sqlite_job_store.h"
 #include "store/sqlite/sqlite_options.h"
 
@@ -23,12 +24,14 @@ class SqliteStores {
   SqliteJobStore& jobs() { return *jobs_; }
   SqliteContactStore& contacts() { return *contacts_; }
   SqliteImportStore& imports() { return *imports_; }
+  SqliteSegmentStore& segments() { return *segments_; }
 
  private:
   SqliteStores() = default;
   std::unique_ptr<SqliteJobStore> jobs_;
   std::unique_ptr<SqliteContactStore> contacts_;
   std::unique_ptr<SqliteImportStore> imports_;
+  std::unique_ptr<SqliteSegmentStore> segments_;
 };
 
 }  // namespace outflow

@@ -1,0 +1,99 @@
+#include "store/sqlite/segment_rows.h"
+
+#include <algorithm>
+
+#include "codec/filter_json.h"
+
+namespace outflow::sqlite {
+
+Result<std::shared_ptr<const std::vector<Segment>>> DynamicSegments::Get(Connection& c) {
+  {
+    std::lock_guard g(mu_);
+    if (cached_) return cached_;
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT id, name, filter FROM segments WHERE kind = 'dynamic'"));
+  auto list = std::make_shared<std::vector<Segment>>();
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    Segment seg;
+    seg.id = SegmentId(s->Int(0));
+    seg.name = std::string(s->Text(1));
+    seg.kind = SegmentKind::kDynamic;
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(s->Text(2), ec);
+    Result<Filter> f = ec ? Result<Filter>(Status::Corruption("bad filter")) : FilterFromJson(v);
+    if (!f.ok()) {
+      s->Reset();
+      return Status::Corruption("segment " + std::to_string(seg.id.value()) + " has an unreadable filter");
+    }
+    seg.filter = std::move(f).value();
+    list->push_back(std::move(seg));
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "load dynamic segments");
+  std::lock_guard g(mu_);
+  cached_ = list;
+  return cached_;
+}
+
+void DynamicSegments::Invalidate() {
+  std::lock_guard g(mu_);
+  cached_.reset();
+}
+
+Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool member, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, c.PrepareStatic(member ? "INSERT OR IGNORE INTO segment_members(segment_id, contact_id, joined_at) "
+                                         "VALUES(?1, ?2, ?3)"
+                                       : "DELETE FROM segment_members WHERE segment_id = ?1 AND contact_id = ?2"));
+  s->Bind(1, segment.value());
+  s->Bind(2, contact.value());
+  if (member) s->Bind(3, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "set membership"));
+  if (c.Changes() == 0) return false;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * cnt, c.PrepareStatic("UPDATE segments SET member_count = member_count + ?2 WHERE id = ?1"));
+  cnt->Bind(1, segment.value());
+  cnt->Bind(2, member ? 1 : -1);
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*cnt, "count members"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ev, c.PrepareStatic(
+      "INSERT INTO segment_events(segment_id, contact_id, change, at) VALUES(?1, ?2, ?3, ?4)"));
+  ev->Bind(1, segment.value());
+  ev->Bind(2, contact.value());
+  ev->Bind(3, std::string_view(member ? "joined" : "left"));
+  ev->Bind(4, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*ev, "log membership"));
+  return true;
+}
+
+Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto dynamic, segments.Get(c));
+  if (dynamic->empty()) return Status::Ok();
+  // Current memberships of this contact (static ones are left alone below).
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT segment_id FROM segment_members WHERE contact_id = ?1"));
+  s->Bind(1, id.value());
+  std::vector<int64_t> current;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) current.push_back(s->Int(0));
+  s->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "read memberships");
+  for (const Segment& seg : *dynamic) {
+    bool want = Matches(*seg.filter, contact, now);
+    bool have = std::find(current.begin(), current.end(), seg.id.value()) != current.end();
+    if (want != have) OUTFLOW_RETURN_IF_ERROR(SetMember(c, seg.id, id, want, now).status());
+  }
+  return Status::Ok();
+}
+
+Status RemoveFromAllSegments(Connection& c, ContactId id, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT segment_id FROM segment_members WHERE contact_id = ?1"));
+  s->Bind(1, id.value());
+  std::vector<int64_t> current;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) current.push_back(s->Int(0));
+  s->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "read memberships");
+  for (int64_t seg : current) OUTFLOW_RETURN_IF_ERROR(SetMember(c, SegmentId(seg), id, false, now).status());
+  return Status::Ok();
+}
+
+}  // namespace outflow::sqlite

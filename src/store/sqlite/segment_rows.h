@@ -1,0 +1,35 @@
+// Membership maintenance on a connection inside a transaction, shared by every
+// store whose writes change contacts (contacts, imports, segments).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "domain/segment.h"
+#include "store/sqlite/db.h"
+
+namespace outflow::sqlite {
+
+// The dynamic segments and their filters, loaded once and reloaded after a
+// segment is created or deleted. Thread-safe; shared by the stores of one database.
+class DynamicSegments {
+ public:
+  // REQUIRES: `c` is the writer (so that a segment created in this transaction is seen).
+  Result<std::shared_ptr<const std::vector<Segment>>> Get(Connection& c);
+  void Invalidate();
+
+ private:
+  std::mutex mu_;
+  std::shared_ptr<const std::vector<Segment>> cached_;  // GUARDED_BY(mu_)
+};
+
+// Puts contact `id` (as it now is) into the dynamic segments it matches and out of
+// those it no longer matches, logging each change and keeping member counts.
+Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now);
+// Takes a contact out of every segment (before it is deleted), logging each change.
+Status RemoveFromAllSegments(Connection& c, ContactId id, Timestamp now);
+// Adds or removes one membership with its log entry and count; false if it was already so.
+Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool member, Timestamp now);
+
+}  // namespace outflow::sqlite
