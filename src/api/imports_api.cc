@@ -4,6 +4,7 @@
 #include <boost/url/params_view.hpp>
 
 #include "api/http_util.h"
+#include "domain/segment.h"
 
 namespace outflow::api {
 
@@ -37,6 +38,7 @@ json::value ImportToJson(const Import& im) {
   opts["owner"] = im.options.owner ? json::value(*im.options.owner) : json::value(nullptr);
   opts["staging"] = im.options.staging;
   opts["create_fields"] = im.options.create_fields;
+  opts["segment"] = im.options.segment ? json::value(*im.options.segment) : json::value(nullptr);
   o["options"] = std::move(opts);
   o["error"] = im.error ? json::value(*im.error) : json::value(nullptr);
   o["created_at"] = FormatRfc3339(im.created_at);
@@ -115,6 +117,9 @@ HttpResponse ImportsApi::Create(const HttpRequest& req, std::string_view query) 
       opt.on_existing = *o;
     } else if (k == "owner") {
       if (!v.empty()) opt.owner = v;
+    } else if (k == "segment") {
+      if (Status st = ValidateSegmentName(v); !st.ok()) return ErrorResponse(st.WithContext("segment"));
+      opt.segment = v;
     } else if (k == "staging" || k == "create_fields") {
       Result<bool> b = ParseBool(k, v);
       if (!b.ok()) return ErrorResponse(b.status());

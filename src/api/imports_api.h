@@ -3,7 +3,8 @@
 //   POST /v1/imports               the request body is the CSV file, streamed to disk;
 //                                  options in the query: name, delimiter (comma,
 //                                  semicolon, tab; default detect), on_existing
-//                                  (update, skip, fail), owner, staging (true/false),
+//                                  (update, skip, fail), owner, segment (a static
+//                                  segment every row joins), staging (true/false),
 //                                  create_fields (true/false), map=Column:field
 //                                  (repeatable; an empty field ignores the column)
 //                                                      202 with the import

@@ -496,7 +496,7 @@ int FieldCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, b
 // ---- imports (through the API) ----
 
 struct ImportFlags {
-  std::string file, name, delimiter, on_existing, owner;
+  std::string file, name, delimiter, on_existing, owner, segment;
   bool staging = false, create_fields = false, no_wait = false;
   std::vector<std::string> maps;  // Column=field
   int64_t id = 0;
@@ -524,6 +524,7 @@ int RunImport(ApiClient& c, const ImportFlags& f) {
   if (!f.delimiter.empty()) q += "&delimiter=" + UrlEncode(f.delimiter);
   if (!f.on_existing.empty()) q += "&on_existing=" + UrlEncode(f.on_existing);
   if (!f.owner.empty()) q += "&owner=" + UrlEncode(f.owner);
+  if (!f.segment.empty()) q += "&segment=" + UrlEncode(f.segment);
   if (f.staging) q += "&staging=true";
   if (f.create_fields) q += "&create_fields=true";
   for (const std::string& m : f.maps) {
@@ -587,6 +588,69 @@ int ImportsCommand(ApiClient& c, const std::string& verb, const ImportFlags& f, 
   if (r->status >= 300) return FailReply(*r);
   std::cout << r->body;
   return kExitOk;
+}
+
+
+// ---- segments (through the API) ----
+
+struct SegmentFlags {
+  std::string name, filter;
+  bool is_static = false;
+  int64_t id = 0;
+  std::vector<int64_t> contact_ids;
+  int limit = 100;
+  int64_t after = 0;
+};
+
+void PrintSegment(const json::value& s) {
+  std::printf("%-6lld %-24s %-8s %10lld  %s\n", static_cast<long long>(s.at("id").as_int64()),
+              Str(s.at("name")).c_str(), Str(s.at("kind")).c_str(),
+              static_cast<long long>(s.at("member_count").as_int64()),
+              s.at("filter").is_null() ? "" : json::serialize(s.at("filter")).c_str());
+}
+
+int SegmentCommand(ApiClient& c, const std::string& verb, const SegmentFlags& f, bool json_out) {
+  const std::string id = std::to_string(f.id);
+  if (verb == "list") {
+    return CallAndPrint(c, "GET", "/v1/segments", "", json_out, [](const json::value& v) {
+      std::printf("%-6s %-24s %-8s %10s  %s\n", "ID", "NAME", "KIND", "MEMBERS", "FILTER");
+      for (const auto& s : v.at("segments").as_array()) PrintSegment(s);
+    });
+  }
+  if (verb == "show") return CallAndPrint(c, "GET", "/v1/segments/" + id, "", json_out, PrintSegment);
+  if (verb == "delete") {
+    return CallAndPrint(c, "DELETE", "/v1/segments/" + id, "", json_out,
+                        [&](const json::value&) { std::cout << "deleted segment " << id << "\n"; });
+  }
+  if (verb == "members") {
+    std::string q = "/v1/segments/" + id + "/members?limit=" + std::to_string(f.limit);
+    if (f.after > 0) q += "&after=" + std::to_string(f.after);
+    return CallAndPrint(c, "GET", q, "", json_out, [](const json::value& v) {
+      for (const auto& m : v.at("contact_ids").as_array()) std::cout << m.as_int64() << "\n";
+      if (!v.at("next_after").is_null()) std::cout << "(more: --after " << v.at("next_after").as_int64() << ")\n";
+    });
+  }
+  if (verb == "add" || verb == "remove") {
+    json::array ids;
+    for (int64_t x : f.contact_ids) ids.push_back(x);
+    std::string body = json::serialize(json::object{{"contact_ids", std::move(ids)}});
+    std::string target = "/v1/segments/" + id + "/members" + (verb == "remove" ? "/remove" : "");
+    return CallAndPrint(c, "POST", target, body, json_out, [&](const json::value& v) {
+      const char* key = verb == "add" ? "added" : "removed";
+      std::cout << key << " " << v.at(key).as_int64() << "\n";
+    });
+  }
+  // create
+  json::object o{{"name", f.name}, {"kind", f.is_static ? "static" : "dynamic"}};
+  if (!f.filter.empty()) {
+    boost::system::error_code ec;
+    json::value filter = json::parse(f.filter, ec);
+    if (ec) return Fail(Status::InvalidArgument("--filter: not valid JSON: " + ec.message()));
+    o["filter"] = filter;
+  } else if (!f.is_static) {
+    return Fail(Status::InvalidArgument("--filter is required for a dynamic segment (or give --static)"));
+  }
+  return CallAndPrint(c, "POST", "/v1/segments", json::serialize(o), json_out, PrintSegment);
 }
 
 }  // namespace
@@ -740,6 +804,7 @@ int RunCli(int argc, char** argv) {
   import_cmd->add_option("--delimiter", imf.delimiter, "comma, semicolon or tab (default: detected)");
   import_cmd->add_option("--on-existing", imf.on_existing, "update, skip or fail a row whose contact exists (default update)");
   import_cmd->add_option("--owner", imf.owner, "owner of the rows that do not name one");
+  import_cmd->add_option("--segment", imf.segment, "a static segment every row joins (created if needed); a segment_name column overrides it");
   import_cmd->add_flag("--staging", imf.staging, "put the rows in the staging area, not live");
   import_cmd->add_flag("--create-fields", imf.create_fields, "turn unmapped columns into text custom fields");
   import_cmd->add_option("--map", imf.maps, "Column=field, or Column= to ignore a column (repeatable)");
@@ -754,6 +819,31 @@ int RunCli(int argc, char** argv) {
                                                   : std::string(verb) == "show" ? "state and progress"
                                                                                 : "cancel an unfinished import");
     sub->add_option("id", imf.id, "import id")->required();
+  }
+
+
+  SegmentFlags sgf;
+  bool segment_json = false;
+  std::string segment_server = "http://127.0.0.1:8080";
+  auto* segment = app.add_subcommand("segment", "create, list and inspect segments (through the API)");
+  segment->require_subcommand(1);
+  segment->add_option("--server", segment_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  segment->add_flag("--json", segment_json, "print the API's JSON");
+  auto* s_create = segment->add_subcommand("create", "create a segment: dynamic with --filter, or --static");
+  s_create->add_option("name", sgf.name, "segment name")->required();
+  s_create->add_option("--filter", sgf.filter, R"(filter JSON, e.g. {"all":[{"field":"tier","op":"equals","value":"pro"}]})");
+  s_create->add_flag("--static", sgf.is_static, "members are added by hand");
+  segment->add_subcommand("list", "all segments with their member counts");
+  for (const char* verb : {"show", "delete", "members", "add", "remove"}) {
+    auto* sub = segment->add_subcommand(verb, std::string("segment ") + verb);
+    sub->add_option("id", sgf.id, "segment id")->required();
+    if (std::string(verb) == "add" || std::string(verb) == "remove") {
+      sub->add_option("contact_ids", sgf.contact_ids, "contact ids")->required();
+    }
+    if (std::string(verb) == "members") {
+      sub->add_option("--limit", sgf.limit, "page size")->check(CLI::Range(1, 1000));
+      sub->add_option("--after", sgf.after, "start after this contact id");
+    }
   }
 
   try {
@@ -786,6 +876,11 @@ int RunCli(int argc, char** argv) {
     return Serve(cfg);
   }
   if (*migrate) return Migrate(migrate_dir, migrate_status);
+  if (*segment) {
+    Result<ApiClient> client = ApiClient::Create(segment_server);
+    if (!client.ok()) return Fail(client.status());
+    return SegmentCommand(*client, segment->get_subcommands().front()->get_name(), sgf, segment_json);
+  }
   if (*import_cmd || *imports_cmd) {
     Result<ApiClient> client = ApiClient::Create(import_server);
     if (!client.ok()) return Fail(client.status());

@@ -48,6 +48,9 @@ struct ImportOptions {
   std::map<std::string, std::string> mapping;
   // An unmapped column becomes a new text custom field (else it is ignored).
   bool create_fields = false;
+  // Every row goes into this static segment (created if needed); a segment_name
+  // column overrides it per row.
+  std::optional<std::string> segment;
 };
 
 struct ImportProgress {

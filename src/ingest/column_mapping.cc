@@ -57,7 +57,10 @@ Result<ColumnMapping> BuildColumnMapping(const std::vector<std::string>& header,
       }
     } else {
       std::string key = NormaliseHeaderKey(name);
-      if (key == "segment_name") continue;  // segment membership: handled with segments
+      if (key == "segment_name") {
+        m.fields[i] = std::string(kSegmentNameField);  // membership, not a contact field
+        continue;
+      }
       auto alias = Aliases().find(key);
       if (alias != Aliases().end()) {
         field = alias->second;
@@ -85,7 +88,7 @@ Result<Contact> RowToContact(std::span<const std::string_view> fields, const std
   c.status = options.staging ? ContactStatus::kStaged : ContactStatus::kLive;
   for (size_t i = 0; i < fields.size() && i < mapping.fields.size(); ++i) {
     const std::string& f = mapping.fields[i];
-    if (f.empty() || fields[i].empty()) continue;
+    if (f.empty() || fields[i].empty() || f == kSegmentNameField) continue;
     std::string v(fields[i]);
     auto set = [&](std::optional<std::string> Contact::*member) { c.*member = v; };
     if (f == "email") set(&Contact::email);

@@ -13,6 +13,9 @@
 
 namespace outflow {
 
+// The mapping target of a segment_name column: the row joins that static segment.
+inline constexpr std::string_view kSegmentNameField = "segment_name";
+
 // How each column of a header maps to a contact field.
 struct ColumnMapping {
   std::vector<std::string> fields;     // per column: standard field, custom field, or "" (ignored)

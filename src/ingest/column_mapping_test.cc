@@ -20,7 +20,7 @@ TEST(ColumnMapping, MatchesNamesAndAliases) {
   std::vector<std::string> header = {"E-mail Address", "First Name", "Surname", "Mobile", "Seats", "Favourite Colour",
                                      "segment_name"};
   ASSERT_OK_AND_ASSIGN(ColumnMapping m, BuildColumnMapping(header, {}, SomeDefs()));
-  EXPECT_EQ(m.fields, (std::vector<std::string>{"email", "first_name", "last_name", "phone", "seats", "", ""}));
+  EXPECT_EQ(m.fields, (std::vector<std::string>{"email", "first_name", "last_name", "phone", "seats", "", "segment_name"}));
   EXPECT_TRUE(m.to_create.empty());
 }
 

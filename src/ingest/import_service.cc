@@ -243,8 +243,13 @@ Status ImportRunner::Apply(const Import& im) {
         }
         row_error(column, value, v.message());
       } else {
+        std::string segment = im.options.segment.value_or("");
+        for (size_t i = 0; i < im.columns.size() && i < r.fields.size(); ++i) {
+          if (im.columns[i] == kSegmentNameField && !r.fields[i].empty()) segment = std::string(r.fields[i]);
+        }
         batch.contacts.push_back(std::move(c).value());
         batch.contact_rows.push_back(r.line);
+        batch.contact_segments.push_back(std::move(segment));
       }
     }
     if (batch.rows_read >= kImportBatchRows) commit();

@@ -6,6 +6,9 @@
 //    point (byte offset, line, record index) and counters forward. After a crash
 //    the import resumes from the last committed resume point: no row is lost or
 //    applied twice.
+//  - A contact with a segment name joins that static segment (created if
+//    needed) in the same transaction; a staged contact's membership is recorded
+//    and applied when a release makes it live.
 //  - CommitBatch applies nothing unless the import is running (Conflict otherwise,
 //    e.g. cancelled), so a cancel takes effect at the next batch.
 // Thread-safety: all methods may be called concurrently from any thread.
@@ -26,6 +29,7 @@ namespace outflow {
 struct ImportBatch {
   std::vector<Contact> contacts;
   std::vector<int64_t> contact_rows;  // file line of each contact, for its errors
+  std::vector<std::string> contact_segments;  // static segment each contact joins ("" = none)
   std::vector<ImportRowError> errors;
   uint64_t bytes_done = 0;
   int64_t next_line = 1;

@@ -115,6 +115,11 @@ CREATE TABLE segment_events (                -- durable log of joins and leaves,
   change     TEXT    NOT NULL CHECK (change IN ('joined','left')),
   at         INTEGER NOT NULL
 );
+CREATE TABLE staged_memberships (            -- static segments a staged contact joins on release
+  contact_id INTEGER NOT NULL,
+  segment_id INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+  PRIMARY KEY (contact_id, segment_id)
+) WITHOUT ROWID;
 )sql"},
   };
   return kMigrations;

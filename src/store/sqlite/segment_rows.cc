@@ -65,6 +65,36 @@ Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool
   return true;
 }
 
+Result<std::pair<std::optional<SegmentId>, bool>> EnsureStaticSegment(Connection& c, const std::string& name,
+                                                                      Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT id, kind FROM segments WHERE name = ?1"));
+  s->Bind(1, std::string_view(name));
+  int rc = s->Step();
+  if (rc == SQLITE_ROW) {
+    SegmentId id(s->Int(0));
+    bool is_static = s->Text(1) == "static";
+    s->Reset();
+    return std::make_pair(is_static ? std::optional<SegmentId>(id) : std::nullopt, true);
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "find segment");
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.PrepareStatic(
+      "INSERT INTO segments(name, kind, created_at, updated_at) VALUES(?1, 'static', ?2, ?2)"));
+  ins->Bind(1, std::string_view(name));
+  ins->Bind(2, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "create segment"));
+  return std::make_pair(std::optional<SegmentId>(SegmentId(c.LastInsertRowId())), false);
+}
+
+Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bool staged, Timestamp now) {
+  if (!staged) return SetMember(c, segment, contact, true, now).status();
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+      "INSERT OR IGNORE INTO staged_memberships(contact_id, segment_id) VALUES(?1, ?2)"));
+  s->Bind(1, contact.value());
+  s->Bind(2, segment.value());
+  return c.Run(*s, "record staged membership");
+}
+
 Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now) {
   OUTFLOW_ASSIGN_OR_RETURN(auto dynamic, segments.Get(c));
   if (dynamic->empty()) return Status::Ok();

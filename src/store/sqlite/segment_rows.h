@@ -29,6 +29,14 @@ class DynamicSegments {
 Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now);
 // Takes a contact out of every segment (before it is deleted), logging each change.
 Status RemoveFromAllSegments(Connection& c, ContactId id, Timestamp now);
+// The static segment named `name`, created if there is none: {id, existed}. The id
+// is nullopt when a dynamic segment has that name.
+Result<std::pair<std::optional<SegmentId>, bool>> EnsureStaticSegment(Connection& c, const std::string& name,
+                                                                      Timestamp now);
+// Puts a contact into a static segment; for a staged contact, records the
+// membership for the release that makes it live (staged_memberships).
+Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bool staged, Timestamp now);
+
 // Adds or removes one membership with its log entry and count; false if it was already so.
 Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool member, Timestamp now);
 

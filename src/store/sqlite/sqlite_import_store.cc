@@ -4,6 +4,9 @@
 
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
+#include "store/sqlite/segment_rows.h"
+
+#include <map>
 
 namespace outflow {
 
@@ -30,6 +33,7 @@ std::string EncodeOptions(const ImportOptions& o) {
   for (const auto& [k, v] : o.mapping) m[k] = v;
   j["mapping"] = std::move(m);
   j["create_fields"] = o.create_fields;
+  j["segment"] = o.segment ? json::value(*o.segment) : json::value(nullptr);
   return json::serialize(j);
 }
 
@@ -49,6 +53,7 @@ ImportOptions DecodeOptions(std::string_view text) {
     }
   }
   if (auto* c = j.if_contains("create_fields"); c && c->is_bool()) o.create_fields = c->as_bool();
+  if (auto* g = j.if_contains("segment"); g && g->is_string()) o.segment = std::string(g->as_string());
   return o;
 }
 
@@ -244,6 +249,23 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
   }
   OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now, *segments_));
   std::vector<ImportRowError> errors = b.errors;
+  std::map<std::string, std::optional<SegmentId>, std::less<>> segment_ids;  // name -> static segment (nullopt: dynamic)
+  for (size_t i = 0; i < outcomes.size() && i < b.contact_segments.size(); ++i) {
+    const std::string& name = b.contact_segments[i];
+    if (name.empty() || outcomes[i].kind == UpsertOutcome::Kind::kFailed) continue;
+    auto it = segment_ids.find(name);
+    if (it == segment_ids.end()) {
+      OUTFLOW_ASSIGN_OR_RETURN(auto found, sqlite::EnsureStaticSegment(c, name, now));
+      it = segment_ids.emplace(name, found.first).first;
+    }
+    if (!it->second) {
+      errors.push_back({b.contact_rows[i], "segment_name", name,
+                        "segment '" + name + "' is dynamic: its members follow its filter"});
+      continue;
+    }
+    const bool staged = b.contacts[i].status == ContactStatus::kStaged;
+    OUTFLOW_RETURN_IF_ERROR(sqlite::JoinStaticSegment(c, *it->second, outcomes[i].id, staged, now));
+  }
   ImportProgress& p = im.progress;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     switch (outcomes[i].kind) {
