@@ -41,7 +41,20 @@ void DynamicSegments::Invalidate() {
   cached_.reset();
 }
 
-Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool member, Timestamp now) {
+Status FlushCounts(Connection& c, CountDeltas& deltas) {
+  for (const auto& [segment, delta] : deltas) {
+    if (delta == 0) continue;
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * cnt, c.PrepareStatic("UPDATE segments SET member_count = member_count + ?2 WHERE id = ?1"));
+    cnt->Bind(1, segment);
+    cnt->Bind(2, delta);
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*cnt, "count members"));
+  }
+  deltas.clear();
+  return Status::Ok();
+}
+
+Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool member, Timestamp now,
+                       CountDeltas* deltas) {
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * s, c.PrepareStatic(member ? "INSERT OR IGNORE INTO segment_members(segment_id, contact_id, joined_at) "
                                          "VALUES(?1, ?2, ?3)"
@@ -51,10 +64,12 @@ Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool
   if (member) s->Bind(3, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "set membership"));
   if (c.Changes() == 0) return false;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * cnt, c.PrepareStatic("UPDATE segments SET member_count = member_count + ?2 WHERE id = ?1"));
-  cnt->Bind(1, segment.value());
-  cnt->Bind(2, member ? 1 : -1);
-  OUTFLOW_RETURN_IF_ERROR(c.Run(*cnt, "count members"));
+  if (deltas != nullptr) {
+    (*deltas)[segment.value()] += member ? 1 : -1;
+  } else {
+    CountDeltas one{{segment.value(), member ? 1 : -1}};
+    OUTFLOW_RETURN_IF_ERROR(FlushCounts(c, one));
+  }
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * ev, c.PrepareStatic(
       "INSERT INTO segment_events(segment_id, contact_id, change, at) VALUES(?1, ?2, ?3, ?4)"));
   ev->Bind(1, segment.value());
@@ -95,21 +110,24 @@ Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bo
   return c.Run(*s, "record staged membership");
 }
 
-Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now) {
+Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now,
+                       bool is_new, CountDeltas* deltas) {
   OUTFLOW_ASSIGN_OR_RETURN(auto dynamic, segments.Get(c));
   if (dynamic->empty()) return Status::Ok();
   // Current memberships of this contact (static ones are left alone below).
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT segment_id FROM segment_members WHERE contact_id = ?1"));
-  s->Bind(1, id.value());
   std::vector<int64_t> current;
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) current.push_back(s->Int(0));
-  s->Reset();
-  if (rc != SQLITE_DONE) return c.Error(rc, "read memberships");
+  if (!is_new) {
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT segment_id FROM segment_members WHERE contact_id = ?1"));
+    s->Bind(1, id.value());
+    int rc;
+    while ((rc = s->Step()) == SQLITE_ROW) current.push_back(s->Int(0));
+    s->Reset();
+    if (rc != SQLITE_DONE) return c.Error(rc, "read memberships");
+  }
   for (const Segment& seg : *dynamic) {
     bool want = Matches(*seg.filter, contact, now);
     bool have = std::find(current.begin(), current.end(), seg.id.value()) != current.end();
-    if (want != have) OUTFLOW_RETURN_IF_ERROR(SetMember(c, seg.id, id, want, now).status());
+    if (want != have) OUTFLOW_RETURN_IF_ERROR(SetMember(c, seg.id, id, want, now, deltas).status());
   }
   return Status::Ok();
 }

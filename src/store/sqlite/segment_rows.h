@@ -2,6 +2,7 @@
 // store whose writes change contacts (contacts, imports, segments).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -24,9 +25,17 @@ class DynamicSegments {
   std::shared_ptr<const std::vector<Segment>> cached_;  // GUARDED_BY(mu_)
 };
 
+// Member count changes not yet written, per segment: bulk writers collect them
+// and apply them once per transaction with FlushCounts instead of once per row.
+using CountDeltas = std::map<int64_t, int64_t>;
+Status FlushCounts(Connection& c, CountDeltas& deltas);
+
 // Puts contact `id` (as it now is) into the dynamic segments it matches and out of
-// those it no longer matches, logging each change and keeping member counts.
-Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now);
+// those it no longer matches, logging each change and keeping member counts (in
+// `deltas` when given, else at once). `is_new`: the contact was just inserted and
+// has no memberships yet.
+Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now,
+                       bool is_new = false, CountDeltas* deltas = nullptr);
 // Takes a contact out of every segment (before it is deleted), logging each change.
 Status RemoveFromAllSegments(Connection& c, ContactId id, Timestamp now);
 // The static segment named `name`, created if there is none: {id, existed}. The id
@@ -38,6 +47,7 @@ Result<std::pair<std::optional<SegmentId>, bool>> EnsureStaticSegment(Connection
 Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bool staged, Timestamp now);
 
 // Adds or removes one membership with its log entry and count; false if it was already so.
-Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool member, Timestamp now);
+Result<bool> SetMember(Connection& c, SegmentId segment, ContactId contact, bool member, Timestamp now,
+                       CountDeltas* deltas = nullptr);
 
 }  // namespace outflow::sqlite

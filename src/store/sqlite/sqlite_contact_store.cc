@@ -217,6 +217,7 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
                                                     ExistingPolicy policy, Timestamp now, DynamicSegments& segments) {
   OUTFLOW_ASSIGN_OR_RETURN(auto dynamic, segments.Get(c));
   const bool sync = !dynamic->empty();
+  CountDeltas deltas;  // member counts, written once for the batch
   std::vector<UpsertOutcome> out;
   out.reserve(contacts.size());
   for (const Contact& in : contacts) {
@@ -235,7 +236,7 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
       if (sync) {
         Contact created = in;
         created.created_at = created.updated_at = now;
-        OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, o.id, created, now));
+        OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, o.id, created, now, /*is_new=*/true, &deltas));
       }
     } else if (policy == ExistingPolicy::kSkip) {
       o = {UpsertOutcome::Kind::kSkipped, *match, {}};
@@ -252,11 +253,12 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
         continue;
       }
       OUTFLOW_RETURN_IF_ERROR(UpdateOn(c, existing));
-      if (sync) OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, *match, existing, now));
+      if (sync) OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, *match, existing, now, false, &deltas));
       o = {UpsertOutcome::Kind::kUpdated, *match, {}};
     }
     out.push_back(std::move(o));
   }
+  OUTFLOW_RETURN_IF_ERROR(FlushCounts(c, deltas));
   return out;
 }
 
@@ -324,7 +326,7 @@ Result<Contact> SqliteContactStore::Create(const Contact& contact, Timestamp now
   Contact out = contact;
   out.created_at = out.updated_at = now;
   OUTFLOW_ASSIGN_OR_RETURN(out.id, InsertOn(c, out));
-  OUTFLOW_RETURN_IF_ERROR(sqlite::SyncMemberships(c, *segments_, out.id, out, now));
+  OUTFLOW_RETURN_IF_ERROR(sqlite::SyncMemberships(c, *segments_, out.id, out, now, /*is_new=*/true));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create contact"));
   return out;
 }

@@ -101,7 +101,9 @@ Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now
     }
     scan->Reset();
     if (rc != SQLITE_DONE) return c.Error(rc, "populate segment");
-    for (ContactId m : members) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, m, true, now).status());
+    sqlite::CountDeltas deltas;
+    for (ContactId m : members) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, m, true, now, &deltas).status());
+    OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
   }
   OUTFLOW_ASSIGN_OR_RETURN(Segment out, GetOn(c, id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create segment"));
