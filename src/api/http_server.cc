@@ -132,8 +132,19 @@ class Session : public std::enable_shared_from_this<Session> {
       upload_parser_.reset();
       return SendError(503, "unavailable", "cannot store the upload: " + ec.message(), true);
     }
-    http::async_read(stream_, buffer_, *upload_parser_,
-                     beast::bind_front_handler(&Session::OnUploadRead, shared_from_this()));
+    ReadUploadPiece();
+  }
+
+  // One piece of the upload at a time, re-arming the idle timer for each: a slow
+  // but live upload is never cut off, a stalled one is after idle_timeout.
+  void ReadUploadPiece() {
+    if (upload_parser_->is_done()) return OnUploadRead({}, 0);  // e.g. Content-Length: 0
+    stream_.expires_after(server_->options.idle_timeout);
+    http::async_read_some(stream_, buffer_, *upload_parser_,
+                          [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            if (!ec && !self->upload_parser_->is_done()) return self->ReadUploadPiece();
+                            self->OnUploadRead(ec, n);
+                          });
   }
 
   void OnUploadRead(beast::error_code ec, size_t) {

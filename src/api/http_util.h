@@ -24,7 +24,7 @@ inline Result<int64_t> ParsePositiveId(std::string_view s, std::string_view what
   int64_t v = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v <= 0) {
-    return Status::InvalidArgument("id: '" + std::string(s.substr(0, 40)) + "' is not a " + std::string(what) +
+    return Status::InvalidArgument("id: '" + std::string(s.substr(0, 40)) + "' is not a valid " + std::string(what) +
                                    " (a positive integer)");
   }
   return v;

@@ -306,7 +306,8 @@ int Kinds(ApiClient& c) {
   Result<ApiReply> r = c.Call("GET", "/v1/kinds");
   if (!r.ok()) return Fail(r.status());
   if (r->status >= 300) return FailReply(*r);
-  for (const auto& k : json::parse(r->body).at("kinds").as_array()) {
+  const json::value kinds = json::parse(r->body);  // kept alive while we loop over it
+  for (const auto& k : kinds.at("kinds").as_array()) {
     std::printf("%-12s %s\n", Str(k.at("kind")).c_str(), Str(k.at("description")).c_str());
   }
   return kExitOk;

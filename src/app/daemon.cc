@@ -103,6 +103,7 @@ struct Daemon::Parts {
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<ContactService> contacts;
   std::unique_ptr<ImportService> imports;
+  std::shared_ptr<ImportRunner> import_runner;
   std::unique_ptr<SegmentService> segments;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
@@ -124,6 +125,8 @@ const std::string& Daemon::node_id() const {
 Status Daemon::Start() {
   Clock& clock = SystemClock::Instance();
   Parts& p = *parts_;
+  // Paths kept in the database (import files) must not depend on the working directory.
+  config_.data_dir = fs::absolute(config_.data_dir).lexically_normal().string();
   OUTFLOW_ASSIGN_OR_RETURN(p.lock, DataDirLock::Acquire(config_.data_dir));
   if (config_.node_id.empty()) {
     OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
@@ -142,8 +145,8 @@ Status Daemon::Start() {
                                                                 [](const Job&) { return RunResult::Done(); }));
   p.handlers.Register("webhook", std::make_shared<channels::WebhookHandler>(clock));
   p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
-  p.handlers.Register(std::string(kImportJobKind),
-                      std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock));
+  p.import_runner = std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock);
+  p.handlers.Register(std::string(kImportJobKind), p.import_runner);
 
   EngineOptions eo;
   eo.node_id = config_.node_id;
@@ -169,6 +172,7 @@ Status Daemon::Start() {
       std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
   // Listen before the engine starts, so that a port in use stops us before any job runs.
   OUTFLOW_RETURN_IF_ERROR(p.http->Start());
+  OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
   OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
@@ -182,6 +186,7 @@ void Daemon::Stop() {
   Parts& p = *parts_;
   ready_ = false;
   if (p.http) p.http->StopAccepting();
+  if (p.import_runner) p.import_runner->RequestStop();  // a running import stops after its batch
   if (p.engine) p.engine->Stop();
   if (p.http) p.http->Stop();
   p.http.reset();

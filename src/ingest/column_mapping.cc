@@ -88,8 +88,11 @@ Result<Contact> RowToContact(std::span<const std::string_view> fields, const std
   c.status = options.staging ? ContactStatus::kStaged : ContactStatus::kLive;
   for (size_t i = 0; i < fields.size() && i < mapping.fields.size(); ++i) {
     const std::string& f = mapping.fields[i];
-    if (f.empty() || fields[i].empty() || f == kSegmentNameField) continue;
-    std::string v(fields[i]);
+    std::string_view cell = fields[i];
+    while (!cell.empty() && (cell.front() == ' ' || cell.front() == '\t')) cell.remove_prefix(1);
+    while (!cell.empty() && (cell.back() == ' ' || cell.back() == '\t')) cell.remove_suffix(1);
+    if (f.empty() || cell.empty() || f == kSegmentNameField) continue;  // a blank cell sets nothing
+    std::string v(cell);
     auto set = [&](std::optional<std::string> Contact::*member) { c.*member = v; };
     if (f == "email") set(&Contact::email);
     else if (f == "phone") set(&Contact::phone);

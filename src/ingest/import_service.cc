@@ -65,7 +65,27 @@ std::string ColumnOf(const std::string& message, const Import& im) {
   return "";
 }
 
+JobSpec ImportJobSpec(ImportId id, Timestamp now) {
+  JobSpec spec;
+  spec.kind = std::string(kImportJobKind);
+  spec.due_at = now;
+  spec.max_attempts = 20;
+  spec.idempotency_key = "import-" + std::to_string(id.value());
+  spec.payload = json::serialize(json::object{{"import_id", id.value()}});
+  return spec;
+}
+
 }  // namespace
+
+Status RequeueUnfinishedImports(ImportStore& store, JobService& jobs, Clock& clock) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto recent, store.List(1000));
+  std::vector<JobSpec> specs;
+  for (const Import& im : recent) {
+    if (!IsFinished(im.state)) specs.push_back(ImportJobSpec(im.id, clock.Now()));
+  }
+  if (specs.empty()) return Status::Ok();
+  return jobs.Enqueue(specs, "imports").status();
+}
 
 ImportService::ImportService(ImportStore& store, ContactService& contacts, JobService& jobs, Clock& clock,
                              std::string imports_dir)
@@ -91,12 +111,7 @@ Result<Import> ImportService::Create(const std::string& upload_path, std::string
     fs::remove(kept, ec);
     return created.status();
   }
-  JobSpec spec;
-  spec.kind = std::string(kImportJobKind);
-  spec.due_at = clock_.Now();
-  spec.max_attempts = 20;
-  spec.idempotency_key = "import-" + std::to_string(created->id.value());
-  spec.payload = json::serialize(json::object{{"import_id", created->id.value()}});
+  JobSpec spec = ImportJobSpec(created->id, clock_.Now());
   Result<std::vector<EnqueueResult>> job = jobs_.Enqueue(std::span(&spec, 1), "");
   if (!job.ok()) {
     // The import is recorded; without its job it would wait for ever. Fail it visibly.
@@ -193,6 +208,7 @@ Status ImportRunner::Apply(const Import& im) {
     ro.start_index = im.progress.next_index;
   }
   CsvReader reader(ro);
+  ImportProgress committed = im.progress;  // where the last batch committed by this run ended
   CsvHeader header;  // for CheckFieldCount
   for (const std::string& h : im.header) header.columns.push_back({h, h, NormaliseHeaderKey(h)});
   ImportBatch batch;
@@ -213,11 +229,17 @@ Status ImportRunner::Apply(const Import& im) {
   auto commit = [&]() {
     wait_commit();
     if (stop) return;
+    batch.start_offset = committed.bytes_done;
+    committed.bytes_done = batch.bytes_done;
+    committed.next_line = batch.next_line;
+    committed.next_index = batch.next_index;
     in_flight = std::async(std::launch::async, [this, &im, policy, b = std::move(batch)]() {
       return store_.CommitBatch(im.id, b, policy, clock_.Now()).status();
     });
     batch = ImportBatch();
+    if (stop_requested_.load()) stop = true;  // the daemon is stopping: resume at the next start
   };
+  bool reader_done = false;
   Status st = FeedFile(im.file_path, im.progress.bytes_done, reader, [&](const CsvRecord& r) {
     if (stop || r.index == 0) return;  // the header was read by validation
     batch.rows_read++;
@@ -245,7 +267,11 @@ Status ImportRunner::Apply(const Import& im) {
       } else {
         std::string segment = im.options.segment.value_or("");
         for (size_t i = 0; i < im.columns.size() && i < r.fields.size(); ++i) {
-          if (im.columns[i] == kSegmentNameField && !r.fields[i].empty()) segment = std::string(r.fields[i]);
+          if (im.columns[i] != kSegmentNameField) continue;
+          std::string_view cell = r.fields[i];
+          while (!cell.empty() && (cell.front() == ' ' || cell.front() == '\t')) cell.remove_prefix(1);
+          while (!cell.empty() && (cell.back() == ' ' || cell.back() == '\t')) cell.remove_suffix(1);
+          if (!cell.empty()) segment = std::string(cell.substr(0, kMaxNameBytes));
         }
         batch.contacts.push_back(std::move(c).value());
         batch.contact_rows.push_back(r.line);
@@ -257,11 +283,16 @@ Status ImportRunner::Apply(const Import& im) {
   wait_commit();
   if (!failure.ok()) return failure;
   OUTFLOW_RETURN_IF_ERROR(st);  // validation read the same bytes, so this is an I/O problem
+  reader_done = !stop;
+  if (stop_requested_.load() && !reader_done) {
+    wait_commit();
+    return failure.ok() ? Status::Unavailable("the daemon is stopping; the import resumes at the next start") : failure;
+  }
   batch.last = true;
-  if (batch.rows_read == 0) {
-    batch.bytes_done = resume ? im.progress.bytes_done : im.bytes_total;
-    batch.next_line = im.progress.next_line;
-    batch.next_index = im.progress.next_index;
+  if (batch.rows_read == 0) {  // the file ended on a batch boundary: keep the last position
+    batch.bytes_done = committed.bytes_done == 0 ? im.bytes_total : committed.bytes_done;
+    batch.next_line = committed.next_line;
+    batch.next_index = committed.next_index;
   }
   commit();
   wait_commit();
@@ -286,7 +317,9 @@ RunResult ImportRunner::Run(const Job& job) {
   }
   if (im->state == ImportState::kValidating) {
     Status st = Validate(*im);
-    if (st.code() == Code::kUnavailable || st.code() == Code::kInternal) return RunResult::Retry(st.message());
+    if ((st.code() == Code::kUnavailable || st.code() == Code::kInternal) && job.attempts < job.max_attempts) {
+      return RunResult::Retry(st.message());
+    }
     if (!st.ok()) {
       log::Info("import failed validation", {{"import", id.value()}, {"error", st.message()}});
       Status f = store_.Fail(id, st.message(), clock_.Now());
@@ -298,8 +331,14 @@ RunResult ImportRunner::Run(const Job& job) {
     im->state = ImportState::kRunning;
   }
   Status st = Apply(*im);
-  if (st.code() == Code::kConflict) return RunResult::Done();  // cancelled: the store applied nothing more
-  if (!st.ok()) return RunResult::Retry(st.message());  // resumes from the last committed batch
+  if (st.code() == Code::kConflict) return RunResult::Done();  // cancelled, or another run moved on
+  if (!st.ok()) {
+    if (stop_requested_.load()) return RunResult::Retry(st.message(), clock_.Now());
+    if (job.attempts >= job.max_attempts) {  // the job dies now: the import must not stay running
+      (void)store_.Fail(id, "gave up after " + std::to_string(job.attempts) + " attempts: " + st.message(), clock_.Now());
+    }
+    return RunResult::Retry(st.message());  // resumes from the last committed batch
+  }
   log::Info("import completed", {{"import", id.value()}});
   return RunResult::Done();
 }

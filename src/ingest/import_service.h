@@ -9,6 +9,7 @@
 // applied twice; a cancel takes effect at the next batch. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "base/clock.h"
@@ -52,6 +53,9 @@ class ImportRunner final : public JobHandler {
  public:
   ImportRunner(ImportStore& store, ContactService& contacts, Clock& clock) : store_(store), contacts_(contacts), clock_(clock) {}
   RunResult Run(const Job& job) override;
+  // Makes a running import stop after its current batch (it resumes at the next
+  // start), so that the daemon's drain does not wait for a whole file.
+  void RequestStop() { stop_requested_ = true; }
   Status ValidatePayload(std::string_view payload_json, std::string_view field) const override;
   std::string Description() const override;
 
@@ -64,6 +68,11 @@ class ImportRunner final : public JobHandler {
   ImportStore& store_;
   ContactService& contacts_;
   Clock& clock_;
+  std::atomic<bool> stop_requested_{false};
 };
+
+// Re-queues the job of every unfinished import (idempotent: an import whose job
+// exists keeps it). Covers a crash between recording an import and queuing it.
+Status RequeueUnfinishedImports(ImportStore& store, JobService& jobs, Clock& clock);
 
 }  // namespace outflow

@@ -10,7 +10,10 @@
 //    needed) in the same transaction; a staged contact's membership is recorded
 //    and applied when a release makes it live.
 //  - CommitBatch applies nothing unless the import is running (Conflict otherwise,
-//    e.g. cancelled), so a cancel takes effect at the next batch.
+//    e.g. cancelled), so a cancel takes effect at the next batch; nor unless the
+//    batch starts at the import's current resume point (Conflict: another run of
+//    the import, e.g. after a lost lease, has committed past it). So two runs of
+//    one import can never both apply the same rows.
 // Thread-safety: all methods may be called concurrently from any thread.
 #pragma once
 
@@ -27,6 +30,7 @@ namespace outflow {
 // One batch: the contacts to upsert (with the file line of each), the rows that
 // failed before reaching the store, and where the file stands after the batch.
 struct ImportBatch {
+  uint64_t start_offset = 0;  // the resume point this batch continues from
   std::vector<Contact> contacts;
   std::vector<int64_t> contact_rows;  // file line of each contact, for its errors
   std::vector<std::string> contact_segments;  // static segment each contact joins ("" = none)

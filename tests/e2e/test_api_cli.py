@@ -49,6 +49,10 @@ class ApiCliTest(unittest.TestCase):
         rc, _, err = self.cli("enqueue", "--kind", "noop", "--due", "yesterday")
         self.assertEqual(rc, 3)
         self.assertIn("not an RFC 3339 timestamp", err)
+        rc, out, err = self.cli("kinds")
+        self.assertEqual(rc, 0, err)
+        for kind in ("noop", "webhook", "import.process"):
+            self.assertIn(kind, out)
         rc, _, _ = run_cli("job", "frobnicate")
         self.assertEqual(rc, 2, "usage error")
         rc, _, err = run_cli("job", "--server", f"http://127.0.0.1:{free_port()}", "list")

@@ -121,6 +121,27 @@ class ImportsTest(unittest.TestCase):
                                 "SELECT json_extract(custom, '$.company') FROM contacts WHERE email = 'user77@example.com'")
         self.assertEqual(company, "Co 0")
 
+    def test_sigterm_mid_import_stops_after_the_batch_and_resumes(self):
+        n = 150_000
+        rc, out, err = self.cli("import", self.write("many.csv", contacts_csv(n)), "--no-wait")
+        self.assertEqual(rc, 0, err)
+
+        def part_way():
+            rows = db_query(self.daemon.db_path, "SELECT rows_read, state FROM imports WHERE id = 1")
+            return rows and rows[0][1] == "running" and 0 < rows[0][0] < n
+        await_condition(part_way, timeout=60, interval=0.005, what="the import to be part way")
+        self.daemon.signal(signal.SIGTERM)
+        self.assertEqual(self.daemon.wait(30), 0)
+        [(state, read)] = db_query(self.daemon.db_path, "SELECT state, rows_read FROM imports WHERE id = 1")
+        self.assertEqual(state, "running")
+        self.assertLess(read, n, "the drain did not wait for the whole file")
+        self.daemon = Daemon(self.data, port=self.daemon.port).start()
+        await_condition(lambda: db_query(self.daemon.db_path, "SELECT state FROM imports WHERE id = 1")[0][0]
+                        == "completed", timeout=120, what="the import to complete")
+        [(read, created, updated)] = db_query(self.daemon.db_path,
+                                              "SELECT rows_read, created, updated FROM imports WHERE id = 1")
+        self.assertEqual((read, created, updated), (n, n, 0))
+
     def test_cancel_stops_at_the_next_batch(self):
         path = self.write("many.csv", contacts_csv(150_000))
         rc, out, err = self.cli("import", path, "--no-wait")

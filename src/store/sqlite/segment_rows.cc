@@ -101,6 +101,16 @@ Result<std::pair<std::optional<SegmentId>, bool>> EnsureStaticSegment(Connection
   return std::make_pair(std::optional<SegmentId>(SegmentId(c.LastInsertRowId())), false);
 }
 
+Result<bool> IsStaged(Connection& c, ContactId contact) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT status FROM contacts WHERE id = ?1"));
+  s->Bind(1, contact.value());
+  int rc = s->Step();
+  bool staged = rc == SQLITE_ROW && s->Text(0) == "staged";
+  s->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.Error(rc, "contact status");
+  return staged;
+}
+
 Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bool staged, Timestamp now) {
   if (!staged) return SetMember(c, segment, contact, true, now).status();
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(

@@ -42,6 +42,8 @@ Status RemoveFromAllSegments(Connection& c, ContactId id, Timestamp now);
 // is nullopt when a dynamic segment has that name.
 Result<std::pair<std::optional<SegmentId>, bool>> EnsureStaticSegment(Connection& c, const std::string& name,
                                                                       Timestamp now);
+// True when the contact is staged (not live yet).
+Result<bool> IsStaged(Connection& c, ContactId contact);
 // Puts a contact into a static segment; for a staged contact, records the
 // membership for the release that makes it live (staged_memberships).
 Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bool staged, Timestamp now);

@@ -123,7 +123,13 @@ Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> 
     s->Bind(1, id.value());
     s->Bind(2, e.row);
     s->Bind(3, std::string_view(e.column));
-    s->Bind(4, std::string_view(e.value).substr(0, 1024));
+    std::string_view value(e.value);
+    if (value.size() > 1024) {
+      size_t cut = 1024;
+      while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
+      value = value.substr(0, cut);
+    }
+    s->Bind(4, value);
     s->Bind(5, std::string_view(e.reason));
     OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "record import error"));
   }
@@ -247,6 +253,10 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
   if (im.state != ImportState::kRunning) {
     return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)));
   }
+  if (im.progress.bytes_done != b.start_offset) {
+    return Status::Conflict("import " + std::to_string(id.value()) + " has moved on to byte " +
+                            std::to_string(im.progress.bytes_done) + ": another run committed past this batch");
+  }
   OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now, *segments_));
   std::vector<ImportRowError> errors = b.errors;
   std::map<std::string, std::optional<SegmentId>, std::less<>> segment_ids;  // name -> static segment (nullopt: dynamic)
@@ -263,7 +273,7 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
                         "segment '" + name + "' is dynamic: its members follow its filter"});
       continue;
     }
-    const bool staged = b.contacts[i].status == ContactStatus::kStaged;
+    OUTFLOW_ASSIGN_OR_RETURN(bool staged, sqlite::IsStaged(c, outcomes[i].id));  // an existing live contact joins now
     OUTFLOW_RETURN_IF_ERROR(sqlite::JoinStaticSegment(c, *it->second, outcomes[i].id, staged, now));
   }
   ImportProgress& p = im.progress;
