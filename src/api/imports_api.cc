@@ -132,7 +132,8 @@ HttpResponse ImportsApi::Create(const HttpRequest& req, std::string_view query) 
       opt.mapping[v.substr(0, colon)] = v.substr(colon + 1);
     } else {
       return ErrorResponse(Status::InvalidArgument(
-          k + ": unknown query parameter (known: name, delimiter, on_existing, owner, staging, create_fields, map)"));
+          k + ": unknown query parameter (known: name, delimiter, on_existing, owner, segment, staging, create_fields, "
+              "map)"));
     }
   }
   Result<Import> im = imports_.Create(req.upload_file, name, std::move(opt));

@@ -23,6 +23,7 @@ Result<Filter> FilterFromJson(const json::value& v, std::string_view path) {
     }
   }
   f.kind = Filter::Kind::kCondition;
+  bool has_op = false;
   for (const auto& [k, val] : *o) {
     if (k == "field") {
       if (!val.is_string()) return Status::InvalidArgument(p + ".field: must be a string");
@@ -36,6 +37,7 @@ Result<Filter> FilterFromJson(const json::value& v, std::string_view path) {
                                        "empty, not_empty, before, after)");
       }
       f.condition.op = *op;
+      has_op = true;
     } else if (k == "value" || k == "values") {
       auto scalar = [&](const json::value& x, const std::string& where) -> Result<std::string> {
         if (x.is_string()) return std::string(x.as_string());
@@ -62,6 +64,7 @@ Result<Filter> FilterFromJson(const json::value& v, std::string_view path) {
     }
   }
   if (f.condition.field.empty()) return Status::InvalidArgument(p + ".field: is required");
+  if (!has_op) return Status::InvalidArgument(p + ".op: is required");
   return f;
 }
 

@@ -166,7 +166,7 @@ Result<Timestamp> ResolveDate(std::string_view text, Timestamp now) {
     }
   }
   return Status::InvalidArgument("'" + std::string(text.substr(0, 40)) +
-                                 "' is not a date (YYYY-MM-DD, an RFC 3339 time, today, or N days ago / from now)");
+                                 "' is not a date (YYYY-MM-DD, an RFC 3339 time, now, today, or N hours/days/weeks ago / from now)");
 }
 
 Status ValidateSegmentName(std::string_view name) {

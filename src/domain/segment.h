@@ -62,8 +62,8 @@ Status ValidateSegmentName(std::string_view name);
 // True when `c` matches. Staged contacts match nothing: they are not live yet.
 bool Matches(const Filter& f, const Contact& c, Timestamp now);
 
-// "2026-11-24", an RFC 3339 time, "today", "N days ago", "N days from now" (also
-// hours, weeks): the instant it means at `now`.
+// "2026-11-24", an RFC 3339 time, "now", "today", "N days ago", "N days from now"
+// (also hours, weeks): the instant it means at `now`.
 Result<Timestamp> ResolveDate(std::string_view text, Timestamp now);
 
 }  // namespace outflow

@@ -5,8 +5,9 @@
 //  - A dynamic segment's members are exactly the live contacts its filter
 //    matches: populated when it is created, and kept in step by every contact
 //    write (create, update, upsert, import, delete) in that write's transaction.
-//  - A static segment's members change only through AddMembers/RemoveMembers
-//    (and a contact's deletion).
+//  - A static segment's members change through AddMembers/RemoveMembers, an
+//    import's segment_name column or segment option, and a contact's deletion;
+//    a staged contact is recorded (staged_memberships) and joins when it goes live.
 //  - Every join and leave is appended to the membership log in the same
 //    transaction as the change; member_count is maintained with it.
 // Thread-safety: all methods may be called concurrently from any thread.

@@ -151,7 +151,23 @@ Status RemoveFromAllSegments(Connection& c, ContactId id, Timestamp now) {
   s->Reset();
   if (rc != SQLITE_DONE) return c.Error(rc, "read memberships");
   for (int64_t seg : current) OUTFLOW_RETURN_IF_ERROR(SetMember(c, SegmentId(seg), id, false, now).status());
-  return Status::Ok();
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * del, c.PrepareStatic("DELETE FROM staged_memberships WHERE contact_id = ?1"));
+  del->Bind(1, id.value());
+  return c.Run(*del, "forget staged memberships");
+}
+
+Status ApplyStagedMemberships(Connection& c, ContactId id, Timestamp now, CountDeltas* deltas) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT segment_id FROM staged_memberships WHERE contact_id = ?1"));
+  s->Bind(1, id.value());
+  std::vector<int64_t> segments;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) segments.push_back(s->Int(0));
+  s->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "read staged memberships");
+  for (int64_t seg : segments) OUTFLOW_RETURN_IF_ERROR(SetMember(c, SegmentId(seg), id, true, now, deltas).status());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * del, c.PrepareStatic("DELETE FROM staged_memberships WHERE contact_id = ?1"));
+  del->Bind(1, id.value());
+  return c.Run(*del, "apply staged memberships");
 }
 
 }  // namespace outflow::sqlite

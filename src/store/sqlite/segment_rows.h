@@ -36,7 +36,10 @@ Status FlushCounts(Connection& c, CountDeltas& deltas);
 // has no memberships yet.
 Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now,
                        bool is_new = false, CountDeltas* deltas = nullptr);
-// Takes a contact out of every segment (before it is deleted), logging each change.
+// A staged contact became live: it joins the static segments recorded for it.
+Status ApplyStagedMemberships(Connection& c, ContactId id, Timestamp now, CountDeltas* deltas = nullptr);
+// Takes a contact out of every segment (before it is deleted), logging each change,
+// and forgets the memberships recorded for its release.
 Status RemoveFromAllSegments(Connection& c, ContactId id, Timestamp now);
 // The static segment named `name`, created if there is none: {id, existed}. The id
 // is nullopt when a dynamic segment has that name.

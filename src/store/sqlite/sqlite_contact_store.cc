@@ -342,11 +342,19 @@ Result<Contact> SqliteContactStore::Update(ContactId id, const std::function<Sta
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update contact"));
   OUTFLOW_ASSIGN_OR_RETURN(Contact contact, GetOn(c, id));
+  const ContactStatus before = contact.status;
   OUTFLOW_RETURN_IF_ERROR(mutate(contact));
+  if (before == ContactStatus::kLive && contact.status == ContactStatus::kStaged) {
+    return Status::Conflict("status: contact " + std::to_string(id.value()) +
+                            " is live; a live contact cannot go back to staging");
+  }
   contact.id = id;
   contact.updated_at = now;
   OUTFLOW_RETURN_IF_ERROR(CheckUnique(c, contact, id));
   OUTFLOW_RETURN_IF_ERROR(UpdateOn(c, contact));
+  if (before == ContactStatus::kStaged && contact.status == ContactStatus::kLive) {
+    OUTFLOW_RETURN_IF_ERROR(sqlite::ApplyStagedMemberships(c, id, now));  // released by hand
+  }
   OUTFLOW_RETURN_IF_ERROR(sqlite::SyncMemberships(c, *segments_, id, contact, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("update contact"));
   return contact;

@@ -192,6 +192,13 @@ Result<int64_t> ChangeStaticMembers(sqlite::Database& db, SegmentId id, std::spa
       }
       if (rc != SQLITE_ROW) return c.Error(rc, "find contact");
     }
+    if (add) {
+      OUTFLOW_ASSIGN_OR_RETURN(bool staged, sqlite::IsStaged(c, contacts[i]));
+      if (staged) {  // not live yet: it joins when a release makes it live
+        OUTFLOW_RETURN_IF_ERROR(sqlite::JoinStaticSegment(c, id, contacts[i], true, now));
+        continue;
+      }
+    }
     OUTFLOW_ASSIGN_OR_RETURN(bool did, sqlite::SetMember(c, id, contacts[i], add, now));
     changed += did;
   }

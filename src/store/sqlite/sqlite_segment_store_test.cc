@@ -100,6 +100,27 @@ TEST_F(SegmentStoreTest, StaticMembersByHandOnly) {
   EXPECT_EQ(stores_->segments().Get(seg.id).status().code(), Code::kNotFound);
 }
 
+TEST_F(SegmentStoreTest, StagedContactsJoinWhenReleasedAndCannotGoBack) {
+  Segment vip{SegmentId(), "VIP", SegmentKind::kStatic, std::nullopt, 0, {}, {}};
+  ASSERT_OK_AND_ASSIGN(Segment seg, stores_->segments().Create(vip, kT0));
+  Segment pro{SegmentId(), "Pro", SegmentKind::kDynamic, TierIs("pro"), 0, {}, {}};
+  ASSERT_OK_AND_ASSIGN(Segment dyn, stores_->segments().Create(pro, kT0));
+  Contact staged = Person("s@x.io", "pro");
+  staged.status = ContactStatus::kStaged;
+  ASSERT_OK_AND_ASSIGN(Contact c, stores_->contacts().Create(staged, kT0));
+  ASSERT_OK(stores_->segments().AddMembers(seg.id, std::vector<ContactId>{c.id}, kT0));
+  EXPECT_EQ(stores_->segments().Get(seg.id)->member_count, 0) << "recorded for the release, not a member yet";
+  EXPECT_EQ(stores_->segments().Get(dyn.id)->member_count, 0);
+  ASSERT_OK(stores_->contacts().Update(c.id, [](Contact& x) { x.status = ContactStatus::kLive; return Status::Ok(); }, kT0));
+  EXPECT_EQ(stores_->segments().Get(seg.id)->member_count, 1);
+  EXPECT_EQ(stores_->segments().Get(dyn.id)->member_count, 1);
+  Result<Contact> back = stores_->contacts().Update(c.id, [](Contact& x) {
+    x.status = ContactStatus::kStaged;
+    return Status::Ok();
+  }, kT0);
+  EXPECT_EQ(back.status().code(), Code::kConflict);
+}
+
 TEST_F(SegmentStoreTest, ImportBatchesKeepMembershipsToo) {
   Segment pro{SegmentId(), "Pro", SegmentKind::kDynamic, TierIs("pro"), 0, {}, {}};
   ASSERT_OK_AND_ASSIGN(Segment seg, stores_->segments().Create(pro, kT0));
