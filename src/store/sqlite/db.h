@@ -111,6 +111,23 @@ class Connection {
   std::unordered_map<const char*, Stmt*> static_cache_;  // into cache_
 };
 
+// Runs `sql` (one ?1 parameter: `id`) and reads its single row with `read`.
+// NotFound "<noun> <id> does not exist" when there is none.
+template <typename T, typename Read>
+Result<T> ReadOneById(Connection& c, const std::string& sql, int64_t id, std::string_view noun, Read read) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  s->Bind(1, id);
+  int rc = s->Step();
+  if (rc == SQLITE_DONE) {
+    s->Reset();
+    return Status::NotFound(std::string(noun) + " " + std::to_string(id) + " does not exist");
+  }
+  if (rc != SQLITE_ROW) return c.Error(rc, "get " + std::string(noun));
+  Result<T> r = read(*s);
+  s->Reset();
+  return r;
+}
+
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeded.
 class Transaction {
  public:

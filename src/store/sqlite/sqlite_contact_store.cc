@@ -102,17 +102,7 @@ Status CheckUnique(Connection& conn, const Contact& c, ContactId self) {
 
 Result<Contact> GetOn(Connection& c, ContactId id) {
   static const std::string kSql = Select("WHERE id = ?1");
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
-  s->Bind(1, id.value());
-  int rc = s->Step();
-  if (rc == SQLITE_DONE) {
-    s->Reset();
-    return Status::NotFound("contact " + std::to_string(id.value()) + " does not exist");
-  }
-  if (rc != SQLITE_ROW) return c.Error(rc, "get contact");
-  Result<Contact> r = ReadContact(*s);
-  s->Reset();
-  return r;
+  return sqlite::ReadOneById<Contact>(c, kSql, id.value(), "contact", ReadContact);
 }
 
 // Inserts `c`, with created_at and updated_at set to `now` when given.

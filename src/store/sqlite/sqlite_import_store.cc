@@ -103,17 +103,7 @@ Result<Import> ReadImport(const Stmt& s) {
 
 Result<Import> GetOn(Connection& c, ImportId id) {
   static const std::string kSql = Select("WHERE id = ?1");
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
-  s->Bind(1, id.value());
-  int rc = s->Step();
-  if (rc == SQLITE_DONE) {
-    s->Reset();
-    return Status::NotFound("import " + std::to_string(id.value()) + " does not exist");
-  }
-  if (rc != SQLITE_ROW) return c.Error(rc, "get import");
-  Result<Import> r = ReadImport(*s);
-  s->Reset();
-  return r;
+  return sqlite::ReadOneById<Import>(c, kSql, id.value(), "import", ReadImport);
 }
 
 Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> errors) {

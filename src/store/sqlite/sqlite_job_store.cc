@@ -117,17 +117,7 @@ Result<std::vector<EnqueueResult>> SqliteJobStore::Enqueue(std::span<const JobSp
 
 Result<Job> SqliteJobStore::GetOn(Connection& c, JobId id) {
   static const std::string kSql = Sql("SELECT ", " FROM jobs WHERE id = ?1");
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
-  s->Bind(1, id.value());
-  int rc = s->Step();
-  if (rc == SQLITE_DONE) {
-    s->Reset();
-    return Status::NotFound("job " + std::to_string(id.value()) + " does not exist");
-  }
-  if (rc != SQLITE_ROW) return c.Error(rc, "get job");
-  Result<Job> job = ReadJob(*s);
-  s->Reset();
-  return job;
+  return sqlite::ReadOneById<Job>(c, kSql, id.value(), "job", ReadJob);
 }
 
 Result<Job> SqliteJobStore::Get(JobId id) {
