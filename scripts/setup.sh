@@ -10,7 +10,7 @@ PACKAGES=(
   # libraries (see ../shared/DESIGN.md)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libcurl4-openssl-dev
-  libspdlog-dev libfmt-dev libcli11-dev
+  libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3 sqlite3 curl procps tzdata
