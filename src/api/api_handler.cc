@@ -63,11 +63,13 @@ HttpResponse ErrorResponse(const Status& st) {
 }
 
 ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
-                       ContactService* contacts, ImportService* imports, SegmentService* segments)
+                       ContactService* contacts, ImportService* imports, SegmentService* segments,
+                       ReleaseService* releases)
     : jobs_(jobs), metrics_(metrics), ready_(std::move(ready)) {
   if (contacts != nullptr) contacts_.emplace(*contacts);
   if (imports != nullptr) imports_.emplace(*imports);
   if (segments != nullptr) segments_.emplace(*segments);
+  if (releases != nullptr) releases_.emplace(*releases);
 }
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
@@ -103,6 +105,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
   }
   if (contacts_ && (path.starts_with("/v1/contacts") || path == "/v1/fields")) {
     if (auto r = contacts_->Route(req, path, query)) return *r;
+  }
+  if (releases_ && path.starts_with("/v1/releases")) {
+    if (auto r = releases_->Route(req, path, query)) return *r;
   }
   if (segments_ && path.starts_with("/v1/segments")) {
     if (auto r = segments_->Route(req, path, query)) return *r;

@@ -7,7 +7,7 @@
 //   GET  /v1/jobs              list: state, kind, due_from, due_until, limit, after
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
-//   and the routes of contacts_api.h, imports_api.h and segments_api.h
+//   and the routes of contacts_api.h, imports_api.h, segments_api.h and releases_api.h
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -22,6 +22,7 @@
 #include "api/contacts_api.h"
 #include "api/http_server.h"
 #include "api/imports_api.h"
+#include "api/releases_api.h"
 #include "api/segments_api.h"
 #include "engine/job_service.h"
 #include "engine/metrics.h"
@@ -34,7 +35,7 @@ class ApiHandler {
   // `contacts` may be null: the contact routes then answer 404.
   ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
              ContactService* contacts = nullptr, ImportService* imports = nullptr,
-             SegmentService* segments = nullptr);
+             SegmentService* segments = nullptr, ReleaseService* releases = nullptr);
   HttpResponse Handle(const HttpRequest& req);
 
  private:
@@ -52,6 +53,7 @@ class ApiHandler {
   std::optional<ContactsApi> contacts_;
   std::optional<ImportsApi> imports_;
   std::optional<SegmentsApi> segments_;
+  std::optional<ReleasesApi> releases_;
 };
 
 // The HTTP response for a failed Status.

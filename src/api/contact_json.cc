@@ -1,18 +1,12 @@
 #include "api/contact_json.h"
 
+#include "api/http_util.h"
+
 namespace outflow::api {
 
 namespace json = boost::json;
 
 namespace {
-
-// Whole numbers as JSON integers ("12", not "1.2E1"); others as doubles.
-boost::json::value JsonNumber(double d) {
-  if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9e15 && d < 9e15) {
-    return boost::json::value(static_cast<int64_t>(d));
-  }
-  return boost::json::value(d);
-}
 
 
 std::string Name(std::string_view prefix, std::string_view key) {

@@ -12,6 +12,14 @@
 
 namespace outflow::api {
 
+// Whole numbers as JSON integers ("12", not "1.2E1"); others as doubles.
+inline boost::json::value JsonNumber(double d) {
+  if (d == static_cast<double>(static_cast<int64_t>(d)) && d > -9e15 && d < 9e15) {
+    return boost::json::value(static_cast<int64_t>(d));
+  }
+  return boost::json::value(d);
+}
+
 inline HttpResponse JsonResponse(int status, const boost::json::value& v) {
   return HttpResponse{status, "application/json", boost::json::serialize(v), {}};
 }

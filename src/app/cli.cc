@@ -654,6 +654,65 @@ int SegmentCommand(ApiClient& c, const std::string& verb, const SegmentFlags& f,
   return CallAndPrint(c, "POST", "/v1/segments", json::serialize(o), json_out, PrintSegment);
 }
 
+
+// ---- paced release (through the API) ----
+
+struct ReleaseFlags {
+  std::string name, time_zone = "UTC";
+  int64_t per = 0, every = 0, id = 0;
+  double ramp = 0;
+  std::vector<std::string> windows;  // "mon-fri 09:00-17:00"
+};
+
+void PrintPlan(const json::value& p) {
+  std::string windows;
+  for (const auto& w : p.at("windows").as_array()) {
+    windows += (windows.empty() ? "" : ", ") + Str(w.at("days")) + " " + Str(w.at("start")) + "-" + Str(w.at("end"));
+  }
+  std::printf("%-4lld %-20s %-10s %6lld every %5llds  released %-8lld next %s  %s %s\n",
+              static_cast<long long>(p.at("id").as_int64()), Str(p.at("name")).c_str(), Str(p.at("state")).c_str(),
+              static_cast<long long>(p.at("per_slot").as_int64()),
+              static_cast<long long>(p.at("interval_seconds").as_int64()),
+              static_cast<long long>(p.at("released_total").as_int64()), Str(p.at("next_slot_at")).c_str(),
+              Str(p.at("time_zone")).c_str(), windows.empty() ? "any time" : windows.c_str());
+}
+
+int ReleaseCommand(ApiClient& c, const std::string& verb, const ReleaseFlags& f, bool json_out) {
+  const std::string id = std::to_string(f.id);
+  if (verb == "list") {
+    return CallAndPrint(c, "GET", "/v1/releases", "", json_out, [](const json::value& v) {
+      std::cout << v.at("staged").as_int64() << " contacts in staging\n";
+      for (const auto& p : v.at("releases").as_array()) PrintPlan(p);
+    });
+  }
+  if (verb == "show") return CallAndPrint(c, "GET", "/v1/releases/" + id, "", json_out, PrintPlan);
+  if (verb == "pause" || verb == "resume" || verb == "cancel") {
+    return CallAndPrint(c, "POST", "/v1/releases/" + id + "/" + verb, "", json_out, PrintPlan);
+  }
+  if (verb == "log") {
+    return CallAndPrint(c, "GET", "/v1/releases/" + id + "/log", "", json_out, [](const json::value& v) {
+      for (const auto& e : v.at("log").as_array()) {
+        std::cout << Str(e.at("at")) << "  released " << e.at("released").as_int64() << "\n";
+      }
+    });
+  }
+  // create
+  json::array windows;
+  for (const std::string& w : f.windows) {  // "mon-fri 09:00-17:00"
+    auto space = w.find(' ');
+    auto dash = w.rfind('-');
+    if (space == std::string::npos || dash == std::string::npos || dash < space) {
+      return Fail(Status::InvalidArgument("--window: '" + w + "' must be like 'mon-fri 09:00-17:00'"));
+    }
+    windows.push_back(json::object{{"days", w.substr(0, space)},
+                                   {"start", w.substr(space + 1, dash - space - 1)},
+                                   {"end", w.substr(dash + 1)}});
+  }
+  json::object o{{"name", f.name}, {"per_slot", f.per}, {"interval_seconds", f.every},
+                 {"time_zone", f.time_zone}, {"windows", std::move(windows)}, {"ramp_percent_per_day", f.ramp}};
+  return CallAndPrint(c, "POST", "/v1/releases", json::serialize(o), json_out, PrintPlan);
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -847,6 +906,26 @@ int RunCli(int argc, char** argv) {
     }
   }
 
+
+  ReleaseFlags rf;
+  bool release_json = false;
+  std::string release_server = "http://127.0.0.1:8080";
+  auto* release = app.add_subcommand("release", "paced release of staged contacts into the live base (through the API)");
+  release->require_subcommand(1);
+  release->add_option("--server", release_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  release->add_flag("--json", release_json, "print the API's JSON");
+  auto* r_create = release->add_subcommand("create", "start a release plan: --per N contacts --every S seconds");
+  r_create->add_option("name", rf.name, "plan name")->required();
+  r_create->add_option("--per", rf.per, "contacts per slot")->required();
+  r_create->add_option("--every", rf.every, "seconds between slots")->required();
+  r_create->add_option("--time-zone", rf.time_zone, "IANA time zone of the windows")->capture_default_str();
+  r_create->add_option("--window", rf.windows, "'mon-fri 09:00-17:00' (repeatable; none: any time)");
+  r_create->add_option("--ramp", rf.ramp, "grow the slot size by this percent each day");
+  release->add_subcommand("list", "plans and the size of the staging area");
+  for (const char* verb : {"show", "pause", "resume", "cancel", "log"}) {
+    release->add_subcommand(verb, std::string("release plan ") + verb)->add_option("id", rf.id, "plan id")->required();
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -877,6 +956,11 @@ int RunCli(int argc, char** argv) {
     return Serve(cfg);
   }
   if (*migrate) return Migrate(migrate_dir, migrate_status);
+  if (*release) {
+    Result<ApiClient> client = ApiClient::Create(release_server);
+    if (!client.ok()) return Fail(client.status());
+    return ReleaseCommand(*client, release->get_subcommands().front()->get_name(), rf, release_json);
+  }
   if (*segment) {
     Result<ApiClient> client = ApiClient::Create(segment_server);
     if (!client.ok()) return Fail(client.status());

@@ -20,6 +20,7 @@
 #include "contacts/contact_service.h"
 #include "contacts/segment_service.h"
 #include "ingest/import_service.h"
+#include "ingest/release_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace outflow {
@@ -104,6 +105,8 @@ struct Daemon::Parts {
   std::unique_ptr<ContactService> contacts;
   std::unique_ptr<ImportService> imports;
   std::shared_ptr<ImportRunner> import_runner;
+  std::shared_ptr<ReleaseRunner> release_runner;
+  std::unique_ptr<ReleaseService> releases;
   std::unique_ptr<SegmentService> segments;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
@@ -147,6 +150,8 @@ Status Daemon::Start() {
   p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
   p.import_runner = std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock);
   p.handlers.Register(std::string(kImportJobKind), p.import_runner);
+  p.release_runner = std::make_shared<ReleaseRunner>(p.store->releases(), clock);
+  p.handlers.Register(std::string(kReleaseJobKind), p.release_runner);
 
   EngineOptions eo;
   eo.node_id = config_.node_id;
@@ -157,8 +162,10 @@ Status Daemon::Start() {
   p.imports = std::make_unique<ImportService>(p.store->imports(), *p.contacts, *p.jobs, clock,
                                               (fs::path(config_.data_dir) / "imports").string());
   p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock);
+  p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
+  p.release_runner->SetJobs(p.jobs.get());
   p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(),
-                                            p.imports.get(), p.segments.get());
+                                            p.imports.get(), p.segments.get(), p.releases.get());
 
   api::HttpServer::Options ho;
   ho.host = config_.host;
@@ -173,6 +180,7 @@ Status Daemon::Start() {
   // Listen before the engine starts, so that a port in use stops us before any job runs.
   OUTFLOW_RETURN_IF_ERROR(p.http->Start());
   OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
+  OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
   OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
@@ -191,6 +199,7 @@ void Daemon::Stop() {
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
+  p.releases.reset();
   p.segments.reset();
   p.imports.reset();
   p.jobs.reset();

@@ -121,6 +121,31 @@ CREATE TABLE staged_memberships (            -- static segments a staged contact
   PRIMARY KEY (contact_id, segment_id)
 ) WITHOUT ROWID;
 )sql"},
+      {5, "release_plans", R"sql(
+CREATE TABLE release_plans (
+  id               INTEGER PRIMARY KEY AUTOINCREMENT,
+  name             TEXT    NOT NULL UNIQUE,
+  per_slot         INTEGER NOT NULL,             -- contacts released per slot (before ramp-up)
+  interval_seconds INTEGER NOT NULL,
+  ramp_percent     REAL    NOT NULL DEFAULT 0,   -- growth of per_slot per local day
+  time_zone        TEXT    NOT NULL,
+  windows          TEXT    NOT NULL DEFAULT '[]',-- JSON [[weekday mask, start minute, end minute], ...]
+  state            TEXT    NOT NULL CHECK (state IN ('active','paused','cancelled','completed')),
+  released_total   INTEGER NOT NULL DEFAULT 0,
+  started_at       INTEGER NOT NULL,
+  next_slot_at     INTEGER NOT NULL,
+  created_at       INTEGER NOT NULL,
+  updated_at       INTEGER NOT NULL
+);
+CREATE TABLE release_log (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  plan_id  INTEGER NOT NULL REFERENCES release_plans(id),
+  at       INTEGER NOT NULL,
+  released INTEGER NOT NULL
+);
+CREATE INDEX release_log_by_plan ON release_log(plan_id, id);
+CREATE INDEX contacts_staged ON contacts(id) WHERE status = 'staged';
+)sql"},
   };
   return kMigrations;
 }

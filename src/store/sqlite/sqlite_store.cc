@@ -14,6 +14,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   s->contacts_ = std::make_unique<SqliteContactStore>(db, dynamic);
   s->imports_ = std::make_unique<SqliteImportStore>(db, dynamic);
   s->segments_ = std::make_unique<SqliteSegmentStore>(db, dynamic);
+  s->releases_ = std::make_unique<SqliteReleaseStore>(db, dynamic);
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include "store/migration_report.h"
 #include "store/sqlite/sqlite_contact_store.h"
 #include "store/sqlite/sqlite_import_store.h"
+#include "store/sqlite/sqlite_release_store.h"
 #include "store/sqlite/sqlite_segment_store.h"
 #include "store/sqlite/sqlite_job_store.h"
 #include "store/sqlite/sqlite_options.h"
@@ -25,6 +26,7 @@ class SqliteStores {
   SqliteContactStore& contacts() { return *contacts_; }
   SqliteImportStore& imports() { return *imports_; }
   SqliteSegmentStore& segments() { return *segments_; }
+  SqliteReleaseStore& releases() { return *releases_; }
 
  private:
   SqliteStores() = default;
@@ -32,6 +34,7 @@ class SqliteStores {
   std::unique_ptr<SqliteContactStore> contacts_;
   std::unique_ptr<SqliteImportStore> imports_;
   std::unique_ptr<SqliteSegmentStore> segments_;
+  std::unique_ptr<SqliteReleaseStore> releases_;
 };
 
 }  // namespace outflow

@@ -1,0 +1,155 @@
+#include "api/releases_api.h"
+
+#include <boost/json.hpp>
+#include <boost/url/params_view.hpp>
+
+#include "api/http_util.h"
+#include "api/job_json.h"
+
+namespace outflow::api {
+
+namespace json = boost::json;
+
+namespace {
+
+json::value PlanToJson(const ReleasePlan& p) {
+  json::array windows;
+  for (const Window& w : p.windows) {
+    windows.push_back(json::object{{"days", FormatWeekdays(w.weekdays)}, {"start", FormatLocalTime(w.start_minute)},
+                                   {"end", FormatLocalTime(w.end_minute)}});
+  }
+  return json::object{{"id", p.id.value()},
+                      {"name", p.name},
+                      {"state", ReleaseStateName(p.state)},
+                      {"per_slot", p.per_slot},
+                      {"interval_seconds", p.interval_seconds},
+                      {"ramp_percent_per_day", JsonNumber(p.ramp_percent)},
+                      {"time_zone", p.time_zone},
+                      {"windows", std::move(windows)},
+                      {"released_total", p.released_total},
+                      {"started_at", FormatRfc3339(p.started_at)},
+                      {"next_slot_at", FormatRfc3339(p.next_slot_at)},
+                      {"created_at", FormatRfc3339(p.created_at)},
+                      {"updated_at", FormatRfc3339(p.updated_at)}};
+}
+
+Result<int64_t> Integer(const json::value& v, const std::string& field) {
+  if (!v.is_int64() && !v.is_uint64()) return Status::InvalidArgument(field + ": must be an integer");
+  return v.to_number<int64_t>();
+}
+
+}  // namespace
+
+std::optional<HttpResponse> ReleasesApi::Route(const HttpRequest& req, std::string_view path, std::string_view query) {
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool post = req.method == "POST";
+  if (path == "/v1/releases") {
+    if (post) return Create(req);
+    if (!get) return MethodNotAllowed("GET, POST");
+    Result<std::vector<ReleasePlan>> all = releases_.List();
+    Result<int64_t> staged = releases_.StagedCount();
+    if (!all.ok()) return ErrorResponse(all.status());
+    if (!staged.ok()) return ErrorResponse(staged.status());
+    json::array arr;
+    for (const ReleasePlan& p : *all) arr.push_back(PlanToJson(p));
+    return JsonResponse(200, json::object{{"releases", std::move(arr)}, {"staged", *staged}});
+  }
+  constexpr std::string_view kPrefix = "/v1/releases/";
+  if (!path.starts_with(kPrefix)) return std::nullopt;
+  std::string_view rest = path.substr(kPrefix.size());
+  auto slash = rest.find('/');
+  Result<int64_t> id = ParsePositiveId(rest.substr(0, slash), "release plan id");
+  if (!id.ok()) return ErrorResponse(id.status());
+  ReleasePlanId pid(*id);
+  std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+  if (action.empty()) {
+    if (!get) return MethodNotAllowed("GET");
+    Result<ReleasePlan> p = releases_.Get(pid);
+    return p.ok() ? JsonResponse(200, PlanToJson(*p)) : ErrorResponse(p.status());
+  }
+  if (action == "log") {
+    if (!get) return MethodNotAllowed("GET");
+    int limit = 100;
+    for (const boost::urls::param& p : boost::urls::params_view(query)) {
+      if (p.key != "limit") return ErrorResponse(Status::InvalidArgument(p.key + ": unknown query parameter (known: limit)"));
+      Result<int64_t> n = ParsePositiveId(p.value, "limit");
+      if (!n.ok() || *n > 10'000) return ErrorResponse(Status::InvalidArgument("limit: must be between 1 and 10000"));
+      limit = static_cast<int>(*n);
+    }
+    Result<std::vector<ReleaseLogEntry>> log = releases_.Log(pid, limit);
+    if (!log.ok()) return ErrorResponse(log.status());
+    json::array arr;
+    for (const ReleaseLogEntry& e : *log) {
+      arr.push_back(json::object{{"at", FormatRfc3339(e.at)}, {"released", e.released}});
+    }
+    return JsonResponse(200, json::object{{"log", std::move(arr)}});
+  }
+  if (action == "pause" || action == "resume" || action == "cancel") {
+    if (!post) return MethodNotAllowed("POST");
+    Result<ReleasePlan> p = action == "pause"    ? releases_.Pause(pid)
+                            : action == "resume" ? releases_.Resume(pid)
+                                                 : releases_.Cancel(pid);
+    return p.ok() ? JsonResponse(200, PlanToJson(*p)) : ErrorResponse(p.status());
+  }
+  return std::nullopt;
+}
+
+HttpResponse ReleasesApi::Create(const HttpRequest& req) {
+  Result<json::value> body = ParseJsonBody(req.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  const json::object* o = body->if_object();
+  if (o == nullptr) return ErrorResponse(Status::InvalidArgument("body: must be a JSON object"));
+  ReleasePlan plan;
+  bool has_per = false, has_interval = false;
+  for (const auto& [k, v] : *o) {
+    std::string key(k);
+    if (key == "name") {
+      if (!v.is_string()) return ErrorResponse(Status::InvalidArgument("name: must be a string"));
+      plan.name = std::string(v.as_string());
+    } else if (key == "per_slot" || key == "interval_seconds") {
+      Result<int64_t> n = Integer(v, key);
+      if (!n.ok()) return ErrorResponse(n.status());
+      (key == "per_slot" ? plan.per_slot : plan.interval_seconds) = *n;
+      (key == "per_slot" ? has_per : has_interval) = true;
+    } else if (key == "ramp_percent_per_day") {
+      if (!v.is_number()) return ErrorResponse(Status::InvalidArgument(key + ": must be a number"));
+      plan.ramp_percent = v.to_number<double>();
+    } else if (key == "time_zone") {
+      if (!v.is_string()) return ErrorResponse(Status::InvalidArgument("time_zone: must be a string"));
+      plan.time_zone = std::string(v.as_string());
+    } else if (key == "windows") {
+      if (!v.is_array()) return ErrorResponse(Status::InvalidArgument("windows: must be an array"));
+      for (size_t i = 0; i < v.as_array().size(); ++i) {
+        std::string f = "windows[" + std::to_string(i) + "]";
+        const json::object* w = v.as_array()[i].if_object();
+        if (w == nullptr || !w->contains("start") || !w->contains("end") || !w->at("start").is_string() ||
+            !w->at("end").is_string()) {
+          return ErrorResponse(Status::InvalidArgument(f + ": must be {\"days\", \"start\": \"HH:MM\", \"end\": \"HH:MM\"}"));
+        }
+        Window win;
+        if (const json::value* d = w->if_contains("days")) {
+          if (!d->is_string()) return ErrorResponse(Status::InvalidArgument(f + ".days: must be a string such as mon-fri"));
+          Result<uint8_t> mask = ParseWeekdays(d->as_string(), f + ".days");
+          if (!mask.ok()) return ErrorResponse(mask.status());
+          win.weekdays = *mask;
+        }
+        Result<int> start = ParseLocalTime(w->at("start").as_string(), f + ".start");
+        Result<int> end = ParseLocalTime(w->at("end").as_string(), f + ".end");
+        if (!start.ok()) return ErrorResponse(start.status());
+        if (!end.ok()) return ErrorResponse(end.status());
+        win.start_minute = *start;
+        win.end_minute = *end;
+        plan.windows.push_back(win);
+      }
+    } else {
+      return ErrorResponse(Status::InvalidArgument(
+          key + ": unknown field (known: name, per_slot, interval_seconds, ramp_percent_per_day, time_zone, windows)"));
+    }
+  }
+  if (!has_per) return ErrorResponse(Status::InvalidArgument("per_slot: is required"));
+  if (!has_interval) return ErrorResponse(Status::InvalidArgument("interval_seconds: is required"));
+  Result<ReleasePlan> created = releases_.Create(std::move(plan));
+  return created.ok() ? JsonResponse(201, PlanToJson(*created)) : ErrorResponse(created.status());
+}
+
+}  // namespace outflow::api

@@ -1,0 +1,124 @@
+#include "ingest/release_service.h"
+
+#include <boost/json.hpp>
+
+#include "base/log.h"
+
+namespace outflow {
+
+namespace json = boost::json;
+
+JobSpec ReleaseSlotJob(ReleasePlanId plan, Timestamp slot) {
+  JobSpec spec;
+  spec.kind = std::string(kReleaseJobKind);
+  spec.due_at = slot;
+  spec.max_attempts = 20;
+  spec.idempotency_key = "release-" + std::to_string(plan.value()) + "-" + std::to_string(ToMicros(slot));
+  spec.payload = json::serialize(json::object{{"plan_id", plan.value()}, {"slot_at", ToMicros(slot)}});
+  return spec;
+}
+
+Status ReleaseService::EnqueueSlot(const ReleasePlan& plan) {
+  JobSpec spec = ReleaseSlotJob(plan.id, plan.next_slot_at);
+  return jobs_.Enqueue(std::span(&spec, 1), "").status();
+}
+
+Result<ReleasePlan> ReleaseService::Create(ReleasePlan plan) {
+  if (plan.name.empty() || plan.name.size() > 255) return Status::InvalidArgument("name: must be 1 to 255 bytes");
+  if (plan.per_slot < 1 || plan.per_slot > kMaxReleasePerSlot) {
+    return Status::InvalidArgument("per_slot: must be between 1 and " + std::to_string(kMaxReleasePerSlot));
+  }
+  if (plan.interval_seconds < 1 || plan.interval_seconds > 7 * 86400) {
+    return Status::InvalidArgument("interval_seconds: must be between 1 and 604800 (a week)");
+  }
+  if (plan.ramp_percent < 0 || plan.ramp_percent > 1000) {
+    return Status::InvalidArgument("ramp_percent_per_day: must be between 0 and 1000");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(SendWindows windows, SendWindows::Create(plan.time_zone, plan.windows));
+  Timestamp now = clock_.Now();
+  plan.started_at = now;
+  plan.next_slot_at = windows.NextOpen(now);
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan created, store_.Create(plan, now));
+  OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(created));
+  return created;
+}
+
+Result<ReleasePlan> ReleaseService::Pause(ReleasePlanId id) {
+  return store_.SetState(id, {ReleaseState::kActive}, ReleaseState::kPaused, std::nullopt, clock_.Now());
+}
+
+Result<ReleasePlan> ReleaseService::Resume(ReleasePlanId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan p, store_.Get(id));
+  OUTFLOW_ASSIGN_OR_RETURN(SendWindows windows, SendWindows::Create(p.time_zone, p.windows));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan resumed, store_.SetState(id, {ReleaseState::kPaused}, ReleaseState::kActive,
+                                                                windows.NextOpen(clock_.Now()), clock_.Now()));
+  OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(resumed));
+  return resumed;
+}
+
+Result<ReleasePlan> ReleaseService::Cancel(ReleasePlanId id) {
+  return store_.SetState(id, {ReleaseState::kActive, ReleaseState::kPaused}, ReleaseState::kCancelled, std::nullopt,
+                         clock_.Now());
+}
+
+Status ReleaseService::RequeueActive() {
+  OUTFLOW_ASSIGN_OR_RETURN(auto plans, store_.List());
+  for (const ReleasePlan& p : plans) {
+    if (p.state == ReleaseState::kActive) OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(p));
+  }
+  return Status::Ok();
+}
+
+std::string ReleaseRunner::Description() const {
+  return "releases one slot of a paced release plan from staging into the live base (payload: {\"plan_id\", \"slot_at\"})";
+}
+
+Status ReleaseRunner::ValidatePayload(std::string_view payload_json, std::string_view field) const {
+  boost::system::error_code ec;
+  json::value v = json::parse(payload_json, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("plan_id") || !v.as_object().contains("slot_at")) {
+    return Status::InvalidArgument(std::string(field) + ": must be {\"plan_id\": N, \"slot_at\": microseconds}");
+  }
+  return Status::Ok();
+}
+
+RunResult ReleaseRunner::Run(const Job& job) {
+  json::value v = json::parse(job.payload);
+  ReleasePlanId id(v.at("plan_id").to_number<int64_t>());
+  Timestamp slot = FromMicros(v.at("slot_at").to_number<int64_t>());
+  Result<ReleasePlan> plan = store_.Get(id);
+  if (!plan.ok()) return plan.status().code() == Code::kNotFound ? RunResult::Fail(plan.status().message())
+                                                                  : RunResult::Retry(plan.status().message());
+  auto enqueue_next = [&](Timestamp next) -> RunResult {
+    JobSpec spec = ReleaseSlotJob(id, next);
+    Result<std::vector<EnqueueResult>> r = jobs_->Enqueue(std::span(&spec, 1), "");
+    return r.ok() ? RunResult::Done() : RunResult::Retry(r.status().message());
+  };
+  if (plan->state != ReleaseState::kActive) return RunResult::Done();
+  if (plan->next_slot_at != slot) {
+    // This slot ran already (its job ran twice) or the plan was resumed: make sure
+    // the plan's own next slot has its job, then stop.
+    return enqueue_next(plan->next_slot_at);
+  }
+  Result<SendWindows> windows = SendWindows::Create(plan->time_zone, plan->windows);
+  if (!windows.ok()) return RunResult::Fail(windows.status().message());
+  if (!windows->IsOpen(slot)) {
+    Timestamp next = windows->NextOpen(slot);
+    Status st = store_.Reschedule(id, slot, next, clock_.Now());
+    if (!st.ok() && st.code() != Code::kConflict) return RunResult::Retry(st.message());
+    return enqueue_next(next);
+  }
+  const int64_t limit = SlotSize(*plan, windows->LocalDaysBetween(plan->started_at, slot));
+  Timestamp next = windows->NextOpen(slot + std::chrono::seconds(plan->interval_seconds));
+  Result<int64_t> released = store_.ReleaseSlot(id, slot, limit, next, clock_.Now());
+  if (!released.ok()) {
+    if (released.status().code() == Code::kConflict) return RunResult::Done();
+    return RunResult::Retry(released.status().message());
+  }
+  log::Info("release slot", {{"plan", id.value()}, {"released", *released}, {"limit", limit}});
+  Result<ReleasePlan> after = store_.Get(id);
+  if (after.ok() && after->state == ReleaseState::kActive) return enqueue_next(next);
+  return RunResult::Done();
+}
+
+}  // namespace outflow

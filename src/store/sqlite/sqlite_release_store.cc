@@ -1,0 +1,250 @@
+#include "store/sqlite/sqlite_release_store.h"
+
+#include <boost/json.hpp>
+
+#include "store/sqlite/contact_rows.h"
+#include "store/sqlite/database.h"
+#include "store/sqlite/segment_rows.h"
+
+namespace outflow {
+
+using sqlite::Connection;
+using sqlite::Stmt;
+using sqlite::Transaction;
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kSelect =
+    "SELECT id, name, per_slot, interval_seconds, ramp_percent, time_zone, windows, state, released_total, "
+    "started_at, next_slot_at, created_at, updated_at FROM release_plans ";
+
+std::string EncodeWindows(const std::vector<Window>& ws) {
+  json::array a;
+  for (const Window& w : ws) a.push_back(json::array{w.weekdays, w.start_minute, w.end_minute});
+  return json::serialize(a);
+}
+
+std::vector<Window> DecodeWindows(std::string_view text) {
+  std::vector<Window> out;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& w : v.as_array()) {
+    if (!w.is_array() || w.as_array().size() != 3) continue;
+    const auto& a = w.as_array();
+    out.push_back({static_cast<uint8_t>(a[0].to_number<int64_t>()), static_cast<int>(a[1].to_number<int64_t>()),
+                   static_cast<int>(a[2].to_number<int64_t>())});
+  }
+  return out;
+}
+
+Result<ReleasePlan> ReadPlan(const Stmt& s) {
+  ReleasePlan p;
+  p.id = ReleasePlanId(s.Int(0));
+  p.name = std::string(s.Text(1));
+  p.per_slot = s.Int(2);
+  p.interval_seconds = s.Int(3);
+  p.ramp_percent = sqlite3_column_double(const_cast<Stmt&>(s).raw(), 4);
+  p.time_zone = std::string(s.Text(5));
+  p.windows = DecodeWindows(s.Text(6));
+  p.state = ParseReleaseState(s.Text(7)).value_or(ReleaseState::kCancelled);
+  p.released_total = s.Int(8);
+  p.started_at = FromMicros(s.Int(9));
+  p.next_slot_at = FromMicros(s.Int(10));
+  p.created_at = FromMicros(s.Int(11));
+  p.updated_at = FromMicros(s.Int(12));
+  return p;
+}
+
+Result<ReleasePlan> GetOn(Connection& c, ReleasePlanId id) {
+  static const std::string kSql = std::string(kSelect) + "WHERE id = ?1";
+  return sqlite::ReadOneById<ReleasePlan>(c, kSql, id.value(), "release plan", ReadPlan);
+}
+
+}  // namespace
+
+SqliteReleaseStore::SqliteReleaseStore(std::shared_ptr<sqlite::Database> db,
+                                       std::shared_ptr<sqlite::DynamicSegments> segments)
+    : db_(std::move(db)), segments_(std::move(segments)) {}
+SqliteReleaseStore::~SqliteReleaseStore() = default;
+
+Result<ReleasePlan> SqliteReleaseStore::Create(const ReleasePlan& p, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create release plan"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * dup, c.Prepare("SELECT id FROM release_plans WHERE name = ?1"));
+  dup->Bind(1, std::string_view(p.name));
+  int rc = dup->Step();
+  int64_t existing = rc == SQLITE_ROW ? dup->Int(0) : 0;
+  dup->Reset();
+  if (existing) {
+    return Status::Conflict("name: a release plan named '" + p.name + "' exists (plan " + std::to_string(existing) + ")");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "INSERT INTO release_plans(name, per_slot, interval_seconds, ramp_percent, time_zone, windows, state, "
+      "started_at, next_slot_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, ?9, ?9)"));
+  s->Bind(1, std::string_view(p.name));
+  s->Bind(2, p.per_slot);
+  s->Bind(3, p.interval_seconds);
+  sqlite3_bind_double(s->raw(), 4, p.ramp_percent);
+  s->Bind(5, std::string_view(p.time_zone));
+  s->Bind(6, std::string_view(EncodeWindows(p.windows)));
+  s->Bind(7, ToMicros(p.started_at));
+  s->Bind(8, ToMicros(p.next_slot_at));
+  s->Bind(9, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create release plan"));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan out, GetOn(c, ReleasePlanId(c.LastInsertRowId())));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create release plan"));
+  return out;
+}
+
+Result<ReleasePlan> SqliteReleaseStore::Get(ReleasePlanId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  return GetOn(*reader, id);
+}
+
+Result<std::vector<ReleasePlan>> SqliteReleaseStore::List() {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kSelect) + "ORDER BY id"));
+  std::vector<ReleasePlan> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan p, ReadPlan(*s));
+    out.push_back(std::move(p));
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return reader->Error(rc, "list release plans");
+  return out;
+}
+
+Result<ReleasePlan> SqliteReleaseStore::SetState(ReleasePlanId id, std::vector<ReleaseState> from, ReleaseState to,
+                                                 std::optional<Timestamp> next_slot, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("change release plan"));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan p, GetOn(c, id));
+  if (std::find(from.begin(), from.end(), p.state) == from.end()) {
+    return Status::Conflict("release plan " + std::to_string(id.value()) + " is " +
+                            std::string(ReleaseStateName(p.state)) + "; it cannot become " +
+                            std::string(ReleaseStateName(to)));
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE release_plans SET state = ?2, next_slot_at = ?3, updated_at = ?4 WHERE id = ?1"));
+  s->Bind(1, id.value());
+  s->Bind(2, ReleaseStateName(to));
+  s->Bind(3, ToMicros(next_slot.value_or(p.next_slot_at)));
+  s->Bind(4, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "change release plan"));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan out, GetOn(c, id));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("change release plan"));
+  return out;
+}
+
+Status SqliteReleaseStore::Reschedule(ReleasePlanId id, Timestamp slot, Timestamp next_slot, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE release_plans SET next_slot_at = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'active' "
+      "AND next_slot_at = ?2"));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(slot));
+  s->Bind(3, ToMicros(next_slot));
+  s->Bind(4, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "reschedule release"));
+  if (c.Changes() == 0) return Status::Conflict("release plan " + std::to_string(id.value()) + " moved on");
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteReleaseStore::ReleaseSlot(ReleasePlanId id, Timestamp slot, int64_t limit, Timestamp next_slot,
+                                                Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("release"));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan p, GetOn(c, id));
+  if (p.state != ReleaseState::kActive || p.next_slot_at != slot) {
+    return Status::Conflict("release plan " + std::to_string(id.value()) + " is " +
+                            std::string(ReleaseStateName(p.state)) + " or has moved past this slot");
+  }
+  // The oldest staged contacts, in import order.
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * sel, c.Prepare("SELECT " + std::string(sqlite::kContactColumns) +
+                                                 " FROM contacts WHERE status = 'staged' ORDER BY id LIMIT ?1"));
+  sel->Bind(1, limit);
+  std::vector<Contact> batch;
+  int rc;
+  while ((rc = sel->Step()) == SQLITE_ROW) {
+    Result<Contact> ct = sqlite::ReadContact(*sel);
+    if (!ct.ok()) {
+      sel->Reset();
+      return ct.status();
+    }
+    batch.push_back(std::move(ct).value());
+  }
+  sel->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "select staged contacts");
+  sqlite::CountDeltas deltas;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * live, c.PrepareStatic(
+      "UPDATE contacts SET status = 'live', updated_at = ?2 WHERE id = ?1"));
+  for (Contact& ct : batch) {
+    live->Bind(1, ct.id.value());
+    live->Bind(2, ToMicros(now));
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*live, "release contact"));
+    ct.status = ContactStatus::kLive;
+    ct.updated_at = now;
+    OUTFLOW_RETURN_IF_ERROR(sqlite::ApplyStagedMemberships(c, ct.id, now, &deltas));
+    OUTFLOW_RETURN_IF_ERROR(sqlite::SyncMemberships(c, *segments_, ct.id, ct, now, /*is_new=*/false, &deltas));
+  }
+  OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
+  const auto released = static_cast<int64_t>(batch.size());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * log, c.PrepareStatic("INSERT INTO release_log(plan_id, at, released) VALUES(?1, ?2, ?3)"));
+  log->Bind(1, id.value());
+  log->Bind(2, ToMicros(now));
+  log->Bind(3, released);
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*log, "log release"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * left, c.PrepareStatic("SELECT EXISTS(SELECT 1 FROM contacts WHERE status = 'staged')"));
+  rc = left->Step();
+  bool more = rc == SQLITE_ROW && left->Int(0) != 0;
+  left->Reset();
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * upd, c.PrepareStatic(
+      "UPDATE release_plans SET released_total = released_total + ?2, next_slot_at = ?3, state = ?4, updated_at = ?5 "
+      "WHERE id = ?1"));
+  upd->Bind(1, id.value());
+  upd->Bind(2, released);
+  upd->Bind(3, ToMicros(next_slot));
+  upd->Bind(4, std::string_view(more ? "active" : "completed"));
+  upd->Bind(5, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*upd, "advance release plan"));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("release"));
+  return released;
+}
+
+Result<std::vector<ReleaseLogEntry>> SqliteReleaseStore::Log(ReleasePlanId id, int limit) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
+      "SELECT id, plan_id, at, released FROM release_log WHERE plan_id = ?1 ORDER BY id DESC LIMIT ?2"));
+  s->Bind(1, id.value());
+  s->Bind(2, limit);
+  std::vector<ReleaseLogEntry> out;
+  int rc;
+  while ((rc = s->Step()) == SQLITE_ROW) {
+    out.push_back({s->Int(0), ReleasePlanId(s->Int(1)), FromMicros(s->Int(2)), s->Int(3)});
+  }
+  s->Reset();
+  if (rc != SQLITE_DONE) return reader->Error(rc, "release log");
+  return out;
+}
+
+Result<int64_t> SqliteReleaseStore::StagedCount() {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare("SELECT count(*) FROM contacts WHERE status = 'staged'"));
+  int rc = s->Step();
+  int64_t n = rc == SQLITE_ROW ? s->Int(0) : 0;
+  s->Reset();
+  if (rc != SQLITE_ROW) return reader->Error(rc, "count staged");
+  return n;
+}
+
+}  // namespace outflow
