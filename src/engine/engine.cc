@@ -146,11 +146,14 @@ Status Engine::CommitOutcomes(const std::vector<JobOutcome>& batch) {
   return Status::Ok();
 }
 
-Result<int> Engine::RunOnce(int limit) {
+Result<int> Engine::RunOnce(int limit) { return RunOnce(limit, {}); }
+
+Result<int> Engine::RunOnce(int limit, std::span<const std::string> kinds) {
   Timestamp now = clock_.Now();
   Result<RecoverStats> rec = store_.RecoverLeases(now, std::nullopt);
   if (!rec.ok()) return rec.status();
-  Result<std::vector<Job>> jobs = store_.Claim(options_.node_id, now, options_.lease, limit);
+  Result<std::vector<Job>> jobs = kinds.empty() ? store_.Claim(options_.node_id, now, options_.lease, limit)
+                                                : store_.ClaimKinds(options_.node_id, now, options_.lease, limit, kinds);
   if (!jobs.ok()) return jobs.status();
   std::vector<JobOutcome> outcomes;
   for (const Job& j : *jobs) outcomes.push_back(Execute(j));

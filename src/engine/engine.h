@@ -65,6 +65,8 @@ class Engine {
   // to `limit` due jobs, runs them, commits. Returns how many ran.
   // REQUIRES: the engine is not running.
   Result<int> RunOnce(int limit);
+  // The same, for jobs of the given kinds only (the cron verbs: import process, release run).
+  Result<int> RunOnce(int limit, std::span<const std::string> kinds);
 
   // For tests: the time the dispatcher sleeps until (max() when idle).
   Timestamp SleepTargetForTest() const;

@@ -76,6 +76,9 @@ class JobStore {
   virtual Result<Job> Cancel(JobId id, Timestamp now) = 0;
 
   virtual Result<std::vector<Job>> Claim(std::string_view owner, Timestamp now, Duration lease, int limit) = 0;
+  // Claim, restricted to jobs of the given kinds (for tools that run one kind of work).
+  virtual Result<std::vector<Job>> ClaimKinds(std::string_view owner, Timestamp now, Duration lease, int limit,
+                                              std::span<const std::string> kinds) = 0;
   virtual Result<CommitStats> Commit(std::string_view owner, std::span<const JobOutcome> outcomes, Timestamp now) = 0;
   // Returns leased jobs to ready (keeping their due time and the counted attempt,
   // with last_error saying the lease was lost) or, on their last attempt, to dead:

@@ -21,6 +21,10 @@ class JobStoreWrapper : public JobStore {
   Result<std::vector<Job>> Claim(std::string_view owner, Timestamp now, Duration lease, int limit) override {
     return target_.Claim(owner, now, lease, limit);
   }
+  Result<std::vector<Job>> ClaimKinds(std::string_view owner, Timestamp now, Duration lease, int limit,
+                                      std::span<const std::string> kinds) override {
+    return target_.ClaimKinds(owner, now, lease, limit, kinds);
+  }
   Result<CommitStats> Commit(std::string_view owner, std::span<const JobOutcome> outcomes, Timestamp now) override {
     return target_.Commit(owner, outcomes, now);
   }

@@ -185,22 +185,43 @@ Result<Job> SqliteJobStore::Cancel(JobId id, Timestamp now) {
 }
 
 Result<std::vector<Job>> SqliteJobStore::Claim(std::string_view owner, Timestamp now, Duration lease, int limit) {
-  static const std::string kSql =
-      Sql("UPDATE jobs SET state = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, "
-          "started_at = ?3, updated_at = ?3 "
-          "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 "
-          "             ORDER BY due_at, id LIMIT ?4) "
-          "RETURNING ");
+  return ClaimWhere(owner, now, lease, limit, {});
+}
+
+Result<std::vector<Job>> SqliteJobStore::ClaimKinds(std::string_view owner, Timestamp now, Duration lease, int limit,
+                                                    std::span<const std::string> kinds) {
+  if (kinds.empty()) return std::vector<Job>();
+  return ClaimWhere(owner, now, lease, limit, kinds);
+}
+
+Result<std::vector<Job>> SqliteJobStore::ClaimWhere(std::string_view owner, Timestamp now, Duration lease, int limit,
+                                                    std::span<const std::string> kinds) {
+  static const std::string kAll = Sql(
+      "UPDATE jobs SET state = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, "
+      "started_at = ?3, updated_at = ?3 "
+      "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 "
+      "             ORDER BY due_at, id LIMIT ?4) "
+      "RETURNING ");
+  std::string sql = kAll;
+  if (!kinds.empty()) {  // ?5, ?6, ...: only these kinds
+    std::string in;
+    for (size_t k = 0; k < kinds.size(); ++k) in += (k ? ", ?" : "?") + std::to_string(k + 5);
+    sql = Sql("UPDATE jobs SET state = 'leased', lease_owner = ?1, lease_expires_at = ?2, attempts = attempts + 1, "
+              "started_at = ?3, updated_at = ?3 "
+              "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 AND kind IN (" +
+                  in + ") ORDER BY due_at, id LIMIT ?4) RETURNING ");
+  }
   std::vector<Job> jobs;
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("claim"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
   s->BindStatic(1, owner);
   s->Bind(2, ToMicros(now + lease));
   s->Bind(3, ToMicros(now));
   s->Bind(4, limit);
+  for (size_t k = 0; k < kinds.size(); ++k) s->Bind(static_cast<int>(k) + 5, std::string_view(kinds[k]));
   int rc;
   while ((rc = s->Step()) == SQLITE_ROW) {
     OUTFLOW_ASSIGN_OR_RETURN(Job j, ReadJob(*s));

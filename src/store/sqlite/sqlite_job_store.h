@@ -44,6 +44,8 @@ class SqliteJobStore final : public JobStore {
   Result<JobPage> List(const JobFilter& filter) override;
   Result<Job> Cancel(JobId id, Timestamp now) override;
   Result<std::vector<Job>> Claim(std::string_view owner, Timestamp now, Duration lease, int limit) override;
+  Result<std::vector<Job>> ClaimKinds(std::string_view owner, Timestamp now, Duration lease, int limit,
+                                      std::span<const std::string> kinds) override;
   Result<CommitStats> Commit(std::string_view owner, std::span<const JobOutcome> outcomes, Timestamp now) override;
   Result<RecoverStats> RecoverLeases(Timestamp now, std::optional<std::string_view> owner) override;
   Result<WakeTimes> NextWakeTimes() override;
@@ -51,6 +53,8 @@ class SqliteJobStore final : public JobStore {
 
  private:
   Result<Job> GetOn(sqlite::Connection& c, JobId id);
+  Result<std::vector<Job>> ClaimWhere(std::string_view owner, Timestamp now, Duration lease, int limit,
+                                      std::span<const std::string> kinds);
 
   std::shared_ptr<sqlite::Database> db_;
 };
