@@ -16,6 +16,8 @@
 
 #include "api/api_client.h"
 #include "app/daemon.h"
+#include "ingest/import_service.h"
+#include "ingest/release_service.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "store/sqlite/sqlite_job_store.h"
@@ -497,7 +499,7 @@ int FieldCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, b
 // ---- imports (through the API) ----
 
 struct ImportFlags {
-  std::string file, name, delimiter, on_existing, owner, segment;
+  std::string file, name, delimiter, on_existing, owner, segment, data_dir;
   bool staging = false, create_fields = false, no_wait = false;
   std::vector<std::string> maps;  // Column=field
   int64_t id = 0;
@@ -518,6 +520,31 @@ int ImportExitCode(const json::value& im) {
   if (state == "completed") return kExitOk;
   if (state == "failed") return kExitInvalid;
   return kExitConflict;  // cancelled
+}
+
+Result<ImportOptions> OfflineImportOptions(const ImportFlags& f) {
+  ImportOptions o;
+  if (f.delimiter == "comma") o.delimiter = ',';
+  else if (f.delimiter == "semicolon") o.delimiter = ';';
+  else if (f.delimiter == "tab") o.delimiter = '\t';
+  else if (!f.delimiter.empty() && f.delimiter != "detect") {
+    return Status::InvalidArgument("--delimiter: must be comma, semicolon, tab or detect");
+  }
+  if (!f.on_existing.empty()) {
+    auto e = ParseOnExisting(f.on_existing);
+    if (!e) return Status::InvalidArgument("--on-existing: must be update, skip or fail");
+    o.on_existing = *e;
+  }
+  if (!f.owner.empty()) o.owner = f.owner;
+  if (!f.segment.empty()) o.segment = f.segment;
+  o.staging = f.staging;
+  o.create_fields = f.create_fields;
+  for (const std::string& m : f.maps) {
+    auto eq = m.rfind('=');
+    if (eq == std::string::npos) return Status::InvalidArgument("--map: '" + m + "' must be Column=field");
+    o.mapping[m.substr(0, eq)] = m.substr(eq + 1);
+  }
+  return o;
 }
 
 int RunImport(ApiClient& c, const ImportFlags& f) {
@@ -858,7 +885,10 @@ int RunCli(int argc, char** argv) {
   bool imports_json = false;
   std::string import_server = "http://127.0.0.1:8080";
   auto* import_cmd = app.add_subcommand("import", "import contacts from a CSV file, showing progress and a summary");
-  import_cmd->add_option("file", imf.file, "the CSV file (UTF-8; comma, semicolon or tab)")->required()->check(CLI::ExistingFile);
+  import_cmd->add_option("file", imf.file, "the CSV file (UTF-8; comma, semicolon or tab), or 'process' to run "
+                         "the queued imports of --data-dir once and exit (for cron)")->required();
+  import_cmd->add_option("--data-dir", imf.data_dir, "work on this data directory without a daemon (cron)")
+      ->envname("OUTFLOW_DATA_DIR");
   import_cmd->add_option("--server", import_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
   import_cmd->add_option("--name", imf.name, "a name for the import (default: the file name)");
   import_cmd->add_option("--delimiter", imf.delimiter, "comma, semicolon or tab (default: detected)");
@@ -922,6 +952,9 @@ int RunCli(int argc, char** argv) {
   r_create->add_option("--window", rf.windows, "'mon-fri 09:00-17:00' (repeatable; none: any time)");
   r_create->add_option("--ramp", rf.ramp, "grow the slot size by this percent each day");
   release->add_subcommand("list", "plans and the size of the staging area");
+  std::string release_data_dir = "./data";
+  release->add_subcommand("run", "perform the releases that are due on --data-dir and exit (for cron, without a daemon)")
+      ->add_option("--data-dir", release_data_dir, "data directory")->envname("OUTFLOW_DATA_DIR")->capture_default_str();
   for (const char* verb : {"show", "pause", "resume", "cancel", "log"}) {
     release->add_subcommand(verb, std::string("release plan ") + verb)->add_option("id", rf.id, "plan id")->required();
   }
@@ -956,6 +989,13 @@ int RunCli(int argc, char** argv) {
     return Serve(cfg);
   }
   if (*migrate) return Migrate(migrate_dir, migrate_status);
+  if (*release && release->get_subcommands().front()->get_name() == "run") {
+    OfflineRun run;
+    run.data_dir = release_data_dir;
+    run.kinds = {std::string(kReleaseJobKind)};
+    Status st = RunOffline(run, std::cout);
+    return st.ok() ? kExitOk : Fail(st);
+  }
   if (*release) {
     Result<ApiClient> client = ApiClient::Create(release_server);
     if (!client.ok()) return Fail(client.status());
@@ -965,6 +1005,23 @@ int RunCli(int argc, char** argv) {
     Result<ApiClient> client = ApiClient::Create(segment_server);
     if (!client.ok()) return Fail(client.status());
     return SegmentCommand(*client, segment->get_subcommands().front()->get_name(), sgf, segment_json);
+  }
+  if (*import_cmd && (imf.file == "process" || !imf.data_dir.empty()) && !std::filesystem::exists(imf.file + "/.")) {
+    const bool process = imf.file == "process" && !std::filesystem::exists(imf.file);
+    if (imf.data_dir.empty()) return Fail(Status::InvalidArgument("import process: give --data-dir (or OUTFLOW_DATA_DIR)"));
+    OfflineRun run;
+    run.data_dir = imf.data_dir;
+    run.kinds = {std::string(kImportJobKind)};
+    if (!process) {
+      if (!std::filesystem::exists(imf.file)) return Fail(Status::InvalidArgument("file: " + imf.file + " does not exist"));
+      run.import_file = imf.file;
+      run.import_name = imf.name.empty() ? std::filesystem::path(imf.file).filename().string() : imf.name;
+      Result<ImportOptions> opt = OfflineImportOptions(imf);
+      if (!opt.ok()) return Fail(opt.status());
+      run.import_options = *opt;
+    }
+    Status st = RunOffline(run, std::cout);
+    return st.ok() ? kExitOk : Fail(st);
   }
   if (*import_cmd || *imports_cmd) {
     Result<ApiClient> client = ApiClient::Create(import_server);

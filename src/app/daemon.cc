@@ -190,6 +190,57 @@ Status Daemon::Start() {
   return Status::Ok();
 }
 
+Status RunOffline(const OfflineRun& run, std::ostream& out) {
+  Clock& clock = SystemClock::Instance();
+  std::string dir = fs::absolute(run.data_dir).lexically_normal().string();
+  OUTFLOW_ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire(dir));
+  OUTFLOW_ASSIGN_OR_RETURN(std::string node_id, LoadNodeId(dir));
+  OUTFLOW_ASSIGN_OR_RETURN(auto store, SqliteStores::Open(DatabasePath(dir), SqliteOptions(), clock.Now()));
+  HandlerRegistry handlers;
+  EngineMetrics metrics;
+  ContactService contacts(store->contacts(), clock);
+  auto import_runner = std::make_shared<ImportRunner>(store->imports(), contacts, clock);
+  auto release_runner = std::make_shared<ReleaseRunner>(store->releases(), clock);
+  handlers.Register(std::string(kImportJobKind), import_runner);
+  handlers.Register(std::string(kReleaseJobKind), release_runner);
+  EngineOptions eo;
+  eo.node_id = node_id;
+  Engine engine(store->jobs(), clock, handlers, metrics, eo);
+  JobService jobs(store->jobs(), clock, handlers, metrics, nullptr);
+  release_runner->SetJobs(&jobs);
+  // This node's leases from a crashed run are dead: recover them first.
+  OUTFLOW_RETURN_IF_ERROR(store->jobs().RecoverLeases(clock.Now(), node_id).status());
+  if (run.import_file) {
+    ImportService imports(store->imports(), contacts, jobs, clock, (fs::path(dir) / "imports").string());
+    // The service takes the file it is given: import a copy, the user keeps theirs.
+    fs::create_directories(fs::path(dir) / "uploads");
+    std::string copy = (fs::path(dir) / "uploads" / ("offline-" + std::to_string(::getpid()) + ".part")).string();
+    std::error_code ec;
+    fs::copy_file(*run.import_file, copy, fs::copy_options::overwrite_existing, ec);
+    if (ec) return Status::InvalidArgument("cannot read " + *run.import_file + ": " + ec.message());
+    OUTFLOW_ASSIGN_OR_RETURN(Import im, imports.Create(copy, run.import_name, run.import_options));
+    out << "import " << im.id.value() << " queued\n";
+  }
+  int total = 0;
+  while (true) {
+    OUTFLOW_ASSIGN_OR_RETURN(int n, engine.RunOnce(100, run.kinds));
+    total += n;
+    if (n == 0) break;
+  }
+  out << "ran " << total << " due job" << (total == 1 ? "" : "s") << "\n";
+  if (std::find(run.kinds.begin(), run.kinds.end(), kImportJobKind) == run.kinds.end()) return Status::Ok();
+  Result<std::vector<Import>> recent = store->imports().List(20);
+  if (!recent.ok()) return recent.status();
+  for (const Import& im : *recent) {
+    if (im.updated_at < clock.Now() - std::chrono::minutes(10)) continue;
+    out << "import " << im.id.value() << " " << ImportStateName(im.state) << ": " << im.progress.rows_read
+        << " rows read, " << im.progress.created << " created, " << im.progress.updated << " updated, "
+        << im.progress.skipped << " skipped, " << im.progress.failed << " failed"
+        << (im.error ? " (" + *im.error + ")" : "") << "\n";
+  }
+  return Status::Ok();
+}
+
 void Daemon::Stop() {
   Parts& p = *parts_;
   ready_ = false;

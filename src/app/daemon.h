@@ -13,8 +13,13 @@
 #include <memory>
 #include <string>
 
+#include <optional>
+#include <ostream>
+#include <vector>
+
 #include "base/status.h"
 #include "base/time.h"
+#include "domain/import.h"
 
 namespace outflow {
 
@@ -48,6 +53,19 @@ class DataDirLock {
 
 // The path of the SQLite database in a data directory.
 std::string DatabasePath(const std::string& data_dir);
+
+// Runs due jobs of the given kinds on a data directory without a daemon (the cron
+// verbs `outflow import process` and `outflow release run`), until none is due.
+// With `import_file`, first records that file as a new import. Refuses a data
+// directory a running daemon holds (Unavailable). Prints what it did to `out`.
+struct OfflineRun {
+  std::string data_dir;
+  std::vector<std::string> kinds;
+  std::optional<std::string> import_file;  // with its options
+  std::string import_name;
+  ImportOptions import_options;
+};
+Status RunOffline(const OfflineRun& run, std::ostream& out);
 
 class Daemon {
  public:

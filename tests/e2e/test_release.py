@@ -66,6 +66,35 @@ class ReleaseTest(unittest.TestCase):
         total = json.loads(self.ok("release", "--json", "show", str(plan["id"])))["released_total"]
         self.assertEqual(total, 30, "no contact released twice or lost")
 
+    def test_cron_verbs_without_a_daemon(self):
+        """outflow import FILE --data-dir, outflow import process and outflow release run."""
+        self.stage(3, "Cron")
+        plan = json.loads(self.ok("release", "--json", "create", "nightly", "--per", "2", "--every", "1"))
+        self.daemon.stop()
+        path = os.path.join(os.path.dirname(self.data), "more.csv")
+        with open(path, "w") as f:
+            f.write("email\nextra1@x.io\nextra2@x.io\nnot-an-email\n")
+        rc, out, err = run_cli("import", path, "--data-dir", self.data, "--staging")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("completed: 3 rows read, 2 created, 0 updated, 0 skipped, 1 failed", out)
+        rc, out, err = run_cli("import", "process", "--data-dir", self.data)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("ran 0 due jobs", out)
+
+        def released():  # each run performs the slots that are due, then exits
+            rc, _, err = run_cli("release", "run", "--data-dir", self.data)
+            self.assertEqual(rc, 0, err)
+            return db_query(self.daemon.db_path, "SELECT count(*) FROM contacts WHERE status = 'live'")[0][0] == 5
+        await_condition(released, timeout=30, interval=0.5, what="release run to release all 5")
+        [(state, total)] = db_query(self.daemon.db_path, "SELECT state, released_total FROM release_plans WHERE id = ?",
+                                    (plan["id"],))
+        self.assertEqual((state, total), ("completed", 5))
+        # A running daemon holds the data directory: the cron verbs refuse it.
+        self.daemon = Daemon(self.data, port=self.daemon.port).start()
+        rc, _, err = run_cli("release", "run", "--data-dir", self.data)
+        self.assertEqual(rc, 6)
+        self.assertIn("in use by another outflow process", err)
+
     def test_bad_plans_are_refused(self):
         for args, text in [(["--per", "0", "--every", "1"], "per_slot"),
                            (["--per", "5", "--every", "1", "--time-zone", "Mars/Base"], "not an IANA time zone"),
