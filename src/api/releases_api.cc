@@ -38,6 +38,59 @@ Result<int64_t> Integer(const json::value& v, const std::string& field) {
   return v.to_number<int64_t>();
 }
 
+// Applies the plan fields of `o` to `plan`; `creating` allows the name and
+// reports which required fields were present.
+Status ApplyPlanJson(const json::object& o, ReleasePlan& plan, bool creating, bool& has_per, bool& has_interval) {
+  for (const auto& [k, v] : o) {
+    std::string key(k);
+    if (key == "name") {
+      if (!creating) return Status::InvalidArgument("name: cannot be changed");
+      if (!v.is_string()) return (Status::InvalidArgument("name: must be a string"));
+      plan.name = std::string(v.as_string());
+    } else if (key == "per_slot" || key == "interval_seconds") {
+      Result<int64_t> n = Integer(v, key);
+      if (!n.ok()) return (n.status());
+      (key == "per_slot" ? plan.per_slot : plan.interval_seconds) = *n;
+      (key == "per_slot" ? has_per : has_interval) = true;
+    } else if (key == "ramp_percent_per_day") {
+      if (!v.is_number()) return (Status::InvalidArgument(key + ": must be a number"));
+      plan.ramp_percent = v.to_number<double>();
+    } else if (key == "time_zone") {
+      if (!v.is_string()) return (Status::InvalidArgument("time_zone: must be a string"));
+      plan.time_zone = std::string(v.as_string());
+    } else if (key == "windows") {
+      if (!v.is_array()) return (Status::InvalidArgument("windows: must be an array"));
+      for (size_t i = 0; i < v.as_array().size(); ++i) {
+        std::string f = "windows[" + std::to_string(i) + "]";
+        const json::object* w = v.as_array()[i].if_object();
+        if (w == nullptr || !w->contains("start") || !w->contains("end") || !w->at("start").is_string() ||
+            !w->at("end").is_string()) {
+          return (Status::InvalidArgument(f + ": must be {\"days\", \"start\": \"HH:MM\", \"end\": \"HH:MM\"}"));
+        }
+        Window win;
+        if (const json::value* d = w->if_contains("days")) {
+          if (!d->is_string()) return (Status::InvalidArgument(f + ".days: must be a string such as mon-fri"));
+          Result<uint8_t> mask = ParseWeekdays(d->as_string(), f + ".days");
+          if (!mask.ok()) return (mask.status());
+          win.weekdays = *mask;
+        }
+        Result<int> start = ParseLocalTime(w->at("start").as_string(), f + ".start");
+        Result<int> end = ParseLocalTime(w->at("end").as_string(), f + ".end");
+        if (!start.ok()) return (start.status());
+        if (!end.ok()) return (end.status());
+        win.start_minute = *start;
+        win.end_minute = *end;
+        plan.windows.push_back(win);
+      }
+    } else {
+      return (Status::InvalidArgument(
+          key + ": unknown field (known: name, per_slot, interval_seconds, ramp_percent_per_day, time_zone, windows)"));
+    }
+  }
+  (void)creating;
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::optional<HttpResponse> ReleasesApi::Route(const HttpRequest& req, std::string_view path, std::string_view query) {
@@ -63,7 +116,8 @@ std::optional<HttpResponse> ReleasesApi::Route(const HttpRequest& req, std::stri
   ReleasePlanId pid(*id);
   std::string_view action = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   if (action.empty()) {
-    if (!get) return MethodNotAllowed("GET");
+    if (req.method == "PATCH") return Change(pid, req);
+    if (!get) return MethodNotAllowed("GET, PATCH");
     Result<ReleasePlan> p = releases_.Get(pid);
     return p.ok() ? JsonResponse(200, PlanToJson(*p)) : ErrorResponse(p.status());
   }
@@ -101,55 +155,24 @@ HttpResponse ReleasesApi::Create(const HttpRequest& req) {
   if (o == nullptr) return ErrorResponse(Status::InvalidArgument("body: must be a JSON object"));
   ReleasePlan plan;
   bool has_per = false, has_interval = false;
-  for (const auto& [k, v] : *o) {
-    std::string key(k);
-    if (key == "name") {
-      if (!v.is_string()) return ErrorResponse(Status::InvalidArgument("name: must be a string"));
-      plan.name = std::string(v.as_string());
-    } else if (key == "per_slot" || key == "interval_seconds") {
-      Result<int64_t> n = Integer(v, key);
-      if (!n.ok()) return ErrorResponse(n.status());
-      (key == "per_slot" ? plan.per_slot : plan.interval_seconds) = *n;
-      (key == "per_slot" ? has_per : has_interval) = true;
-    } else if (key == "ramp_percent_per_day") {
-      if (!v.is_number()) return ErrorResponse(Status::InvalidArgument(key + ": must be a number"));
-      plan.ramp_percent = v.to_number<double>();
-    } else if (key == "time_zone") {
-      if (!v.is_string()) return ErrorResponse(Status::InvalidArgument("time_zone: must be a string"));
-      plan.time_zone = std::string(v.as_string());
-    } else if (key == "windows") {
-      if (!v.is_array()) return ErrorResponse(Status::InvalidArgument("windows: must be an array"));
-      for (size_t i = 0; i < v.as_array().size(); ++i) {
-        std::string f = "windows[" + std::to_string(i) + "]";
-        const json::object* w = v.as_array()[i].if_object();
-        if (w == nullptr || !w->contains("start") || !w->contains("end") || !w->at("start").is_string() ||
-            !w->at("end").is_string()) {
-          return ErrorResponse(Status::InvalidArgument(f + ": must be {\"days\", \"start\": \"HH:MM\", \"end\": \"HH:MM\"}"));
-        }
-        Window win;
-        if (const json::value* d = w->if_contains("days")) {
-          if (!d->is_string()) return ErrorResponse(Status::InvalidArgument(f + ".days: must be a string such as mon-fri"));
-          Result<uint8_t> mask = ParseWeekdays(d->as_string(), f + ".days");
-          if (!mask.ok()) return ErrorResponse(mask.status());
-          win.weekdays = *mask;
-        }
-        Result<int> start = ParseLocalTime(w->at("start").as_string(), f + ".start");
-        Result<int> end = ParseLocalTime(w->at("end").as_string(), f + ".end");
-        if (!start.ok()) return ErrorResponse(start.status());
-        if (!end.ok()) return ErrorResponse(end.status());
-        win.start_minute = *start;
-        win.end_minute = *end;
-        plan.windows.push_back(win);
-      }
-    } else {
-      return ErrorResponse(Status::InvalidArgument(
-          key + ": unknown field (known: name, per_slot, interval_seconds, ramp_percent_per_day, time_zone, windows)"));
-    }
-  }
+  if (Status st = ApplyPlanJson(*o, plan, true, has_per, has_interval); !st.ok()) return ErrorResponse(st);
   if (!has_per) return ErrorResponse(Status::InvalidArgument("per_slot: is required"));
   if (!has_interval) return ErrorResponse(Status::InvalidArgument("interval_seconds: is required"));
   Result<ReleasePlan> created = releases_.Create(std::move(plan));
   return created.ok() ? JsonResponse(201, PlanToJson(*created)) : ErrorResponse(created.status());
+}
+
+HttpResponse ReleasesApi::Change(ReleasePlanId id, const HttpRequest& req) {
+  Result<json::value> body = ParseJsonBody(req.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  const json::object* o = body->if_object();
+  if (o == nullptr) return ErrorResponse(Status::InvalidArgument("body: must be a JSON object"));
+  Result<ReleasePlan> changed = releases_.Change(id, [&](ReleasePlan& plan) {
+    bool has_per = false, has_interval = false;
+    if (o->contains("windows")) plan.windows.clear();  // the given windows replace the old ones
+    return ApplyPlanJson(*o, plan, false, has_per, has_interval);
+  });
+  return changed.ok() ? JsonResponse(200, PlanToJson(*changed)) : ErrorResponse(changed.status());
 }
 
 }  // namespace outflow::api

@@ -5,8 +5,10 @@
 //                                      "ramp_percent_per_day"?}                               201
 //   GET  /v1/releases                 every plan, with the staging area's size
 //   GET  /v1/releases/{id}
+//   PATCH /v1/releases/{id}           per_slot, interval_seconds, ramp_percent_per_day, time_zone, windows
 //   POST /v1/releases/{id}/pause | resume | cancel
-//   GET  /v1/releases/{id}/log        newest first (limit)
+//   GET  /v1/releases/{id}
+//   PATCH /v1/releases/{id}           per_slot, interval_seconds, ramp_percent_per_day, time_zone, windows/log        newest first (limit)
 // Thread-safe.
 #pragma once
 
@@ -25,6 +27,7 @@ class ReleasesApi {
 
  private:
   HttpResponse Create(const HttpRequest& req);
+  HttpResponse Change(ReleasePlanId id, const HttpRequest& req);
   ReleaseService& releases_;
 };
 

@@ -689,6 +689,8 @@ struct ReleaseFlags {
   int64_t per = 0, every = 0, id = 0;
   double ramp = 0;
   std::vector<std::string> windows;  // "mon-fri 09:00-17:00"
+  std::string change_zone;
+  std::optional<double> change_ramp;
 };
 
 void PrintPlan(const json::value& p) {
@@ -723,7 +725,7 @@ int ReleaseCommand(ApiClient& c, const std::string& verb, const ReleaseFlags& f,
       }
     });
   }
-  // create
+  // create or change
   json::array windows;
   for (const std::string& w : f.windows) {  // "mon-fri 09:00-17:00"
     auto space = w.find(' ');
@@ -734,6 +736,15 @@ int ReleaseCommand(ApiClient& c, const std::string& verb, const ReleaseFlags& f,
     windows.push_back(json::object{{"days", w.substr(0, space)},
                                    {"start", w.substr(space + 1, dash - space - 1)},
                                    {"end", w.substr(dash + 1)}});
+  }
+  if (verb == "change") {
+    json::object o;
+    if (f.per > 0) o["per_slot"] = f.per;
+    if (f.every > 0) o["interval_seconds"] = f.every;
+    if (!f.change_zone.empty()) o["time_zone"] = f.change_zone;
+    if (!f.windows.empty()) o["windows"] = std::move(windows);
+    if (f.change_ramp) o["ramp_percent_per_day"] = *f.change_ramp;
+    return CallAndPrint(c, "PATCH", "/v1/releases/" + id, json::serialize(o), json_out, PrintPlan);
   }
   json::object o{{"name", f.name}, {"per_slot", f.per}, {"interval_seconds", f.every},
                  {"time_zone", f.time_zone}, {"windows", std::move(windows)}, {"ramp_percent_per_day", f.ramp}};
@@ -958,6 +969,13 @@ int RunCli(int argc, char** argv) {
   for (const char* verb : {"show", "pause", "resume", "cancel", "log"}) {
     release->add_subcommand(verb, std::string("release plan ") + verb)->add_option("id", rf.id, "plan id")->required();
   }
+  auto* r_change = release->add_subcommand("change", "change a plan's pace, windows or time zone");
+  r_change->add_option("id", rf.id, "plan id")->required();
+  r_change->add_option("--per", rf.per, "contacts per slot");
+  r_change->add_option("--every", rf.every, "seconds between slots");
+  r_change->add_option("--time-zone", rf.change_zone, "IANA time zone of the windows");
+  r_change->add_option("--window", rf.windows, "'mon-fri 09:00-17:00' (repeatable; replaces the windows)");
+  r_change->add_option("--ramp", rf.change_ramp, "daily growth in percent");
 
   try {
     app.parse(argc, argv);

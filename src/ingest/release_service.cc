@@ -23,8 +23,10 @@ Status ReleaseService::EnqueueSlot(const ReleasePlan& plan) {
   return jobs_.Enqueue(std::span(&spec, 1), "").status();
 }
 
-Result<ReleasePlan> ReleaseService::Create(ReleasePlan plan) {
-  if (plan.name.empty() || plan.name.size() > 255) return Status::InvalidArgument("name: must be 1 to 255 bytes");
+namespace {
+
+// The pace, windows and zone of a plan; returns its windows.
+Result<SendWindows> ValidatePlan(const ReleasePlan& plan) {
   if (plan.per_slot < 1 || plan.per_slot > kMaxReleasePerSlot) {
     return Status::InvalidArgument("per_slot: must be between 1 and " + std::to_string(kMaxReleasePerSlot));
   }
@@ -34,13 +36,33 @@ Result<ReleasePlan> ReleaseService::Create(ReleasePlan plan) {
   if (plan.ramp_percent < 0 || plan.ramp_percent > 1000) {
     return Status::InvalidArgument("ramp_percent_per_day: must be between 0 and 1000");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(SendWindows windows, SendWindows::Create(plan.time_zone, plan.windows));
+  return SendWindows::Create(plan.time_zone, plan.windows);
+}
+
+}  // namespace
+
+Result<ReleasePlan> ReleaseService::Create(ReleasePlan plan) {
+  if (plan.name.empty() || plan.name.size() > 255) return Status::InvalidArgument("name: must be 1 to 255 bytes");
+  OUTFLOW_ASSIGN_OR_RETURN(SendWindows windows, ValidatePlan(plan));
   Timestamp now = clock_.Now();
   plan.started_at = now;
   plan.next_slot_at = windows.NextOpen(now);
   OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan created, store_.Create(plan, now));
   OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(created));
   return created;
+}
+
+Result<ReleasePlan> ReleaseService::Change(ReleasePlanId id, const std::function<Status(ReleasePlan&)>& change) {
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan plan, store_.Get(id));
+  // The last slot ran one old interval before the next one; the new pace counts from it.
+  const Timestamp last_slot = plan.next_slot_at - std::chrono::seconds(plan.interval_seconds);
+  OUTFLOW_RETURN_IF_ERROR(change(plan));
+  OUTFLOW_ASSIGN_OR_RETURN(SendWindows windows, ValidatePlan(plan));
+  Timestamp now = clock_.Now();
+  Timestamp next = windows.NextOpen(std::max(now, last_slot + std::chrono::seconds(plan.interval_seconds)));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan changed, store_.Update(plan, next, now));
+  if (changed.state == ReleaseState::kActive) OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(changed));
+  return changed;
 }
 
 Result<ReleasePlan> ReleaseService::Pause(ReleasePlanId id) {

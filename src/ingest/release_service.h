@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 
 #include "base/clock.h"
 #include "engine/handler.h"
@@ -27,6 +28,9 @@ class ReleaseService {
   Result<ReleasePlan> Create(ReleasePlan plan);
   Result<ReleasePlan> Get(ReleasePlanId id) { return store_.Get(id); }
   Result<std::vector<ReleasePlan>> List() { return store_.List(); }
+  // Changes pace, windows or time zone: `change` edits the stored plan; the next
+  // slot becomes the last slot plus the new interval (not before now), in the new windows.
+  Result<ReleasePlan> Change(ReleasePlanId id, const std::function<Status(ReleasePlan&)>& change);
   Result<ReleasePlan> Pause(ReleasePlanId id);
   Result<ReleasePlan> Resume(ReleasePlanId id);
   Result<ReleasePlan> Cancel(ReleasePlanId id);

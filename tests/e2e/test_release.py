@@ -95,6 +95,21 @@ class ReleaseTest(unittest.TestCase):
         self.assertEqual(rc, 6)
         self.assertIn("in use by another outflow process", err)
 
+    def test_change_the_pace_of_a_running_plan(self):
+        self.stage(40, "Pace")
+        plan = json.loads(self.ok("release", "--json", "create", "slow", "--per", "1", "--every", "3600"))
+        await_condition(lambda: self.live() == 1, timeout=20, what="the first slot")
+        api = self.daemon.api()
+        status, changed, _ = api.call("PATCH", f"/v1/releases/{plan['id']}", {"per_slot": 20, "interval_seconds": 1})
+        self.assertEqual(status, 200, changed)
+        self.assertEqual((changed["per_slot"], changed["interval_seconds"]), (20, 1))
+        await_condition(lambda: self.live() == 40, timeout=20, what="the faster pace to release the rest")
+        status, body, _ = api.call("PATCH", f"/v1/releases/{plan['id']}", {"per_slot": 5})
+        self.assertEqual(status, 409, "a completed plan does not change")
+        status, body, _ = api.call("PATCH", f"/v1/releases/{plan['id']}", {"name": "renamed"})
+        self.assertEqual(status, 400)
+        api.close()
+
     def test_bad_plans_are_refused(self):
         for args, text in [(["--per", "0", "--every", "1"], "per_slot"),
                            (["--per", "5", "--every", "1", "--time-zone", "Mars/Base"], "not an IANA time zone"),

@@ -143,6 +143,33 @@ Result<ReleasePlan> SqliteReleaseStore::SetState(ReleasePlanId id, std::vector<R
   return out;
 }
 
+Result<ReleasePlan> SqliteReleaseStore::Update(const ReleasePlan& p, Timestamp next_slot, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("change release plan"));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan current, GetOn(c, p.id));
+  if (current.state != ReleaseState::kActive && current.state != ReleaseState::kPaused) {
+    return Status::Conflict("release plan " + std::to_string(p.id.value()) + " is " +
+                            std::string(ReleaseStateName(current.state)) + "; only an active or paused plan changes");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE release_plans SET per_slot = ?2, interval_seconds = ?3, ramp_percent = ?4, time_zone = ?5, "
+      "windows = ?6, next_slot_at = ?7, updated_at = ?8 WHERE id = ?1"));
+  s->Bind(1, p.id.value());
+  s->Bind(2, p.per_slot);
+  s->Bind(3, p.interval_seconds);
+  sqlite3_bind_double(s->raw(), 4, p.ramp_percent);
+  s->Bind(5, std::string_view(p.time_zone));
+  s->Bind(6, std::string_view(EncodeWindows(p.windows)));
+  s->Bind(7, ToMicros(next_slot));
+  s->Bind(8, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "change release plan"));
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan out, GetOn(c, p.id));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("change release plan"));
+  return out;
+}
+
 Status SqliteReleaseStore::Reschedule(ReleasePlanId id, Timestamp slot, Timestamp next_slot, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
