@@ -25,7 +25,50 @@ Result<std::shared_ptr<Database>> Database::Open(const std::string& path, const 
     }
     db->migration_report_.from_version = db->migration_report_.to_version = v;
   }
+  // Checkpoints move off the commit path: the writer only signals.
+  Connection::Options cko;
+  cko.create = false;
+  cko.busy_timeout_ms = options.busy_timeout_ms;
+  cko.cache_kib = 1024;
+  OUTFLOW_ASSIGN_OR_RETURN(db->checkpointer_conn_, Connection::Open(path, cko));
+  sqlite3_wal_hook(db->writer_->raw(), &Database::OnWalCommit, db.get());  // replaces autocheckpoint
+  db->checkpointer_ = std::thread([raw = db.get()] { raw->CheckpointLoop(); });
   return db;
+}
+
+Database::~Database() {
+  {
+    std::lock_guard g(ckpt_mu_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  if (writer_) sqlite3_wal_hook(writer_->raw(), nullptr, nullptr);
+}
+
+int Database::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
+  if (pages < kCheckpointPages) return SQLITE_OK;
+  auto* db = static_cast<Database*>(self);
+  {
+    std::lock_guard g(db->ckpt_mu_);
+    db->ckpt_wanted_ = true;
+  }
+  db->ckpt_cv_.notify_one();
+  return SQLITE_OK;
+}
+
+void Database::CheckpointLoop() {
+  std::unique_lock lk(ckpt_mu_);
+  while (true) {
+    ckpt_cv_.wait(lk, [&] { return ckpt_wanted_ || ckpt_stop_; });
+    if (ckpt_stop_) return;
+    ckpt_wanted_ = false;
+    lk.unlock();
+    int log = 0, done = 0;
+    // PASSIVE copies what it can without waiting for, or blocking, the writer and readers.
+    sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    lk.lock();
+  }
 }
 
 int Database::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }
