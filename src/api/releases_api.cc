@@ -34,8 +34,8 @@ json::value PlanToJson(const ReleasePlan& p) {
 }
 
 Result<int64_t> Integer(const json::value& v, const std::string& field) {
-  if (!v.is_int64() && !v.is_uint64()) return Status::InvalidArgument(field + ": must be an integer");
-  return v.to_number<int64_t>();
+  if (v.is_int64()) return v.as_int64();
+  return Status::InvalidArgument(field + ": must be an integer in range");  // also a uint64 over int64's range
 }
 
 // Applies the plan fields of `o` to `plan`; `creating` allows the name and
@@ -130,6 +130,7 @@ std::optional<HttpResponse> ReleasesApi::Route(const HttpRequest& req, std::stri
       if (!n.ok() || *n > 10'000) return ErrorResponse(Status::InvalidArgument("limit: must be between 1 and 10000"));
       limit = static_cast<int>(*n);
     }
+    if (Result<ReleasePlan> p = releases_.Get(pid); !p.ok()) return ErrorResponse(p.status());
     Result<std::vector<ReleaseLogEntry>> log = releases_.Log(pid, limit);
     if (!log.ok()) return ErrorResponse(log.status());
     json::array arr;

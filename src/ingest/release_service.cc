@@ -12,7 +12,7 @@ JobSpec ReleaseSlotJob(ReleasePlanId plan, Timestamp slot) {
   JobSpec spec;
   spec.kind = std::string(kReleaseJobKind);
   spec.due_at = slot;
-  spec.max_attempts = 20;
+  spec.max_attempts = 100;  // a dead slot job would stall its plan
   spec.idempotency_key = "release-" + std::to_string(plan.value()) + "-" + std::to_string(ToMicros(slot));
   spec.payload = json::serialize(json::object{{"plan_id", plan.value()}, {"slot_at", ToMicros(slot)}});
   return spec;
@@ -124,14 +124,17 @@ RunResult ReleaseRunner::Run(const Job& job) {
   }
   Result<SendWindows> windows = SendWindows::Create(plan->time_zone, plan->windows);
   if (!windows.ok()) return RunResult::Fail(windows.status().message());
-  if (!windows->IsOpen(slot)) {
-    Timestamp next = windows->NextOpen(slot);
+  const Timestamp now = clock_.Now();
+  if (!windows->IsOpen(now)) {  // checked when the slot runs: a late slot never releases outside its window
+    Timestamp next = windows->NextOpen(now);
     Status st = store_.Reschedule(id, slot, next, clock_.Now());
     if (!st.ok() && st.code() != Code::kConflict) return RunResult::Retry(st.message());
     return enqueue_next(next);
   }
   const int64_t limit = SlotSize(*plan, windows->LocalDaysBetween(plan->started_at, slot));
-  Timestamp next = windows->NextOpen(slot + std::chrono::seconds(plan->interval_seconds));
+  // The cadence counts from the scheduled slot, so lateness does not drift it; after a long
+  // stop it resumes from now instead of releasing the missed slots back to back.
+  Timestamp next = windows->NextOpen(std::max(slot + std::chrono::seconds(plan->interval_seconds), now));
   Result<int64_t> released = store_.ReleaseSlot(id, slot, limit, next, clock_.Now());
   if (!released.ok()) {
     if (released.status().code() == Code::kConflict) return RunResult::Done();
