@@ -106,6 +106,7 @@ struct Daemon::Parts {
   std::unique_ptr<ImportService> imports;
   std::shared_ptr<ImportRunner> import_runner;
   std::shared_ptr<ReleaseRunner> release_runner;
+  std::shared_ptr<SegmentRefresher> segment_refresher;
   std::unique_ptr<ReleaseService> releases;
   std::unique_ptr<SegmentService> segments;
   std::unique_ptr<api::ApiHandler> api;
@@ -150,6 +151,8 @@ Status Daemon::Start() {
   p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
   p.import_runner = std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock);
   p.handlers.Register(std::string(kImportJobKind), p.import_runner);
+  p.segment_refresher = std::make_shared<SegmentRefresher>(p.store->segments(), clock);
+  p.handlers.Register(std::string(kSegmentRefreshKind), p.segment_refresher);
   p.release_runner = std::make_shared<ReleaseRunner>(p.store->releases(), clock);
   p.handlers.Register(std::string(kReleaseJobKind), p.release_runner);
 
@@ -161,7 +164,8 @@ Status Daemon::Start() {
   p.jobs = std::make_unique<JobService>(p.store->jobs(), clock, p.handlers, p.metrics, p.engine.get());
   p.imports = std::make_unique<ImportService>(p.store->imports(), *p.contacts, *p.jobs, clock,
                                               (fs::path(config_.data_dir) / "imports").string());
-  p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock);
+  p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock, p.jobs.get());
+  p.segment_refresher->SetJobs(p.jobs.get());
   p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
   p.release_runner->SetJobs(p.jobs.get());
   p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(),
@@ -181,6 +185,7 @@ Status Daemon::Start() {
   OUTFLOW_RETURN_IF_ERROR(p.http->Start());
   OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
   OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
+  OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
   OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},

@@ -199,6 +199,17 @@ Status ValidateFilter(const Filter& f, const std::map<std::string, FieldDefiniti
   return Status::Ok();
 }
 
+bool UsesRelativeTime(const Filter& f) {
+  if (f.kind != Filter::Kind::kCondition) {
+    return std::any_of(f.children.begin(), f.children.end(), [](const Filter& x) { return UsesRelativeTime(x); });
+  }
+  for (const std::string& v : f.condition.values) {
+    std::string t = Lower(v);
+    if (t == "now" || t == "today" || t.ends_with(" ago") || t.ends_with(" from now")) return true;
+  }
+  return false;
+}
+
 bool Matches(const Filter& f, const Contact& c, Timestamp now) {
   if (c.status != ContactStatus::kLive) return false;
   switch (f.kind) {

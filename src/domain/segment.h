@@ -59,6 +59,10 @@ Status ValidateFilter(const Filter& f, const std::map<std::string, FieldDefiniti
                       std::string_view path = "filter");
 Status ValidateSegmentName(std::string_view name);
 
+// True when the filter compares with a time relative to now ("30 days ago",
+// "today"): its membership changes as time passes, not only on contact writes.
+bool UsesRelativeTime(const Filter& f);
+
 // True when `c` matches. Staged contacts match nothing: they are not live yet.
 bool Matches(const Filter& f, const Contact& c, Timestamp now);
 

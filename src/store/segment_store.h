@@ -48,6 +48,10 @@ class SegmentStore {
   // Static segments only (Conflict for a dynamic one); NotFound names a missing contact.
   virtual Result<int64_t> AddMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) = 0;
   virtual Result<int64_t> RemoveMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) = 0;
+  // Re-evaluates a dynamic segment over every live contact at `now` (for filters
+  // with relative times), applying and logging the differences in one transaction.
+  // Returns {joined, left}. NotFound if the segment is gone.
+  virtual Result<std::pair<int64_t, int64_t>> Refresh(SegmentId id, Timestamp now) = 0;
   // The segments a contact is in.
   virtual Result<std::vector<SegmentId>> SegmentsOf(ContactId contact) = 0;
   virtual Result<std::vector<MembershipEvent>> Events(int64_t after_id, int limit) = 0;

@@ -1,5 +1,8 @@
 #include "store/sqlite/sqlite_segment_store.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include "codec/filter_json.h"
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
@@ -214,6 +217,44 @@ Result<int64_t> SqliteSegmentStore::AddMembers(SegmentId id, std::span<const Con
 
 Result<int64_t> SqliteSegmentStore::RemoveMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) {
   return ChangeStaticMembers(*db_, id, contacts, false, now);
+}
+
+Result<std::pair<int64_t, int64_t>> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("refresh segment"));
+  OUTFLOW_ASSIGN_OR_RETURN(Segment seg, GetOn(c, id));
+  if (seg.kind != SegmentKind::kDynamic) return std::make_pair(int64_t{0}, int64_t{0});
+  std::vector<ContactId> want;  // ascending id
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * scan, c.Prepare("SELECT " + std::string(sqlite::kContactColumns) +
+                                                  " FROM contacts WHERE status = 'live' ORDER BY id"));
+  int rc;
+  while ((rc = scan->Step()) == SQLITE_ROW) {
+    Result<Contact> contact = sqlite::ReadContact(*scan);
+    if (!contact.ok()) {
+      scan->Reset();
+      return contact.status();
+    }
+    if (Matches(*seg.filter, *contact, now)) want.push_back(contact->id);
+  }
+  scan->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "refresh segment");
+  std::vector<ContactId> have;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * m, c.Prepare("SELECT contact_id FROM segment_members WHERE segment_id = ?1 ORDER BY contact_id"));
+  m->Bind(1, id.value());
+  while ((rc = m->Step()) == SQLITE_ROW) have.push_back(ContactId(m->Int(0)));
+  m->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "refresh segment");
+  std::vector<ContactId> joins, leaves;
+  std::set_difference(want.begin(), want.end(), have.begin(), have.end(), std::back_inserter(joins));
+  std::set_difference(have.begin(), have.end(), want.begin(), want.end(), std::back_inserter(leaves));
+  sqlite::CountDeltas deltas;
+  for (ContactId x : joins) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, x, true, now, &deltas).status());
+  for (ContactId x : leaves) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, x, false, now, &deltas).status());
+  OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("refresh segment"));
+  return std::make_pair(static_cast<int64_t>(joins.size()), static_cast<int64_t>(leaves.size()));
 }
 
 Result<std::vector<SegmentId>> SqliteSegmentStore::SegmentsOf(ContactId contact) {

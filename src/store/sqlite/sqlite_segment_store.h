@@ -28,6 +28,7 @@ class SqliteSegmentStore final : public SegmentStore {
   Result<int64_t> AddMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) override;
   Result<int64_t> RemoveMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) override;
   Result<std::vector<SegmentId>> SegmentsOf(ContactId contact) override;
+  Result<std::pair<int64_t, int64_t>> Refresh(SegmentId id, Timestamp now) override;
   Result<std::vector<MembershipEvent>> Events(int64_t after_id, int limit) override;
 
  private:

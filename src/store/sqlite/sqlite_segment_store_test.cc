@@ -121,6 +121,27 @@ TEST_F(SegmentStoreTest, StagedContactsJoinWhenReleasedAndCannotGoBack) {
   EXPECT_EQ(back.status().code(), Code::kConflict);
 }
 
+TEST_F(SegmentStoreTest, RefreshAppliesRelativeTimesAsTimePasses) {
+  // "created within the last 2 days": membership changes with time alone.
+  Filter recent;
+  recent.kind = Filter::Kind::kCondition;
+  recent.condition = {"created_at", FilterOp::kAfter, {"2 days ago"}};
+  EXPECT_TRUE(UsesRelativeTime(recent));
+  EXPECT_FALSE(UsesRelativeTime(TierIs("pro")));
+  ASSERT_OK_AND_ASSIGN(Contact a, stores_->contacts().Create(Person("a@x.io", "pro"), kT0));
+  Segment seg{SegmentId(), "Recent", SegmentKind::kDynamic, recent, 0, {}, {}};
+  ASSERT_OK_AND_ASSIGN(Segment created, stores_->segments().Create(seg, kT0 + std::chrono::hours(1)));
+  EXPECT_EQ(created.member_count, 1);
+  ASSERT_OK_AND_ASSIGN(auto none, stores_->segments().Refresh(created.id, kT0 + std::chrono::hours(24)));
+  EXPECT_EQ(none, std::make_pair(int64_t{0}, int64_t{0}));
+  ASSERT_OK_AND_ASSIGN(auto left, stores_->segments().Refresh(created.id, kT0 + std::chrono::hours(72)));
+  EXPECT_EQ(left, std::make_pair(int64_t{0}, int64_t{1}));
+  EXPECT_EQ(stores_->segments().Get(created.id)->member_count, 0);
+  EXPECT_EQ(EventsFor(created.id).back(), std::make_pair(a.id.value(), false));
+  ASSERT_OK(stores_->segments().Delete(created.id));
+  EXPECT_EQ(stores_->segments().Refresh(created.id, kT0).status().code(), Code::kNotFound);
+}
+
 TEST_F(SegmentStoreTest, ImportBatchesKeepMembershipsToo) {
   Segment pro{SegmentId(), "Pro", SegmentKind::kDynamic, TierIs("pro"), 0, {}, {}};
   ASSERT_OK_AND_ASSIGN(Segment seg, stores_->segments().Create(pro, kT0));
