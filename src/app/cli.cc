@@ -16,6 +16,7 @@
 
 #include "api/api_client.h"
 #include "app/daemon.h"
+#include "domain/segment.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
 #include "base/clock.h"
@@ -536,7 +537,10 @@ Result<ImportOptions> OfflineImportOptions(const ImportFlags& f) {
     o.on_existing = *e;
   }
   if (!f.owner.empty()) o.owner = f.owner;
-  if (!f.segment.empty()) o.segment = f.segment;
+  if (!f.segment.empty()) {
+    OUTFLOW_RETURN_IF_ERROR(ValidateSegmentName(f.segment).WithContext("--segment"));
+    o.segment = f.segment;
+  }
   o.staging = f.staging;
   o.create_fields = f.create_fields;
   for (const std::string& m : f.maps) {
@@ -898,8 +902,7 @@ int RunCli(int argc, char** argv) {
   auto* import_cmd = app.add_subcommand("import", "import contacts from a CSV file, showing progress and a summary");
   import_cmd->add_option("file", imf.file, "the CSV file (UTF-8; comma, semicolon or tab), or 'process' to run "
                          "the queued imports of --data-dir once and exit (for cron)")->required();
-  import_cmd->add_option("--data-dir", imf.data_dir, "work on this data directory without a daemon (cron)")
-      ->envname("OUTFLOW_DATA_DIR");
+  import_cmd->add_option("--data-dir", imf.data_dir, "work on this data directory without a daemon (cron)");
   import_cmd->add_option("--server", import_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
   import_cmd->add_option("--name", imf.name, "a name for the import (default: the file name)");
   import_cmd->add_option("--delimiter", imf.delimiter, "comma, semicolon or tab (default: detected)");
@@ -1038,8 +1041,12 @@ int RunCli(int argc, char** argv) {
       if (!opt.ok()) return Fail(opt.status());
       run.import_options = *opt;
     }
-    Status st = RunOffline(run, std::cout);
-    return st.ok() ? kExitOk : Fail(st);
+    std::optional<ImportState> state;
+    Status st = RunOffline(run, std::cout, &state);
+    if (!st.ok()) return Fail(st);
+    if (state == ImportState::kFailed) return kExitInvalid;  // as the daemon path: failed 3, cancelled 5
+    if (state == ImportState::kCancelled) return kExitConflict;
+    return kExitOk;
   }
   if (*import_cmd || *imports_cmd) {
     Result<ApiClient> client = ApiClient::Create(import_server);

@@ -195,7 +195,7 @@ Status Daemon::Start() {
   return Status::Ok();
 }
 
-Status RunOffline(const OfflineRun& run, std::ostream& out) {
+Status RunOffline(const OfflineRun& run, std::ostream& out, std::optional<ImportState>* import_state) {
   Clock& clock = SystemClock::Instance();
   std::string dir = fs::absolute(run.data_dir).lexically_normal().string();
   OUTFLOW_ASSIGN_OR_RETURN(auto lock, DataDirLock::Acquire(dir));
@@ -213,18 +213,30 @@ Status RunOffline(const OfflineRun& run, std::ostream& out) {
   Engine engine(store->jobs(), clock, handlers, metrics, eo);
   JobService jobs(store->jobs(), clock, handlers, metrics, nullptr);
   release_runner->SetJobs(&jobs);
-  // This node's leases from a crashed run are dead: recover them first.
+  // This node's leases from a crashed run are dead: recover them first, and give
+  // every unfinished import and active plan its job (as the daemon does at start).
   OUTFLOW_RETURN_IF_ERROR(store->jobs().RecoverLeases(clock.Now(), node_id).status());
+  OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(store->imports(), jobs, clock));
+  ReleaseService releases(store->releases(), jobs, clock);
+  OUTFLOW_RETURN_IF_ERROR(releases.RequeueActive());
+  std::optional<ImportId> new_import;
   if (run.import_file) {
     ImportService imports(store->imports(), contacts, jobs, clock, (fs::path(dir) / "imports").string());
     // The service takes the file it is given: import a copy, the user keeps theirs.
     fs::create_directories(fs::path(dir) / "uploads");
-    std::string copy = (fs::path(dir) / "uploads" / ("offline-" + std::to_string(::getpid()) + ".part")).string();
+    std::random_device rd;
+    std::string copy = (fs::path(dir) / "uploads" /
+                        ("offline-" + std::to_string(rd()) + std::to_string(rd()) + ".part")).string();
     std::error_code ec;
     fs::copy_file(*run.import_file, copy, fs::copy_options::overwrite_existing, ec);
     if (ec) return Status::InvalidArgument("cannot read " + *run.import_file + ": " + ec.message());
-    OUTFLOW_ASSIGN_OR_RETURN(Import im, imports.Create(copy, run.import_name, run.import_options));
-    out << "import " << im.id.value() << " queued\n";
+    Result<Import> im = imports.Create(copy, run.import_name, run.import_options);
+    if (!im.ok()) {
+      fs::remove(copy, ec);  // refused (e.g. an empty file): leave nothing behind
+      return im.status();
+    }
+    new_import = im->id;
+    out << "import " << im->id.value() << " queued\n";
   }
   int total = 0;
   while (true) {
@@ -237,6 +249,7 @@ Status RunOffline(const OfflineRun& run, std::ostream& out) {
   Result<std::vector<Import>> recent = store->imports().List(20);
   if (!recent.ok()) return recent.status();
   for (const Import& im : *recent) {
+    if (new_import && im.id == *new_import && import_state != nullptr) *import_state = im.state;
     if (im.updated_at < clock.Now() - std::chrono::minutes(10)) continue;
     out << "import " << im.id.value() << " " << ImportStateName(im.state) << ": " << im.progress.rows_read
         << " rows read, " << im.progress.created << " created, " << im.progress.updated << " updated, "

@@ -65,7 +65,8 @@ struct OfflineRun {
   std::string import_name;
   ImportOptions import_options;
 };
-Status RunOffline(const OfflineRun& run, std::ostream& out);
+// When it ran a new import, `import_state` is where that import ended.
+Status RunOffline(const OfflineRun& run, std::ostream& out, std::optional<ImportState>* import_state = nullptr);
 
 class Daemon {
  public:

@@ -132,9 +132,11 @@ RunResult ReleaseRunner::Run(const Job& job) {
     return enqueue_next(next);
   }
   const int64_t limit = SlotSize(*plan, windows->LocalDaysBetween(plan->started_at, slot));
-  // The cadence counts from the scheduled slot, so lateness does not drift it; after a long
-  // stop it resumes from now instead of releasing the missed slots back to back.
-  Timestamp next = windows->NextOpen(std::max(slot + std::chrono::seconds(plan->interval_seconds), now));
+  // On time, the cadence counts from the scheduled slot, so lateness does not drift it;
+  // more than an interval late (after a stop), it counts from now: missed slots are
+  // skipped, never released back to back.
+  const auto interval = std::chrono::seconds(plan->interval_seconds);
+  Timestamp next = windows->NextOpen(now > slot + interval ? now + interval : slot + interval);
   Result<int64_t> released = store_.ReleaseSlot(id, slot, limit, next, clock_.Now());
   if (!released.ok()) {
     if (released.status().code() == Code::kConflict) return RunResult::Done();

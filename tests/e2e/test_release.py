@@ -77,6 +77,12 @@ class ReleaseTest(unittest.TestCase):
         rc, out, err = run_cli("import", path, "--data-dir", self.data, "--staging")
         self.assertEqual(rc, 0, err)
         self.assertIn("completed: 3 rows read, 2 created, 0 updated, 0 skipped, 1 failed", out)
+        header_only = os.path.join(os.path.dirname(self.data), "header.csv")
+        with open(header_only, "w") as f:
+            f.write("email\n")
+        rc, out, _ = run_cli("import", header_only, "--data-dir", self.data)
+        self.assertEqual(rc, 3, "an offline import that fails exits as the daemon path does")
+        self.assertIn("only a header", out)
         rc, out, err = run_cli("import", "process", "--data-dir", self.data)
         self.assertEqual(rc, 0, err)
         self.assertIn("ran 0 due jobs", out)
