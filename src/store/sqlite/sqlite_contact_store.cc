@@ -63,6 +63,12 @@ constexpr const char* kInsert =
     "INSERT INTO contacts(external_id, email, email_norm, phone, first_name, last_name, time_zone, locale, owner, "
     "pipeline_stage, tier, engagement_score, custom, status, created_at, updated_at) "
     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+// kInsert that does nothing when the email is taken (then the row is an update).
+constexpr const char* kInsertIfNewEmail =
+    "INSERT INTO contacts(external_id, email, email_norm, phone, first_name, last_name, time_zone, locale, owner, "
+    "pipeline_stage, tier, engagement_score, custom, status, created_at, updated_at) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+    "ON CONFLICT(email_norm) WHERE email_norm IS NOT NULL DO NOTHING";
 constexpr const char* kUpdate =
     "UPDATE contacts SET external_id = ?1, email = ?2, email_norm = ?3, phone = ?4, first_name = ?5, last_name = ?6, "
     "time_zone = ?7, locale = ?8, owner = ?9, pipeline_stage = ?10, tier = ?11, engagement_score = ?12, custom = ?13, "
@@ -212,6 +218,25 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
   out.reserve(contacts.size());
   for (const Contact& in : contacts) {
     std::optional<ContactId> match;
+    if (!in.external_id && in.email) {
+      // The common import row (a new email): one insert that probes the unique index
+      // once, instead of a lookup and then the insert's own probe.
+      OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.PrepareStatic(kInsertIfNewEmail));
+      BindContact(*ins, in, EncodeCustom(in.custom));
+      ins->Bind(15, ToMicros(now));
+      ins->Bind(16, ToMicros(now));
+      OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "insert contact"));
+      if (c.Changes() == 1) {
+        ContactId id(c.LastInsertRowId());
+        if (sync) {
+          Contact created = in;
+          created.created_at = created.updated_at = now;
+          OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, id, created, now, /*is_new=*/true, &deltas));
+        }
+        out.push_back({UpsertOutcome::Kind::kCreated, id, {}});
+        continue;
+      }
+    }
     if (in.external_id) {
       OUTFLOW_ASSIGN_OR_RETURN(match, FindBy(c, kByExternalId, *in.external_id));
     }
