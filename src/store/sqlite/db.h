@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "base/status.h"
 
@@ -126,6 +127,24 @@ Result<T> ReadOneById(Connection& c, const std::string& sql, int64_t id, std::st
   Result<T> r = read(*s);
   s->Reset();
   return r;
+}
+
+// Steps a prepared, bound statement to its end, reading each row with `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> ReadRows(Connection& c, Stmt& s, std::string_view what, Read read) {
+  std::vector<T> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    Result<T> row = read(s);
+    if (!row.ok()) {
+      s.Reset();
+      return row.status();
+    }
+    out.push_back(std::move(row).value());
+  }
+  s.Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, what);
+  return out;
 }
 
 // BEGIN IMMEDIATE ... COMMIT, rolled back unless Commit() succeeded.

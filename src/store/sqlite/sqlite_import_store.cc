@@ -158,15 +158,7 @@ Result<std::vector<Import>> SqliteImportStore::List(int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(Select("ORDER BY id DESC LIMIT ?1")));
   s->Bind(1, limit);
-  std::vector<Import> out;
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    OUTFLOW_ASSIGN_OR_RETURN(Import im, ReadImport(*s));
-    out.push_back(std::move(im));
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return reader->Error(rc, "list imports");
-  return out;
+  return sqlite::ReadRows<Import>(*reader, *s, "list imports", ReadImport);
 }
 
 Status SqliteImportStore::SetState(ImportId id, ImportState from, ImportState to, Timestamp now) {

@@ -108,15 +108,7 @@ Result<ReleasePlan> SqliteReleaseStore::Get(ReleasePlanId id) {
 Result<std::vector<ReleasePlan>> SqliteReleaseStore::List() {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kSelect) + "ORDER BY id"));
-  std::vector<ReleasePlan> out;
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan p, ReadPlan(*s));
-    out.push_back(std::move(p));
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return reader->Error(rc, "list release plans");
-  return out;
+  return sqlite::ReadRows<ReleasePlan>(*reader, *s, "list release plans", ReadPlan);
 }
 
 Result<ReleasePlan> SqliteReleaseStore::SetState(ReleasePlanId id, std::vector<ReleaseState> from, ReleaseState to,

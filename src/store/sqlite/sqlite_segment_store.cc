@@ -127,15 +127,7 @@ Result<std::optional<Segment>> SqliteSegmentStore::FindByName(std::string_view n
 Result<std::vector<Segment>> SqliteSegmentStore::List() {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kSelect) + "ORDER BY name"));
-  std::vector<Segment> out;
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    OUTFLOW_ASSIGN_OR_RETURN(Segment seg, ReadSegment(*s));
-    out.push_back(std::move(seg));
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return reader->Error(rc, "list segments");
-  return out;
+  return sqlite::ReadRows<Segment>(*reader, *s, "list segments", ReadSegment);
 }
 
 Status SqliteSegmentStore::Delete(SegmentId id) {
