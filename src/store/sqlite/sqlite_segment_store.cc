@@ -54,6 +54,25 @@ Result<std::optional<Segment>> QueryOne(Connection& c, const std::string& where,
   return out;
 }
 
+// The live contacts `filter` matches at `now`, ascending id: a scan of them all.
+Result<std::vector<ContactId>> MatchingLiveContacts(Connection& c, const Filter& filter, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * scan, c.Prepare("SELECT " + std::string(sqlite::kContactColumns) +
+                                                  " FROM contacts WHERE status = 'live' ORDER BY id"));
+  std::vector<ContactId> out;  // streamed: only the matching ids are kept
+  int rc;
+  while ((rc = scan->Step()) == SQLITE_ROW) {
+    Result<Contact> contact = sqlite::ReadContact(*scan);
+    if (!contact.ok()) {
+      scan->Reset();
+      return contact.status();
+    }
+    if (Matches(filter, *contact, now)) out.push_back(contact->id);
+  }
+  scan->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "scan live contacts");
+  return out;
+}
+
 Result<Segment> GetOn(Connection& c, SegmentId id) {
   OUTFLOW_ASSIGN_OR_RETURN(auto seg, QueryOne(c, "WHERE id = ?1", [&](Stmt& s) { s.Bind(1, id.value()); }));
   if (!seg) return Status::NotFound("segment " + std::to_string(id.value()) + " does not exist");
@@ -90,20 +109,7 @@ Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now
   SegmentId id(c.LastInsertRowId());
   if (segment.kind == SegmentKind::kDynamic) {
     // Populate from every live contact, in this transaction.
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * scan, c.Prepare("SELECT " + std::string(sqlite::kContactColumns) +
-                                                    " FROM contacts WHERE status = 'live' ORDER BY id"));
-    std::vector<ContactId> members;
-    int rc;
-    while ((rc = scan->Step()) == SQLITE_ROW) {
-      Result<Contact> contact = sqlite::ReadContact(*scan);
-      if (!contact.ok()) {
-        scan->Reset();
-        return contact.status();
-      }
-      if (Matches(*segment.filter, *contact, now)) members.push_back(contact->id);
-    }
-    scan->Reset();
-    if (rc != SQLITE_DONE) return c.Error(rc, "populate segment");
+    OUTFLOW_ASSIGN_OR_RETURN(std::vector<ContactId> members, MatchingLiveContacts(c, *segment.filter, now));
     sqlite::CountDeltas deltas;
     for (ContactId m : members) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, m, true, now, &deltas).status());
     OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
@@ -218,20 +224,8 @@ Result<std::pair<int64_t, int64_t>> SqliteSegmentStore::Refresh(SegmentId id, Ti
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("refresh segment"));
   OUTFLOW_ASSIGN_OR_RETURN(Segment seg, GetOn(c, id));
   if (seg.kind != SegmentKind::kDynamic) return std::make_pair(int64_t{0}, int64_t{0});
-  std::vector<ContactId> want;  // ascending id
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * scan, c.Prepare("SELECT " + std::string(sqlite::kContactColumns) +
-                                                  " FROM contacts WHERE status = 'live' ORDER BY id"));
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<ContactId> want, MatchingLiveContacts(c, *seg.filter, now));
   int rc;
-  while ((rc = scan->Step()) == SQLITE_ROW) {
-    Result<Contact> contact = sqlite::ReadContact(*scan);
-    if (!contact.ok()) {
-      scan->Reset();
-      return contact.status();
-    }
-    if (Matches(*seg.filter, *contact, now)) want.push_back(contact->id);
-  }
-  scan->Reset();
-  if (rc != SQLITE_DONE) return c.Error(rc, "refresh segment");
   std::vector<ContactId> have;
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * m, c.Prepare("SELECT contact_id FROM segment_members WHERE segment_id = ?1 ORDER BY contact_id"));
   m->Bind(1, id.value());
