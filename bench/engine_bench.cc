@@ -22,8 +22,7 @@
 //   all            enqueue, dispatch, lateness, lateness-live.
 //
 // Options: --runs N, --enqueue-jobs N (200000), --dispatch-jobs N (200000), --workers N (2),
-//          --rate N (10000), --seconds N (10), --tmp DIR (default $TMPDIR or /tmp), --keep,
-//          --checkpoint-thread (diagnostic, see Checkpointer: not how the product runs).
+//          --rate N (10000), --seconds N (10), --tmp DIR (default $TMPDIR or /tmp), --keep.
 //
 // The engine and store phases are timed with a pass-through JobStore that counts calls and
 // time per method, so each dispatch/lateness run also prints where the dispatcher spent it.
@@ -38,7 +37,6 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -46,11 +44,9 @@
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -193,70 +189,6 @@ struct Config {
   int seconds = 10;
   std::string tmp;  // parent of the per-run temp dirs
   bool keep = false;
-  // Diagnostic: no automatic WAL checkpoints in the store's transactions; a bench thread
-  // checkpoints instead (see Checkpointer).
-  bool checkpoint_thread = false;
-};
-
-// SQLite runs an automatic WAL checkpoint (copy the WAL into the file, fdatasync it twice)
-// inside the COMMIT that takes the WAL past 1000 pages, on the committing thread: for the
-// engine, the dispatcher. --checkpoint-thread shows what moving checkpoints off that thread
-// would give, without changing src/: an auto-extension records every connection the process
-// opens; right after SqliteJobStore::Open (before anything else can use the writer) the
-// bench sets wal_autocheckpoint=0 on it, and a Checkpointer thread runs a PASSIVE checkpoint
-// every 100 ms on its own connection instead. (Setting wal_autocheckpoint in the extension
-// itself does not work: sqlite3_open applies the default after running auto-extensions.)
-bool g_checkpoint_thread = false;
-std::mutex g_opened_mu;
-std::vector<sqlite3*> g_opened;  // connections opened since the last TakeOpened()
-
-int RecordConnection(sqlite3* db, const char** /*err*/, const sqlite3_api_routines* /*api*/) {
-  std::lock_guard g(g_opened_mu);
-  g_opened.push_back(db);
-  return SQLITE_OK;
-}
-
-std::vector<sqlite3*> TakeOpened() {
-  std::lock_guard g(g_opened_mu);
-  return std::exchange(g_opened, {});
-}
-
-class Checkpointer {
- public:
-  Checkpointer(const std::string& db_path, bool enabled) {
-    if (!enabled) return;
-    if (sqlite3_open_v2(db_path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      Die("checkpointer: open " + db_path);
-    }
-    thread_ = std::thread([this] {
-      std::unique_lock lk(mu_);
-      while (!cv_.wait_for(lk, std::chrono::milliseconds(100), [this] { return stop_; })) {
-        lk.unlock();
-        int log = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        lk.lock();
-      }
-    });
-  }
-  ~Checkpointer() {
-    if (!db_) return;
-    {
-      std::lock_guard g(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-    sqlite3_close_v2(db_);
-  }
-  Checkpointer(const Checkpointer&) = delete;
-  Checkpointer& operator=(const Checkpointer&) = delete;
-
- private:
-  sqlite3* db_ = nullptr;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
 };
 
 class TempDir {
@@ -283,13 +215,7 @@ class TempDir {
 };
 
 std::unique_ptr<SqliteJobStore> OpenStore(const std::string& path) {
-  TakeOpened();  // forget connections of earlier runs (closed by now)
-  auto store = Check(SqliteJobStore::Open(path, Now()), "open " + path);
-  if (g_checkpoint_thread) {
-    // Open has opened exactly the writer; readers open lazily and never commit writes.
-    for (sqlite3* db : TakeOpened()) sqlite3_wal_autocheckpoint(db, 0);
-  }
-  return store;
+  return Check(SqliteJobStore::Open(path, Now()), "open " + path);
 }
 
 // Batches of specs for `n` jobs of kind "noop"; job i is due at due(i).
@@ -464,7 +390,6 @@ void BenchEnqueue(const Config& cfg) {
     for (int run = 1; run <= cfg.runs; ++run) {
       TempDir dir(cfg.tmp, cfg.keep);
       auto store = OpenStore(dir.DbPath());
-      Checkpointer checkpointer(dir.DbPath(), cfg.checkpoint_thread);
       Timestamp now = Now();
       // Keys are unique across runs too, though each run has a fresh database anyway.
       auto batches = MakeBatches(
@@ -515,7 +440,6 @@ void BenchDispatch(const Config& cfg) {
   for (int run = 1; run <= cfg.runs; ++run) {
     TempDir dir(cfg.tmp, cfg.keep);
     auto store = OpenStore(dir.DbPath());
-    Checkpointer checkpointer(dir.DbPath(), cfg.checkpoint_thread);
     Timestamp due = Now();
     auto batches = MakeBatches(
         n, 1000, [&](size_t) { return due; }, false);
@@ -585,7 +509,6 @@ LatenessResult RunLateness(const Config& cfg, bool live, int run) {
   const Duration spacing = Duration(1'000'000 / cfg.rate);
   TempDir dir(cfg.tmp, cfg.keep);
   auto store = OpenStore(dir.DbPath());
-  Checkpointer checkpointer(dir.DbPath(), cfg.checkpoint_thread);
   TimedStore timed(*store);
 
   std::vector<int64_t> lateness_us(n, 0);
@@ -896,11 +819,6 @@ void PrintMachine(const Config& cfg) {
   std::printf("  build:   %s, compiler %s\n", build, __VERSION__);
   std::printf("  temp:    %s (%s)\n", cfg.tmp.c_str(), FsType(cfg.tmp).c_str());
   std::printf("  runs:    %d per scenario\n", cfg.runs);
-  if (cfg.checkpoint_thread) {
-    std::printf(
-        "  DIAGNOSTIC --checkpoint-thread: wal_autocheckpoint=0 on the store's writer; a bench thread runs a "
-        "PASSIVE checkpoint every 100 ms\n");
-  }
   std::fflush(stdout);
 }
 
@@ -911,8 +829,7 @@ void PrintMachine(const Config& cfg) {
                "       engine_bench build-1m DIR\n"
                "       engine_bench open-1m DIR [--cold]\n"
                "options: --runs N (3) --enqueue-jobs N (200000) --dispatch-jobs N (200000) --workers N (2)\n"
-               "         --rate N (10000) --seconds N (10) --tmp DIR ($TMPDIR or /tmp) --keep\n"
-               "         --checkpoint-thread (diagnostic: WAL checkpoints off the store's connections)\n");
+               "         --rate N (10000) --seconds N (10) --tmp DIR ($TMPDIR or /tmp) --keep\n");
   std::exit(2);
 }
 
@@ -963,16 +880,10 @@ int Main(int argc, char** argv) {
       cfg.tmp = args[++i];
     else if (a == "--keep")
       cfg.keep = true;
-    else if (a == "--checkpoint-thread")
-      cfg.checkpoint_thread = true;
     else
       Usage();
   }
   if (cfg.rate < 100 || 1'000'000 % cfg.rate != 0) Die("--rate must be >= 100 and divide 1,000,000");
-  if (cfg.checkpoint_thread) {
-    g_checkpoint_thread = true;
-    sqlite3_auto_extension(reinterpret_cast<void (*)()>(RecordConnection));
-  }
 
   if (cmd != "enqueue" && cmd != "dispatch" && cmd != "lateness" && cmd != "lateness-live" && cmd != "pending-1m" &&
       cmd != "all") {
