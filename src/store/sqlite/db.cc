@@ -23,6 +23,10 @@ Status ToStatus(int rc, sqlite3* db, std::string_view what) {
 }
 
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, const Options& options) {
+  // SQLite's memory statistics cost about 12% of every statement (engine_bench); we do
+  // not read them. Must precede SQLite's initialisation; later calls are no-ops.
+  static const bool kNoMemStatus = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+  (void)kNoMemStatus;
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   flags |= options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
