@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
-from harness import OUTFLOW, free_port  # noqa: E402
+from harness import OUTFLOW, free_port, vm_hwm_mb  # noqa: E402
 
 ZONES = ["Europe/Berlin", "America/New_York", "Asia/Tokyo", "UTC"]
 
@@ -32,14 +32,6 @@ def make_csv(path, rows):
         for i in range(rows):
             f.write(f"user{i}@example.com,First{i},\"Last, {i}\",+1415{i % 10000000:07d},{ZONES[i % 4]},en-US,"
                     f"owner{i % 20},hook,pro,{i % 100},Company {i % 997},City {i % 113}\n")
-
-
-def vm_hwm_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def run_once(csv_path, rows):

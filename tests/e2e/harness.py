@@ -26,6 +26,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def vm_hwm_mb(pid):
+    """A process's peak resident memory in MB (VmHWM), for benchmarks."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def await_condition(predicate, timeout=30.0, interval=0.02, what="condition"):
     """Polls `predicate` until it returns a truthy value or `timeout` passes."""
     deadline = time.monotonic() + timeout
