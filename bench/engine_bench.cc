@@ -22,7 +22,7 @@
 //   all            enqueue, dispatch, lateness, lateness-live.
 //
 // Options: --runs N, --enqueue-jobs N (200000), --dispatch-jobs N (200000), --workers N (2),
-//          --rate N (10000), --seconds N (10), --tmp DIR (default $TMPDIR or /tmp), --keep.
+//          --rate N (10000), --seconds N (10), --batch-window-us N (1000), --tmp DIR (default $TMPDIR or /tmp), --keep.
 //
 // The engine and store phases are timed with a pass-through JobStore that counts calls and
 // time per method, so each dispatch/lateness run also prints where the dispatcher spent it.
@@ -187,6 +187,7 @@ struct Config {
   int workers = 2;
   int rate = 10'000;
   int seconds = 10;
+  int batch_window_us = 1000;  // EngineOptions::batch_window, as the daemon sets it
   std::string tmp;  // parent of the per-run temp dirs
   bool keep = false;
 };
@@ -523,6 +524,7 @@ LatenessResult RunLateness(const Config& cfg, bool live, int run) {
   EngineMetrics metrics;
   EngineOptions opts;
   opts.workers = cfg.workers;
+  opts.batch_window = Duration(cfg.batch_window_us);
   Engine engine(timed, SystemClock::Instance(), handlers, metrics, opts);
 
   Timestamp first_due;
@@ -602,9 +604,10 @@ void BenchLateness(const Config& cfg, bool live) {
   const size_t n = static_cast<size_t>(cfg.rate) * static_cast<size_t>(cfg.seconds);
   std::printf(
       "\n== %s: %s jobs due at %s/s over %d s (%s), no-op handler recording Now() - due_at, "
-      "workers=%d\n",
+      "workers=%d, batch_window %d us\n",
       live ? "lateness-live" : "lateness", Thousands(static_cast<double>(n)).c_str(), Thousands(cfg.rate).c_str(),
-      cfg.seconds, live ? "enqueued while the engine runs, 1 s ahead" : "all enqueued before Start()", cfg.workers);
+      cfg.seconds, live ? "enqueued while the engine runs, 1 s ahead" : "all enqueued before Start()", cfg.workers,
+      cfg.batch_window_us);
   std::vector<double> p50, p90, p99, mx;
   for (int run = 1; run <= cfg.runs; ++run) {
     LatenessResult r = RunLateness(cfg, live, run);
@@ -829,7 +832,7 @@ void PrintMachine(const Config& cfg) {
                "       engine_bench build-1m DIR\n"
                "       engine_bench open-1m DIR [--cold]\n"
                "options: --runs N (3) --enqueue-jobs N (200000) --dispatch-jobs N (200000) --workers N (2)\n"
-               "         --rate N (10000) --seconds N (10) --tmp DIR ($TMPDIR or /tmp) --keep\n");
+               "         --rate N (10000) --seconds N (10) --batch-window-us N (1000) --tmp DIR ($TMPDIR or /tmp) --keep\n");
   std::exit(2);
 }
 
@@ -876,6 +879,8 @@ int Main(int argc, char** argv) {
       cfg.rate = static_cast<int>(value());
     else if (a == "--seconds")
       cfg.seconds = static_cast<int>(value());
+    else if (a == "--batch-window-us")
+      cfg.batch_window_us = static_cast<int>(value());
     else if (a == "--tmp" && i + 1 < args.size())
       cfg.tmp = args[++i];
     else if (a == "--keep")

@@ -235,8 +235,9 @@ void Engine::DispatchLoop() {
         metrics_.dead += static_cast<uint64_t>(rec->to_dead);
         log::Warn("expired leases recovered", {{"to_ready", rec->to_ready}, {"to_dead", rec->to_dead}});
       }
-      next_lease_expiry_ = Timestamp::min();  // look again below
-      next_due_ = Timestamp::min();
+      next_lease_expiry_ = kNever;  // looked up again below
+      next_due_ = Timestamp::min();  // recovered jobs may be due now
+      wake_times_known_ = false;
     }
 
     // 3. Claim what is due, as far as capacity allows.
@@ -263,7 +264,7 @@ void Engine::DispatchLoop() {
     if (claimed_full) continue;  // more may be due right now
 
     // 4. When does anything next need us?
-    if (next_due_ == kNever || next_lease_expiry_ == Timestamp::min()) {
+    if (next_due_ == kNever || !wake_times_known_) {
       lk.unlock();
       Result<WakeTimes> wake = store_.NextWakeTimes();
       lk.lock();
@@ -274,11 +275,14 @@ void Engine::DispatchLoop() {
       next_due_ = std::min(wake->next_due.value_or(kNever), notified_due_);
       next_lease_expiry_ = wake->next_lease_expiry.value_or(kNever);
       notified_due_ = kNever;
+      wake_times_known_ = true;
       if (next_due_ <= clock_.Now() && options_.max_in_flight > in_flight_) continue;
     }
     if (!outcomes_.empty() || stopping_) continue;
     Timestamp target = next_lease_expiry_;
-    if (options_.max_in_flight > in_flight_) target = std::min(target, next_due_);
+    if (options_.max_in_flight > in_flight_ && next_due_ != kNever) {
+      target = std::min(target, next_due_ + options_.batch_window);
+    }
     sleep_target_ = target;
     if (target == kNever) {
       dispatch_cv_.wait(lk);

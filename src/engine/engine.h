@@ -41,6 +41,11 @@ struct EngineOptions {
   Duration lease = std::chrono::minutes(5);
   BackoffPolicy backoff;
   Duration store_retry_delay = std::chrono::milliseconds(200);
+  // The dispatcher wakes this long after the earliest due time, so that jobs
+  // falling due close together are claimed in one transaction instead of one each
+  // (at 10,000 jobs/s: ~10 per claim with 1 ms instead of ~1.1). Adds at most this
+  // much to start lateness; never makes a job start early.
+  Duration batch_window = Duration::zero();
 };
 
 class Engine {
@@ -96,6 +101,7 @@ class Engine {
   int in_flight_ = 0;                      // claimed and not yet committed
   Timestamp next_due_ = Timestamp::min();  // unknown at start: look
   Timestamp next_lease_expiry_ = Timestamp::min();
+  bool wake_times_known_ = false;  // next_due_ / next_lease_expiry_ read from the store
   Timestamp notified_due_ = kNever;  // earliest due notified since the last look
   Timestamp sleep_target_ = kNever;
   bool started_ = false;

@@ -1,5 +1,6 @@
 #include "store/sqlite/database.h"
 
+#include <chrono>
 #include <filesystem>
 
 #include "store/sqlite/migrations.h"
@@ -31,6 +32,7 @@ Result<std::shared_ptr<Database>> Database::Open(const std::string& path, const 
   cko.busy_timeout_ms = options.busy_timeout_ms;
   cko.cache_kib = 1024;
   OUTFLOW_ASSIGN_OR_RETURN(db->checkpointer_conn_, Connection::Open(path, cko));
+  sqlite3_busy_timeout(db->checkpointer_conn_->raw(), 0);  // never wait on a reader holding the writer
   sqlite3_wal_hook(db->writer_->raw(), &Database::OnWalCommit, db.get());  // replaces autocheckpoint
   db->checkpointer_ = std::thread([raw = db.get()] { raw->CheckpointLoop(); });
   return db;
@@ -59,14 +61,30 @@ int Database::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
 
 void Database::CheckpointLoop() {
   std::unique_lock lk(ckpt_mu_);
+  auto last_cycle = std::chrono::steady_clock::time_point{};
   while (true) {
     ckpt_cv_.wait(lk, [&] { return ckpt_wanted_ || ckpt_stop_; });
     if (ckpt_stop_) return;
+    // At most one cycle per kCheckpointInterval: a writer committing every few
+    // microseconds would otherwise wake a checkpoint (and its fsyncs) per commit.
+    auto next = last_cycle + kCheckpointInterval;
+    if (ckpt_cv_.wait_until(lk, next, [&] { return ckpt_stop_; })) return;
     ckpt_wanted_ = false;
     lk.unlock();
     int log = 0, done = 0;
     // PASSIVE copies what it can without waiting for, or blocking, the writer and readers.
     sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    {
+      // A busy writer keeps appending while that pass runs, so the log is never
+      // wholly copied when the next write begins, never restarts, and only grows.
+      // The tail written meanwhile is small: copy it while no commit can happen.
+      // RESTART (measured: PASSIVE here did not let the log restart) makes the next
+      // write start the log over; a reader on an older snapshot makes it return
+      // BUSY at once (busy timeout 0), and a later cycle tries again.
+      WriterGuard w(*this);
+      sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+    }
+    last_cycle = std::chrono::steady_clock::now();
     lk.lock();
   }
 }

@@ -10,11 +10,15 @@
 // undo the last commits (WAL not yet checkpointed), never corrupt the file.
 // Checkpoints run on a background thread of their own (PASSIVE: they never block
 // the writer), woken by the writer's WAL hook once the log passes
-// kCheckpointPages, so no commit pays for a checkpoint; measured with
-// bench/segment_bench (update p99) and engine_bench (lateness).
+// kCheckpointPages, at most once per kCheckpointInterval. A pass that cannot reach
+// the end of the log (the writer kept committing) copies the short tail under the
+// writer lock, so the log restarts and the WAL stays bounded (journal_size_limit
+// trims the file). Measured with bench/segment_bench (update p99), engine_bench
+// (lateness) and the WAL size / fsync counts in docs/benchmarks.md.
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -40,6 +44,7 @@ class Database : public std::enable_shared_from_this<Database> {
   static int LatestSchemaVersion();
   ~Database();
   static constexpr int kCheckpointPages = 1000;
+  static constexpr std::chrono::milliseconds kCheckpointInterval{100};
 
   const MigrationReport& migration_report() const { return migration_report_; }
 

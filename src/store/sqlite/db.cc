@@ -44,7 +44,8 @@ Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path, co
       "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; "
       "PRAGMA cache_size=-" +
       std::to_string(options.cache_kib) + ";";
-  if (!options.read_only) pragmas = "PRAGMA journal_mode=WAL; " + pragmas;
+  // journal_size_limit: a WAL that grew during a burst is cut back when the log restarts.
+  if (!options.read_only) pragmas = "PRAGMA journal_mode=WAL; PRAGMA journal_size_limit=67108864; " + pragmas;
   // The first statement reads the header: a file that is not a database fails here.
   OUTFLOW_RETURN_IF_ERROR(conn->Exec(pragmas).WithContext("open " + path));
   return conn;
