@@ -32,7 +32,7 @@ Result<std::shared_ptr<Database>> Database::Open(const std::string& path, const 
   cko.busy_timeout_ms = options.busy_timeout_ms;
   cko.cache_kib = 1024;
   OUTFLOW_ASSIGN_OR_RETURN(db->checkpointer_conn_, Connection::Open(path, cko));
-  sqlite3_busy_timeout(db->checkpointer_conn_->raw(), 0);  // never wait on a reader holding the writer
+  sqlite3_busy_handler(db->checkpointer_conn_->raw(), &Database::OnCheckpointBusy, nullptr);
   sqlite3_wal_hook(db->writer_->raw(), &Database::OnWalCommit, db.get());  // replaces autocheckpoint
   db->checkpointer_ = std::thread([raw = db.get()] { raw->CheckpointLoop(); });
   return db;
@@ -59,6 +59,14 @@ int Database::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
   return SQLITE_OK;
 }
 
+// The RESTART pass holds the writer: wait for in-flight reads (API requests take
+// microseconds) for at most ~2 ms, then give up until the next cycle.
+int Database::OnCheckpointBusy(void*, int count) {
+  if (count >= 40) return 0;
+  std::this_thread::sleep_for(std::chrono::microseconds(50));
+  return 1;
+}
+
 void Database::CheckpointLoop() {
   std::unique_lock lk(ckpt_mu_);
   auto last_cycle = std::chrono::steady_clock::time_point{};
@@ -78,9 +86,10 @@ void Database::CheckpointLoop() {
       // A busy writer keeps appending while that pass runs, so the log is never
       // wholly copied when the next write begins, never restarts, and only grows.
       // The tail written meanwhile is small: copy it while no commit can happen.
-      // RESTART (measured: PASSIVE here did not let the log restart) makes the next
-      // write start the log over; a reader on an older snapshot makes it return
-      // BUSY at once (busy timeout 0), and a later cycle tries again.
+      // RESTART rather than PASSIVE: it also waits for the reads still on the log
+      // to end, so that the next write starts the log over (with PASSIVE that was
+      // left to chance); a read that lasts longer than OnCheckpointBusy allows
+      // makes it return BUSY, and a later cycle tries again.
       WriterGuard w(*this);
       sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
     }

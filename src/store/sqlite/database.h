@@ -90,6 +90,7 @@ class Database : public std::enable_shared_from_this<Database> {
   // The background checkpointer (see the file comment).
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
   void CheckpointLoop();
+  static int OnCheckpointBusy(void* unused, int count);
   std::unique_ptr<Connection> checkpointer_conn_;
   std::thread checkpointer_;
   std::mutex ckpt_mu_;
