@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -315,6 +316,10 @@ RunResult ImportRunner::Run(const Job& job) {
     if (!st.ok()) return st.code() == Code::kConflict ? RunResult::Done() : RunResult::Retry(st.message());
     im->state = ImportState::kValidating;
   }
+  const auto started = std::chrono::steady_clock::now();
+  auto elapsed_ms = [&] {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  };
   if (im->state == ImportState::kValidating) {
     Status st = Validate(*im);
     if ((st.code() == Code::kUnavailable || st.code() == Code::kInternal) && job.attempts < job.max_attempts) {
@@ -329,6 +334,7 @@ RunResult ImportRunner::Run(const Job& job) {
     if (st.code() == Code::kConflict) return RunResult::Done();  // cancelled meanwhile
     if (!st.ok()) return RunResult::Retry(st.message());
     im->state = ImportState::kRunning;
+    log::Info("import validated", {{"import", id.value()}, {"rows", im->rows_total}, {"ms", elapsed_ms()}});
   }
   Status st = Apply(*im);
   if (st.code() == Code::kConflict) return RunResult::Done();  // cancelled, or another run moved on
@@ -339,7 +345,7 @@ RunResult ImportRunner::Run(const Job& job) {
     }
     return RunResult::Retry(st.message());  // resumes from the last committed batch
   }
-  log::Info("import completed", {{"import", id.value()}});
+  log::Info("import completed", {{"import", id.value()}, {"ms", elapsed_ms()}});
   return RunResult::Done();
 }
 
