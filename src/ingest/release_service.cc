@@ -54,12 +54,16 @@ Result<ReleasePlan> ReleaseService::Create(ReleasePlan plan) {
 
 Result<ReleasePlan> ReleaseService::Change(ReleasePlanId id, const std::function<Status(ReleasePlan&)>& change) {
   OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan plan, store_.Get(id));
-  // The last slot ran one old interval before the next one; the new pace counts from it.
-  const Timestamp last_slot = plan.next_slot_at - std::chrono::seconds(plan.interval_seconds);
   OUTFLOW_RETURN_IF_ERROR(change(plan));
   OUTFLOW_ASSIGN_OR_RETURN(SendWindows windows, ValidatePlan(plan));
   Timestamp now = clock_.Now();
-  Timestamp next = windows.NextOpen(std::max(now, last_slot + std::chrono::seconds(plan.interval_seconds)));
+  // Computed from the plan as stored when the change commits, not as read above: a
+  // slot that ran in between moved next_slot_at, and the new pace counts from it.
+  auto next = [&](const ReleasePlan& stored) {
+    // The last slot ran one old interval before the next one.
+    const Timestamp last_slot = stored.next_slot_at - std::chrono::seconds(stored.interval_seconds);
+    return windows.NextOpen(std::max(now, last_slot + std::chrono::seconds(plan.interval_seconds)));
+  };
   OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan changed, store_.Update(plan, next, now));
   if (changed.state == ReleaseState::kActive) OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(changed));
   return changed;

@@ -9,6 +9,8 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
+
 #include <vector>
 
 #include "base/status.h"
@@ -25,9 +27,11 @@ class ReleaseStore {
   // Moves the plan from one of `from` to `to`, with a new next slot when given.
   virtual Result<ReleasePlan> SetState(ReleasePlanId id, std::vector<ReleaseState> from, ReleaseState to,
                                        std::optional<Timestamp> next_slot, Timestamp now) = 0;
-  // Changes the pace, windows or time zone of an active or paused plan; `next_slot`
-  // becomes its next slot (the caller recomputes it for the new windows).
-  virtual Result<ReleasePlan> Update(const ReleasePlan& plan, Timestamp next_slot, Timestamp now) = 0;
+  // Changes the pace, windows or time zone of an active or paused plan. In the same
+  // transaction, `next_slot` is given the plan as stored (a slot may have run since
+  // the caller read it) and returns its next slot under the new pace and windows.
+  using NextSlotFn = std::function<Timestamp(const ReleasePlan& stored)>;
+  virtual Result<ReleasePlan> Update(const ReleasePlan& plan, const NextSlotFn& next_slot, Timestamp now) = 0;
   // The slot found its window closed: the plan waits for `next_slot`.
   virtual Status Reschedule(ReleasePlanId id, Timestamp slot, Timestamp next_slot, Timestamp now) = 0;
   virtual Result<int64_t> ReleaseSlot(ReleasePlanId id, Timestamp slot, int64_t limit, Timestamp next_slot,

@@ -135,7 +135,7 @@ Result<ReleasePlan> SqliteReleaseStore::SetState(ReleasePlanId id, std::vector<R
   return out;
 }
 
-Result<ReleasePlan> SqliteReleaseStore::Update(const ReleasePlan& p, Timestamp next_slot, Timestamp now) {
+Result<ReleasePlan> SqliteReleaseStore::Update(const ReleasePlan& p, const NextSlotFn& next_slot, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
@@ -154,7 +154,7 @@ Result<ReleasePlan> SqliteReleaseStore::Update(const ReleasePlan& p, Timestamp n
   sqlite3_bind_double(s->raw(), 4, p.ramp_percent);
   s->Bind(5, std::string_view(p.time_zone));
   s->Bind(6, std::string_view(EncodeWindows(p.windows)));
-  s->Bind(7, ToMicros(next_slot));
+  s->Bind(7, ToMicros(next_slot(current)));
   s->Bind(8, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "change release plan"));
   OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan out, GetOn(c, p.id));

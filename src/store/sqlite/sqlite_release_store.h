@@ -22,7 +22,7 @@ class SqliteReleaseStore final : public ReleaseStore {
   Result<std::vector<ReleasePlan>> List() override;
   Result<ReleasePlan> SetState(ReleasePlanId id, std::vector<ReleaseState> from, ReleaseState to,
                                std::optional<Timestamp> next_slot, Timestamp now) override;
-  Result<ReleasePlan> Update(const ReleasePlan& plan, Timestamp next_slot, Timestamp now) override;
+  Result<ReleasePlan> Update(const ReleasePlan& plan, const NextSlotFn& next_slot, Timestamp now) override;
   Status Reschedule(ReleasePlanId id, Timestamp slot, Timestamp next_slot, Timestamp now) override;
   Result<int64_t> ReleaseSlot(ReleasePlanId id, Timestamp slot, int64_t limit, Timestamp next_slot,
                               Timestamp now) override;

@@ -124,6 +124,32 @@ TEST_F(SegmentStoreTest, StagedContactsJoinWhenReleasedAndCannotGoBack) {
   EXPECT_EQ(back.status().code(), Code::kConflict);
 }
 
+TEST_F(SegmentStoreTest, ReleasePlanChangeCountsFromASlotThatRanAfterTheCallerReadThePlan) {
+  for (std::string email : {"s@x.io", "t@x.io"}) {  // two: the plan stays active after one slot
+    Contact staged = Person(email, "pro");
+    staged.status = ContactStatus::kStaged;
+    ASSERT_OK(stores_->contacts().Create(staged, kT0).status());
+  }
+  ReleasePlan plan;
+  plan.name = "warm-up";
+  plan.per_slot = 1;
+  plan.interval_seconds = 60;
+  plan.started_at = plan.next_slot_at = kT0;
+  ASSERT_OK_AND_ASSIGN(ReleasePlan created, stores_->releases().Create(plan, kT0));
+  ReleasePlan read = created;  // the caller reads the plan: next slot at kT0 ...
+  // ... then the kT0 slot runs and moves the next slot to kT0 + 60 s.
+  ASSERT_OK(stores_->releases().ReleaseSlot(created.id, kT0, 1, kT0 + std::chrono::seconds(60), kT0).status());
+  read.interval_seconds = 120;
+  std::optional<Timestamp> seen;
+  ASSERT_OK_AND_ASSIGN(ReleasePlan changed, stores_->releases().Update(read, [&](const ReleasePlan& stored) {
+    seen = stored.next_slot_at;
+    return stored.next_slot_at - std::chrono::seconds(stored.interval_seconds) + std::chrono::seconds(120);
+  }, kT0));
+  EXPECT_EQ(seen, kT0 + std::chrono::seconds(60)) << "given the plan as stored, not as the caller read it";
+  EXPECT_EQ(changed.next_slot_at, kT0 + std::chrono::seconds(120)) << "120 s after the slot that ran at kT0";
+  EXPECT_EQ(changed.interval_seconds, 120);
+}
+
 TEST_F(SegmentStoreTest, RefreshAppliesRelativeTimesAsTimePasses) {
   // "created within the last 2 days": membership changes with time alone.
   Filter recent;
