@@ -10,7 +10,6 @@
 #pragma once
 
 #include <functional>
-
 #include <vector>
 
 #include "base/status.h"

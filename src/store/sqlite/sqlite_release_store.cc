@@ -1,7 +1,6 @@
 #include "store/sqlite/sqlite_release_store.h"
 
-#include <boost/json.hpp>
-
+#include "codec/windows_json.h"
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
 #include "store/sqlite/segment_rows.h"
@@ -11,33 +10,12 @@ namespace outflow {
 using sqlite::Connection;
 using sqlite::Stmt;
 using sqlite::Transaction;
-namespace json = boost::json;
 
 namespace {
 
 constexpr const char* kSelect =
     "SELECT id, name, per_slot, interval_seconds, ramp_percent, time_zone, windows, state, released_total, "
     "started_at, next_slot_at, created_at, updated_at FROM release_plans ";
-
-std::string EncodeWindows(const std::vector<Window>& ws) {
-  json::array a;
-  for (const Window& w : ws) a.push_back(json::array{w.weekdays, w.start_minute, w.end_minute});
-  return json::serialize(a);
-}
-
-std::vector<Window> DecodeWindows(std::string_view text) {
-  std::vector<Window> out;
-  boost::system::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_array()) return out;
-  for (const auto& w : v.as_array()) {
-    if (!w.is_array() || w.as_array().size() != 3) continue;
-    const auto& a = w.as_array();
-    out.push_back({static_cast<uint8_t>(a[0].to_number<int64_t>()), static_cast<int>(a[1].to_number<int64_t>()),
-                   static_cast<int>(a[2].to_number<int64_t>())});
-  }
-  return out;
-}
 
 Result<ReleasePlan> ReadPlan(const Stmt& s) {
   ReleasePlan p;
@@ -47,7 +25,7 @@ Result<ReleasePlan> ReadPlan(const Stmt& s) {
   p.interval_seconds = s.Int(3);
   p.ramp_percent = sqlite3_column_double(const_cast<Stmt&>(s).raw(), 4);
   p.time_zone = std::string(s.Text(5));
-  p.windows = DecodeWindows(s.Text(6));
+  p.windows = DecodeWindowsColumn(s.Text(6));
   p.state = ParseReleaseState(s.Text(7)).value_or(ReleaseState::kCancelled);
   p.released_total = s.Int(8);
   p.started_at = FromMicros(s.Int(9));
@@ -90,7 +68,7 @@ Result<ReleasePlan> SqliteReleaseStore::Create(const ReleasePlan& p, Timestamp n
   s->Bind(3, p.interval_seconds);
   sqlite3_bind_double(s->raw(), 4, p.ramp_percent);
   s->Bind(5, std::string_view(p.time_zone));
-  s->Bind(6, std::string_view(EncodeWindows(p.windows)));
+  s->Bind(6, std::string_view(EncodeWindowsColumn(p.windows)));
   s->Bind(7, ToMicros(p.started_at));
   s->Bind(8, ToMicros(p.next_slot_at));
   s->Bind(9, ToMicros(now));
@@ -153,7 +131,7 @@ Result<ReleasePlan> SqliteReleaseStore::Update(const ReleasePlan& p, const NextS
   s->Bind(3, p.interval_seconds);
   sqlite3_bind_double(s->raw(), 4, p.ramp_percent);
   s->Bind(5, std::string_view(p.time_zone));
-  s->Bind(6, std::string_view(EncodeWindows(p.windows)));
+  s->Bind(6, std::string_view(EncodeWindowsColumn(p.windows)));
   s->Bind(7, ToMicros(next_slot(current)));
   s->Bind(8, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "change release plan"));
