@@ -150,6 +150,86 @@ CREATE TABLE release_log (
 CREATE INDEX release_log_by_plan ON release_log(plan_id, id);
 CREATE INDEX contacts_staged ON contacts(id) WHERE status = 'staged';
 )sql"},
+      {6, "campaigns", R"sql(
+ALTER TABLE contacts ADD COLUMN unsubscribed_at INTEGER;  -- set: no campaign sends to the contact
+CREATE TABLE sending_accounts (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  name            TEXT    NOT NULL UNIQUE,
+  channel         TEXT    NOT NULL CHECK (channel = 'email' OR channel = 'sms' OR channel = 'whatsapp' OR
+                                          channel = 'webhook' OR channel = 'log'),
+  provider        TEXT    NOT NULL,
+  settings        TEXT    NOT NULL DEFAULT '{}',  -- JSON, no secrets
+  credentials     TEXT,                           -- sealed JSON (SecretBox "v1:..."), never returned
+  rate_per_second INTEGER NOT NULL,
+  burst           INTEGER NOT NULL,
+  daily_cap       INTEGER,                        -- NULL: none
+  time_zone       TEXT    NOT NULL,
+  windows         TEXT    NOT NULL DEFAULT '[]',
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL
+);
+CREATE TABLE account_day_counts (                 -- sends per local day, reserved before sending
+  account_id INTEGER NOT NULL REFERENCES sending_accounts(id) ON DELETE CASCADE,
+  day        TEXT    NOT NULL,                    -- YYYY-MM-DD in the account's time zone
+  sent       INTEGER NOT NULL,
+  PRIMARY KEY (account_id, day)
+) WITHOUT ROWID;
+CREATE TABLE templates (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  name       TEXT    NOT NULL UNIQUE,
+  subject    TEXT    NOT NULL DEFAULT '',
+  text_body  TEXT    NOT NULL DEFAULT '',
+  html_body  TEXT    NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE campaigns (
+  id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+  name                 TEXT    NOT NULL,
+  account_id           INTEGER NOT NULL REFERENCES sending_accounts(id),
+  template_id          INTEGER NOT NULL REFERENCES templates(id),
+  audience             TEXT    NOT NULL,          -- JSON {"segments":[...],"exclude_segment":id|null}
+  scheduled_at         INTEGER,                   -- NULL: now
+  time_zone            TEXT    NOT NULL,
+  cap_policy           TEXT    NOT NULL CHECK (cap_policy = 'wait' OR cap_policy = 'fail'),
+  missed_after_seconds INTEGER,
+  max_attempts         INTEGER NOT NULL,
+  state                TEXT    NOT NULL
+                       CHECK (state = 'draft' OR state = 'scheduled' OR state = 'processing' OR state = 'paused' OR
+                              state = 'completed' OR state = 'failed' OR state = 'cancelled'),
+  error                TEXT,
+  total                INTEGER NOT NULL DEFAULT 0,
+  pending              INTEGER NOT NULL DEFAULT 0,
+  sent                 INTEGER NOT NULL DEFAULT 0,
+  failed               INTEGER NOT NULL DEFAULT 0,
+  skipped              INTEGER NOT NULL DEFAULT 0,
+  created_at           INTEGER NOT NULL,
+  updated_at           INTEGER NOT NULL,
+  scheduled_state_at   INTEGER,
+  started_at           INTEGER,
+  paused_at            INTEGER,
+  completed_at         INTEGER,
+  failed_at            INTEGER,
+  cancelled_at         INTEGER
+);
+CREATE TABLE campaign_recipients (               -- the ledger: one entry per (campaign, contact)
+  campaign_id     INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+  contact_id      INTEGER NOT NULL,
+  state           TEXT    NOT NULL CHECK (state = 'pending' OR state = 'sending' OR state = 'sent' OR
+                                          state = 'failed' OR state = 'skipped'),
+  address         TEXT    NOT NULL DEFAULT '',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at INTEGER,
+  provider_id     TEXT,
+  error           TEXT,
+  updated_at      INTEGER NOT NULL,
+  PRIMARY KEY (campaign_id, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX campaign_recipients_due ON campaign_recipients(campaign_id, next_attempt_at, contact_id)
+  WHERE state = 'pending';
+CREATE INDEX campaign_recipients_sending ON campaign_recipients(campaign_id, contact_id) WHERE state = 'sending';
+)sql"},
   };
   return kMigrations;
 }

@@ -1,0 +1,138 @@
+// Sending accounts, message templates, campaigns and the per-recipient ledger
+// (docs/campaigns.md).
+//
+// Campaign lifecycle (each transition timestamped):
+//
+//   draft -> scheduled -> processing -> completed | failed
+//   scheduled | processing <-> paused;  draft | scheduled | processing | paused -> cancelled
+//   scheduled -> failed (missed: its time passed longer ago than missed_after)
+//
+// The audience is frozen into the ledger when processing starts. A ledger entry
+// (campaign, contact) is unique: it is what makes a resend impossible.
+//
+//   recipient: pending -> sending -> sent | failed | pending (transient, retried later)
+//              pending -> skipped (no address, unsubscribed, duplicate address)
+//              failed -> pending (retry the failed recipients)
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "base/strong_id.h"
+#include "base/time.h"
+#include "time/send_window.h"
+
+namespace outflow {
+
+struct AccountIdTag {};
+using AccountId = StrongId<AccountIdTag>;
+struct TemplateIdTag {};
+using TemplateId = StrongId<TemplateIdTag>;
+struct CampaignIdTag {};
+using CampaignId = StrongId<CampaignIdTag>;
+
+enum class Channel { kEmail, kSms, kWhatsapp, kWebhook, kLog };
+std::string_view ChannelName(Channel c);
+std::optional<Channel> ParseChannel(std::string_view s);
+
+// A channel's provider settings, credentials and limits.
+struct SendingAccount {
+  AccountId id;
+  std::string name;
+  Channel channel = Channel::kLog;
+  std::string provider;          // smtp | whatsapp_cloud | twilio_sms | http | webhook | log
+  std::string settings_json = "{}";  // provider settings (no secrets)
+  bool has_credentials = false;  // the sealed credentials are never read back out
+  int rate_per_second = 10;      // hard ceiling in any 1 s sliding window
+  int burst = 10;                // 1..rate_per_second
+  std::optional<int64_t> daily_cap;  // sends per local day of time_zone
+  std::string time_zone = "UTC";
+  std::vector<Window> windows;   // empty: any time
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+inline constexpr int kMaxRatePerSecond = 100'000;
+
+// Checks names, limits, the time zone and the windows. Errors name the field.
+Status ValidateAccount(const SendingAccount& a);
+
+struct MessageTemplateRecord {
+  TemplateId id;
+  std::string name;
+  std::string subject;
+  std::string text;
+  std::string html;
+  Timestamp created_at;
+  Timestamp updated_at;
+};
+
+enum class CampaignState { kDraft, kScheduled, kProcessing, kPaused, kCompleted, kFailed, kCancelled };
+std::string_view CampaignStateName(CampaignState s);
+std::optional<CampaignState> ParseCampaignState(std::string_view s);
+inline bool IsFinished(CampaignState s) {
+  return s == CampaignState::kCompleted || s == CampaignState::kFailed || s == CampaignState::kCancelled;
+}
+
+// What happens when the account's daily cap is reached with recipients left.
+enum class CapPolicy { kWait, kFail };
+
+// Who a campaign goes to: the live members of any of `segments`, minus the members
+// of `exclude_segment`. (A CSV for one campaign is imported into a static segment.)
+struct Audience {
+  std::vector<int64_t> segments;
+  std::optional<int64_t> exclude_segment;
+};
+
+struct CampaignCounts {
+  int64_t total = 0;
+  int64_t pending = 0;  // includes those being sent
+  int64_t sent = 0;
+  int64_t failed = 0;
+  int64_t skipped = 0;
+};
+
+struct Campaign {
+  CampaignId id;
+  std::string name;
+  AccountId account;
+  TemplateId template_id;
+  Audience audience;
+  std::optional<Timestamp> scheduled_at;  // none: send now
+  std::string time_zone = "UTC";          // the zone scheduled_at was given in (for display)
+  CapPolicy cap_policy = CapPolicy::kWait;
+  std::optional<int64_t> missed_after_seconds;  // a campaign later than this when the daemon is back fails as missed
+  int max_attempts = 5;
+  CampaignState state = CampaignState::kDraft;
+  std::string error;
+  CampaignCounts counts;
+  Timestamp created_at;
+  Timestamp updated_at;
+  std::optional<Timestamp> scheduled_state_at, started_at, paused_at, completed_at, failed_at, cancelled_at;
+};
+
+Status ValidateCampaign(const Campaign& c);
+
+enum class RecipientState { kPending, kSending, kSent, kFailed, kSkipped };
+std::string_view RecipientStateName(RecipientState s);
+std::optional<RecipientState> ParseRecipientState(std::string_view s);
+
+struct Recipient {
+  CampaignId campaign;
+  int64_t contact_id = 0;
+  RecipientState state = RecipientState::kPending;
+  std::string address;  // email or phone, frozen at fan-out
+  int attempts = 0;
+  std::optional<Timestamp> next_attempt_at;
+  std::optional<Timestamp> last_attempt_at;
+  std::string provider_id;
+  std::string error;
+  Timestamp updated_at;
+};
+
+// The idempotency key of a ledger entry: the same on every attempt.
+std::string RecipientKey(CampaignId campaign, int64_t contact_id);
+
+}  // namespace outflow
