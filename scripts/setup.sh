@@ -11,9 +11,10 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libcurl4-openssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev
-  # tests and benchmarks
+  libsodium-dev libkainjow-mustache-dev
+  # tests and benchmarks (python3-aiosmtpd: a real SMTP server for the email channel)
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  python3 sqlite3 curl procps tzdata
+  python3 python3-aiosmtpd sqlite3 curl procps tzdata
 )
 
 missing=()
