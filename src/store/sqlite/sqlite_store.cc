@@ -15,6 +15,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   s->imports_ = std::make_unique<SqliteImportStore>(db, dynamic);
   s->segments_ = std::make_unique<SqliteSegmentStore>(db, dynamic);
   s->releases_ = std::make_unique<SqliteReleaseStore>(db, dynamic);
+  s->campaigns_ = std::make_unique<SqliteCampaignStore>(db);
   return s;
 }
 

@@ -1,11 +1,12 @@
 // SqliteStores: the embedded database as the app sees it: one SQLite file and
-// every store facet over it (jobs, contacts, imports, segments), without the sqlite3 API.
+// every store facet over it (jobs, contacts, imports, segments, releases, campaigns), without the sqlite3 API.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "store/migration_report.h"
+#include "store/sqlite/sqlite_campaign_store.h"
 #include "store/sqlite/sqlite_contact_store.h"
 #include "store/sqlite/sqlite_import_store.h"
 #include "store/sqlite/sqlite_release_store.h"
@@ -27,6 +28,7 @@ class SqliteStores {
   SqliteImportStore& imports() { return *imports_; }
   SqliteSegmentStore& segments() { return *segments_; }
   SqliteReleaseStore& releases() { return *releases_; }
+  SqliteCampaignStore& campaigns() { return *campaigns_; }
 
  private:
   SqliteStores() = default;
@@ -35,6 +37,7 @@ class SqliteStores {
   std::unique_ptr<SqliteImportStore> imports_;
   std::unique_ptr<SqliteSegmentStore> segments_;
   std::unique_ptr<SqliteReleaseStore> releases_;
+  std::unique_ptr<SqliteCampaignStore> campaigns_;
 };
 
 }  // namespace outflow

@@ -1,0 +1,700 @@
+#include "store/sqlite/sqlite_campaign_store.h"
+
+#include <boost/json.hpp>
+
+#include "codec/windows_json.h"
+#include "store/sqlite/contact_rows.h"
+#include "store/sqlite/database.h"
+
+namespace outflow {
+
+using sqlite::Connection;
+using sqlite::Stmt;
+using sqlite::Transaction;
+namespace json = boost::json;
+
+namespace {
+
+void BindOptInt(Stmt& s, int i, const std::optional<int64_t>& v) {
+  if (v) s.Bind(i, *v);
+  else s.BindNull(i);
+}
+void BindOptTime(Stmt& s, int i, const std::optional<Timestamp>& v) {
+  if (v) s.Bind(i, ToMicros(*v));
+  else s.BindNull(i);
+}
+std::optional<Timestamp> OptTime(const Stmt& s, int col) {
+  std::optional<int64_t> v = s.OptInt(col);
+  if (!v) return std::nullopt;
+  return FromMicros(*v);
+}
+
+// ---- accounts
+
+constexpr const char* kAccountSelect =
+    "SELECT id, name, channel, provider, settings, credentials IS NOT NULL, rate_per_second, burst, daily_cap, "
+    "time_zone, windows, created_at, updated_at FROM sending_accounts ";
+
+Result<SendingAccount> ReadAccount(const Stmt& s) {
+  SendingAccount a;
+  a.id = AccountId(s.Int(0));
+  a.name = std::string(s.Text(1));
+  a.channel = ParseChannel(s.Text(2)).value_or(Channel::kLog);
+  a.provider = std::string(s.Text(3));
+  a.settings_json = std::string(s.Text(4));
+  a.has_credentials = s.Int(5) != 0;
+  a.rate_per_second = static_cast<int>(s.Int(6));
+  a.burst = static_cast<int>(s.Int(7));
+  a.daily_cap = s.OptInt(8);
+  a.time_zone = std::string(s.Text(9));
+  a.windows = DecodeWindowsColumn(s.Text(10));
+  a.created_at = FromMicros(s.Int(11));
+  a.updated_at = FromMicros(s.Int(12));
+  return a;
+}
+
+Result<SendingAccount> GetAccountOn(Connection& c, AccountId id) {
+  static const std::string kSql = std::string(kAccountSelect) + "WHERE id = ?1";
+  return sqlite::ReadOneById<SendingAccount>(c, kSql, id.value(), "account", ReadAccount);
+}
+
+Status NameTaken(Connection& c, const char* sql, const std::string& name, int64_t self, std::string_view noun) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  s->Bind(1, std::string_view(name));
+  int rc = s->Step();
+  int64_t other = rc == SQLITE_ROW ? s->Int(0) : 0;
+  s->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.Error(rc, "check name");
+  if (other != 0 && other != self) {
+    return Status::Conflict("name: " + std::string(noun) + " named '" + name + "' exists (" + std::string(noun) + " " +
+                            std::to_string(other) + ")");
+  }
+  return Status::Ok();
+}
+
+// ---- templates
+
+constexpr const char* kTemplateSelect =
+    "SELECT id, name, subject, text_body, html_body, created_at, updated_at FROM templates ";
+
+Result<MessageTemplateRecord> ReadTemplate(const Stmt& s) {
+  MessageTemplateRecord t;
+  t.id = TemplateId(s.Int(0));
+  t.name = std::string(s.Text(1));
+  t.subject = std::string(s.Text(2));
+  t.text = std::string(s.Text(3));
+  t.html = std::string(s.Text(4));
+  t.created_at = FromMicros(s.Int(5));
+  t.updated_at = FromMicros(s.Int(6));
+  return t;
+}
+
+// ---- campaigns
+
+constexpr const char* kCampaignSelect =
+    "SELECT id, name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, missed_after_seconds, "
+    "max_attempts, state, error, total, pending, sent, failed, skipped, created_at, updated_at, scheduled_state_at, "
+    "started_at, paused_at, completed_at, failed_at, cancelled_at FROM campaigns ";
+
+std::string EncodeAudience(const Audience& a) {
+  json::object o;
+  json::array segs;
+  for (int64_t s : a.segments) segs.push_back(s);
+  o["segments"] = std::move(segs);
+  if (a.exclude_segment) o["exclude_segment"] = *a.exclude_segment;
+  else o["exclude_segment"] = nullptr;
+  return json::serialize(o);
+}
+
+Audience DecodeAudience(std::string_view text) {
+  Audience a;
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return a;
+  const json::object& o = v.as_object();
+  if (const json::value* s = o.if_contains("segments"); s && s->is_array()) {
+    for (const json::value& x : s->as_array()) {
+      if (x.is_int64()) a.segments.push_back(x.as_int64());
+    }
+  }
+  if (const json::value* x = o.if_contains("exclude_segment"); x && x->is_int64()) a.exclude_segment = x->as_int64();
+  return a;
+}
+
+Result<Campaign> ReadCampaign(const Stmt& s) {
+  Campaign c;
+  c.id = CampaignId(s.Int(0));
+  c.name = std::string(s.Text(1));
+  c.account = AccountId(s.Int(2));
+  c.template_id = TemplateId(s.Int(3));
+  c.audience = DecodeAudience(s.Text(4));
+  c.scheduled_at = OptTime(s, 5);
+  c.time_zone = std::string(s.Text(6));
+  c.cap_policy = s.Text(7) == "fail" ? CapPolicy::kFail : CapPolicy::kWait;
+  c.missed_after_seconds = s.OptInt(8);
+  c.max_attempts = static_cast<int>(s.Int(9));
+  c.state = ParseCampaignState(s.Text(10)).value_or(CampaignState::kFailed);
+  c.error = std::string(s.Text(11));
+  c.counts = {s.Int(12), s.Int(13), s.Int(14), s.Int(15), s.Int(16)};
+  c.created_at = FromMicros(s.Int(17));
+  c.updated_at = FromMicros(s.Int(18));
+  c.scheduled_state_at = OptTime(s, 19);
+  c.started_at = OptTime(s, 20);
+  c.paused_at = OptTime(s, 21);
+  c.completed_at = OptTime(s, 22);
+  c.failed_at = OptTime(s, 23);
+  c.cancelled_at = OptTime(s, 24);
+  return c;
+}
+
+Result<Campaign> GetCampaignOn(Connection& c, CampaignId id) {
+  static const std::string kSql = std::string(kCampaignSelect) + "WHERE id = ?1";
+  return sqlite::ReadOneById<Campaign>(c, kSql, id.value(), "campaign", ReadCampaign);
+}
+
+Status Exists(Connection& c, const char* sql, int64_t id, const std::string& field, std::string_view noun) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  s->Bind(1, id);
+  int rc = s->Step();
+  s->Reset();
+  if (rc == SQLITE_DONE) {
+    return Status::NotFound(field + ": " + std::string(noun) + " " + std::to_string(id) + " does not exist");
+  }
+  if (rc != SQLITE_ROW) return c.Error(rc, "check " + std::string(noun));
+  return Status::Ok();
+}
+
+// The column that stamps a transition into `to`, if any.
+const char* StampColumn(CampaignState to) {
+  switch (to) {
+    case CampaignState::kScheduled: return "scheduled_state_at";
+    case CampaignState::kProcessing: return "started_at";
+    case CampaignState::kPaused: return "paused_at";
+    case CampaignState::kCompleted: return "completed_at";
+    case CampaignState::kFailed: return "failed_at";
+    case CampaignState::kCancelled: return "cancelled_at";
+    case CampaignState::kDraft: return nullptr;
+  }
+  return nullptr;
+}
+
+Result<int64_t> RunChanges(Connection& c, Stmt& s, std::string_view what) {
+  OUTFLOW_RETURN_IF_ERROR(c.Run(s, what));
+  return static_cast<int64_t>(c.Changes());
+}
+
+// Re-reads the counts from the ledger (after bulk changes).
+Status RecountOn(Connection& c, CampaignId id, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+      "UPDATE campaigns SET (total, pending, sent, failed, skipped) = (SELECT count(*), "
+      "coalesce(sum(state = 'pending' OR state = 'sending'), 0), coalesce(sum(state = 'sent'), 0), "
+      "coalesce(sum(state = 'failed'), 0), coalesce(sum(state = 'skipped'), 0) "
+      "FROM campaign_recipients WHERE campaign_id = ?1), updated_at = ?2 WHERE id = ?1"));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(now));
+  return c.Run(*s, "count recipients");
+}
+
+Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<CampaignState>& from, CampaignState to,
+                            Timestamp now, const std::string& error) {
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
+  if (std::find(from.begin(), from.end(), cur.state) == from.end()) {
+    return Status::Conflict("campaign " + std::to_string(id.value()) + " is " +
+                            std::string(CampaignStateName(cur.state)) + "; it cannot become " +
+                            std::string(CampaignStateName(to)));
+  }
+  std::string sql = "UPDATE campaigns SET state = ?2, updated_at = ?3";
+  if (const char* col = StampColumn(to)) {
+    // started_at keeps the first start across pause and resume.
+    sql += std::string(", ") + col + (to == CampaignState::kProcessing ? " = coalesce(started_at, ?3)" : " = ?3");
+  }
+  if (!error.empty()) sql += ", error = ?4";
+  sql += " WHERE id = ?1";
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
+  s->Bind(1, id.value());
+  s->Bind(2, CampaignStateName(to));
+  s->Bind(3, ToMicros(now));
+  if (!error.empty()) s->Bind(4, std::string_view(error));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "set campaign state"));
+  return GetCampaignOn(c, id);
+}
+
+// ---- recipients
+
+constexpr const char* kRecipientSelect =
+    "SELECT campaign_id, contact_id, state, address, attempts, next_attempt_at, last_attempt_at, provider_id, error, "
+    "updated_at FROM campaign_recipients ";
+
+Result<Recipient> ReadRecipient(const Stmt& s) {
+  Recipient r;
+  r.campaign = CampaignId(s.Int(0));
+  r.contact_id = s.Int(1);
+  r.state = ParseRecipientState(s.Text(2)).value_or(RecipientState::kFailed);
+  r.address = std::string(s.Text(3));
+  r.attempts = static_cast<int>(s.Int(4));
+  if (int64_t next = s.Int(5); next != 0) r.next_attempt_at = FromMicros(next);
+  r.last_attempt_at = OptTime(s, 6);
+  r.provider_id = std::string(s.Text(7));
+  r.error = std::string(s.Text(8));
+  r.updated_at = FromMicros(s.Int(9));
+  return r;
+}
+
+}  // namespace
+
+SqliteCampaignStore::SqliteCampaignStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+SqliteCampaignStore::~SqliteCampaignStore() = default;
+
+// ---- accounts
+
+Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& a,
+                                                          const std::optional<std::string>& sealed, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create account"));
+  OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, 0, "account"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "INSERT INTO sending_accounts(name, channel, provider, settings, credentials, rate_per_second, burst, daily_cap, "
+      "time_zone, windows, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"));
+  s->Bind(1, std::string_view(a.name));
+  s->Bind(2, ChannelName(a.channel));
+  s->Bind(3, std::string_view(a.provider));
+  s->Bind(4, std::string_view(a.settings_json));
+  s->Bind(5, sealed);
+  s->Bind(6, a.rate_per_second);
+  s->Bind(7, a.burst);
+  BindOptInt(*s, 8, a.daily_cap);
+  s->Bind(9, std::string_view(a.time_zone));
+  s->Bind(10, std::string_view(EncodeWindowsColumn(a.windows)));
+  s->Bind(11, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create account"));
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount out, GetAccountOn(c, AccountId(c.LastInsertRowId())));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create account"));
+  return out;
+}
+
+Result<SendingAccount> SqliteCampaignStore::GetAccount(AccountId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  return GetAccountOn(*reader, id);
+}
+
+Result<std::vector<SendingAccount>> SqliteCampaignStore::ListAccounts() {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kAccountSelect) + "ORDER BY id"));
+  return sqlite::ReadRows<SendingAccount>(*reader, *s, "list accounts", ReadAccount);
+}
+
+Result<SendingAccount> SqliteCampaignStore::UpdateAccount(const SendingAccount& a,
+                                                          const std::optional<std::string>& sealed, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update account"));
+  OUTFLOW_RETURN_IF_ERROR(GetAccountOn(c, a.id).status());
+  OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, a.id.value(), "account"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE sending_accounts SET name = ?2, provider = ?3, settings = ?4, credentials = coalesce(?5, credentials), "
+      "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11 WHERE id = ?1"));
+  s->Bind(1, a.id.value());
+  s->Bind(2, std::string_view(a.name));
+  s->Bind(3, std::string_view(a.provider));
+  s->Bind(4, std::string_view(a.settings_json));
+  s->Bind(5, sealed);
+  s->Bind(6, a.rate_per_second);
+  s->Bind(7, a.burst);
+  BindOptInt(*s, 8, a.daily_cap);
+  s->Bind(9, std::string_view(a.time_zone));
+  s->Bind(10, std::string_view(EncodeWindowsColumn(a.windows)));
+  s->Bind(11, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update account"));
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount out, GetAccountOn(c, a.id));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("update account"));
+  return out;
+}
+
+Result<std::optional<std::string>> SqliteCampaignStore::AccountCredentials(AccountId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare("SELECT credentials FROM sending_accounts WHERE id = ?1"));
+  s->Bind(1, id.value());
+  int rc = s->Step();
+  if (rc == SQLITE_DONE) {
+    s->Reset();
+    return Status::NotFound("account " + std::to_string(id.value()) + " does not exist");
+  }
+  if (rc != SQLITE_ROW) return reader->Error(rc, "read credentials");
+  std::optional<std::string> out = s->OptText(0);
+  s->Reset();
+  return out;
+}
+
+Result<int64_t> SqliteCampaignStore::DayCount(AccountId id, const std::string& day) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
+      "SELECT coalesce((SELECT sent FROM account_day_counts WHERE account_id = ?1 AND day = ?2), 0)"));
+  s->Bind(1, id.value());
+  s->Bind(2, std::string_view(day));
+  int rc = s->Step();
+  int64_t n = rc == SQLITE_ROW ? s->Int(0) : 0;
+  s->Reset();
+  if (rc != SQLITE_ROW) return reader->Error(rc, "read day count");
+  return n;
+}
+
+// ---- templates
+
+Result<MessageTemplateRecord> SqliteCampaignStore::CreateTemplate(const MessageTemplateRecord& t, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create template"));
+  OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, 0, "template"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "INSERT INTO templates(name, subject, text_body, html_body, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"));
+  s->Bind(1, std::string_view(t.name));
+  s->Bind(2, std::string_view(t.subject));
+  s->Bind(3, std::string_view(t.text));
+  s->Bind(4, std::string_view(t.html));
+  s->Bind(5, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create template"));
+  static const std::string kGet = std::string(kTemplateSelect) + "WHERE id = ?1";
+  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out,
+                           sqlite::ReadOneById<MessageTemplateRecord>(c, kGet, c.LastInsertRowId(), "template", ReadTemplate));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create template"));
+  return out;
+}
+
+Result<MessageTemplateRecord> SqliteCampaignStore::GetTemplate(TemplateId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  static const std::string kGet = std::string(kTemplateSelect) + "WHERE id = ?1";
+  return sqlite::ReadOneById<MessageTemplateRecord>(*reader, kGet, id.value(), "template", ReadTemplate);
+}
+
+Result<std::vector<MessageTemplateRecord>> SqliteCampaignStore::ListTemplates() {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kTemplateSelect) + "ORDER BY id"));
+  return sqlite::ReadRows<MessageTemplateRecord>(*reader, *s, "list templates", ReadTemplate);
+}
+
+Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageTemplateRecord& t, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update template"));
+  static const std::string kGet = std::string(kTemplateSelect) + "WHERE id = ?1";
+  OUTFLOW_RETURN_IF_ERROR(
+      sqlite::ReadOneById<MessageTemplateRecord>(c, kGet, t.id.value(), "template", ReadTemplate).status());
+  OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, t.id.value(), "template"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, html_body = ?5, updated_at = ?6 WHERE id = ?1"));
+  s->Bind(1, t.id.value());
+  s->Bind(2, std::string_view(t.name));
+  s->Bind(3, std::string_view(t.subject));
+  s->Bind(4, std::string_view(t.text));
+  s->Bind(5, std::string_view(t.html));
+  s->Bind(6, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update template"));
+  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out,
+                           sqlite::ReadOneById<MessageTemplateRecord>(c, kGet, t.id.value(), "template", ReadTemplate));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("update template"));
+  return out;
+}
+
+// ---- campaigns
+
+Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create campaign"));
+  OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM sending_accounts WHERE id = ?1", in.account.value(), "account_id", "account"));
+  OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM templates WHERE id = ?1", in.template_id.value(), "template_id", "template"));
+  for (size_t i = 0; i < in.audience.segments.size(); ++i) {
+    OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM segments WHERE id = ?1", in.audience.segments[i],
+                                   "audience.segments[" + std::to_string(i) + "]", "segment"));
+  }
+  if (in.audience.exclude_segment) {
+    OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM segments WHERE id = ?1", *in.audience.exclude_segment,
+                                   "audience.exclude_segment", "segment"));
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "INSERT INTO campaigns(name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, "
+      "missed_after_seconds, max_attempts, state, created_at, updated_at, scheduled_state_at) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, CASE WHEN ?10 = 'scheduled' THEN ?11 END)"));
+  s->Bind(1, std::string_view(in.name));
+  s->Bind(2, in.account.value());
+  s->Bind(3, in.template_id.value());
+  s->Bind(4, std::string_view(EncodeAudience(in.audience)));
+  BindOptTime(*s, 5, in.scheduled_at);
+  s->Bind(6, std::string_view(in.time_zone));
+  s->Bind(7, std::string_view(in.cap_policy == CapPolicy::kFail ? "fail" : "wait"));
+  BindOptInt(*s, 8, in.missed_after_seconds);
+  s->Bind(9, in.max_attempts);
+  s->Bind(10, CampaignStateName(in.state));
+  s->Bind(11, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create campaign"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, CampaignId(c.LastInsertRowId())));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create campaign"));
+  return out;
+}
+
+Result<Campaign> SqliteCampaignStore::GetCampaign(CampaignId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  return GetCampaignOn(*reader, id);
+}
+
+Result<std::vector<Campaign>> SqliteCampaignStore::ListCampaigns(int64_t before, int limit) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kCampaignSelect) +
+                                                     "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2"));
+  s->Bind(1, before);
+  s->Bind(2, limit);
+  return sqlite::ReadRows<Campaign>(*reader, *s, "list campaigns", ReadCampaign);
+}
+
+Result<Campaign> SqliteCampaignStore::SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to,
+                                               Timestamp now, std::string error) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("set campaign state"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, SetStateOn(c, id, from, to, now, error));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("set campaign state"));
+  return out;
+}
+
+Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("start campaign"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount account, GetAccountOn(c, cur.account));
+  // The address each channel sends to (fixed names only: no user text in the SQL).
+  std::string addr;
+  std::string missing;
+  switch (account.channel) {
+    case Channel::kEmail: addr = "c.email"; missing = "no email address"; break;
+    case Channel::kSms:
+    case Channel::kWhatsapp: addr = "c.phone"; missing = "no phone number"; break;
+    case Channel::kWebhook:
+    case Channel::kLog: addr = "coalesce(c.email, c.phone, c.external_id)"; missing = "no address"; break;
+  }
+  std::string segs;
+  for (size_t i = 0; i < cur.audience.segments.size(); ++i) {
+    if (i) segs += ',';
+    segs += std::to_string(cur.audience.segments[i]);  // integers read back from our own column
+  }
+  if (segs.empty()) segs = "NULL";
+  std::string sql =
+      "INSERT OR IGNORE INTO campaign_recipients(campaign_id, contact_id, state, address, error, updated_at) "
+      "SELECT ?1, c.id, "
+      "CASE WHEN c.unsubscribed_at IS NOT NULL OR coalesce(" + addr + ", '') = '' THEN 'skipped' ELSE 'pending' END, "
+      "coalesce(" + addr + ", ''), "
+      "CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' "
+      "WHEN coalesce(" + addr + ", '') = '' THEN '" + missing + "' END, ?2 "
+      "FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
+      "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live'";
+  if (cur.audience.exclude_segment) {
+    sql += " AND NOT EXISTS (SELECT 1 FROM segment_members x WHERE x.segment_id = ?3 AND x.contact_id = c.id)";
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(sql));
+  ins->Bind(1, id.value());
+  ins->Bind(2, ToMicros(now));
+  if (cur.audience.exclude_segment) ins->Bind(3, *cur.audience.exclude_segment);
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "freeze the audience"));
+  if (account.channel != Channel::kEmail) {
+    // Emails are unique among contacts; phone numbers and the like are not: the
+    // first contact with an address gets the message, later ones are skipped.
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * dup, c.Prepare(
+        "UPDATE campaign_recipients SET state = 'skipped', error = 'duplicate address' "
+        "WHERE campaign_id = ?1 AND state = 'pending' AND contact_id IN (SELECT contact_id FROM ("
+        "SELECT contact_id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n "
+        "FROM campaign_recipients WHERE campaign_id = ?1 AND state = 'pending') WHERE n > 1)"));
+    dup->Bind(1, id.value());
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*dup, "skip duplicate addresses"));
+  }
+  OUTFLOW_RETURN_IF_ERROR(RecountOn(c, id, now));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
+  if (out.counts.total == 0) {
+    OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kFailed, now,
+                                             "no recipients: the audience has no live contacts"));
+  } else if (out.counts.pending == 0) {
+    OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}));
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("start campaign"));
+  return out;
+}
+
+Result<ClaimResult> SqliteCampaignStore::Claim(CampaignId id, Timestamp now, int limit, const std::string& day,
+                                               std::optional<int64_t> daily_cap) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("claim recipients"));
+  ClaimResult out;
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
+  if (cur.state != CampaignState::kProcessing || limit <= 0) return out;
+  int64_t used = 0;
+  if (daily_cap) {
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+        "SELECT coalesce((SELECT sent FROM account_day_counts WHERE account_id = ?1 AND day = ?2), 0)"));
+    s->Bind(1, cur.account.value());
+    s->Bind(2, std::string_view(day));
+    int rc = s->Step();
+    used = rc == SQLITE_ROW ? s->Int(0) : 0;
+    s->Reset();
+    if (rc != SQLITE_ROW) return c.Error(rc, "read day count");
+    if (used + limit > *daily_cap) {
+      out.cap_reached = true;
+      limit = static_cast<int>(std::max<int64_t>(0, *daily_cap - used));
+      if (limit == 0) return out;
+    }
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+      "UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?2, updated_at = ?2 "
+      "WHERE campaign_id = ?1 AND contact_id IN (SELECT contact_id FROM campaign_recipients "
+      "WHERE campaign_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2 ORDER BY next_attempt_at, contact_id "
+      "LIMIT ?3) RETURNING campaign_id, contact_id, state, address, attempts, next_attempt_at, last_attempt_at, "
+      "provider_id, error, updated_at"));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(now));
+  s->Bind(3, limit);
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Recipient> claimed,
+                           sqlite::ReadRows<Recipient>(c, *s, "claim recipients", ReadRecipient));
+  std::sort(claimed.begin(), claimed.end(), [](const Recipient& a, const Recipient& b) { return a.contact_id < b.contact_id; });
+  static const std::string kContact = "SELECT " + std::string(sqlite::kContactColumns) + " FROM contacts WHERE id = ?1";
+  for (Recipient& r : claimed) {
+    Result<Contact> contact = sqlite::ReadOneById<Contact>(c, kContact, r.contact_id, "contact", sqlite::ReadContact);
+    Contact ct;
+    if (contact.ok()) {
+      ct = std::move(contact).value();
+    } else if (contact.status().code() == Code::kNotFound) {
+      ct.id = ContactId(r.contact_id);  // deleted since the fan-out: sent with the frozen address only
+    } else {
+      return contact.status();
+    }
+    out.recipients.push_back({std::move(r), std::move(ct)});
+  }
+  if (daily_cap && !out.recipients.empty()) {
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * d, c.PrepareStatic(
+        "INSERT INTO account_day_counts(account_id, day, sent) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(account_id, day) DO UPDATE SET sent = sent + excluded.sent"));
+    d->Bind(1, cur.account.value());
+    d->Bind(2, std::string_view(day));
+    d->Bind(3, static_cast<int64_t>(out.recipients.size()));
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*d, "count the day's sends"));
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("claim recipients"));
+  return out;
+}
+
+Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("record sends"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+      "UPDATE campaign_recipients SET state = ?3, provider_id = ?4, error = ?5, next_attempt_at = ?6, updated_at = ?7 "
+      "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'sending'"));
+  int64_t sent = 0, failed = 0;
+  for (const RecipientOutcome& o : outcomes) {
+    s->Bind(1, id.value());
+    s->Bind(2, o.contact_id);
+    s->Bind(3, RecipientStateName(o.state));
+    if (o.provider_id.empty()) s->BindNull(4);
+    else s->Bind(4, std::string_view(o.provider_id));
+    if (o.error.empty()) s->BindNull(5);
+    else s->Bind(5, std::string_view(o.error));
+    s->Bind(6, o.state == RecipientState::kPending ? ToMicros(o.next_attempt_at) : int64_t{0});
+    s->Bind(7, ToMicros(now));
+    OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *s, "record send"));
+    if (n == 0) continue;  // not claimed (any more): nothing to count
+    if (o.state == RecipientState::kSent) ++sent;
+    if (o.state == RecipientState::kFailed) ++failed;
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic(
+      "UPDATE campaigns SET sent = sent + ?2, failed = failed + ?3, pending = pending - ?2 - ?3, updated_at = ?4 "
+      "WHERE id = ?1 RETURNING pending, state"));
+  u->Bind(1, id.value());
+  u->Bind(2, sent);
+  u->Bind(3, failed);
+  u->Bind(4, ToMicros(now));
+  int rc = u->Step();
+  int64_t pending = rc == SQLITE_ROW ? u->Int(0) : -1;
+  bool processing = rc == SQLITE_ROW && u->Text(1) == "processing";
+  while (rc == SQLITE_ROW) rc = u->Step();
+  u->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "count sends");
+  if (pending < 0) return Status::NotFound("campaign " + std::to_string(id.value()) + " does not exist");
+  if (pending == 0 && processing) {
+    OUTFLOW_RETURN_IF_ERROR(SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}).status());
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("record sends"));
+  return out;
+}
+
+Result<int64_t> SqliteCampaignStore::RequeueSending(CampaignId id, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+      "UPDATE campaign_recipients SET state = 'pending', updated_at = ?2 WHERE campaign_id = ?1 AND state = 'sending'"));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(now));
+  return RunChanges(c, *s, "requeue unfinished sends");
+}
+
+Result<int64_t> SqliteCampaignStore::RetryFailed(CampaignId id, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("retry failed recipients"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
+  if (cur.state == CampaignState::kDraft || cur.state == CampaignState::kScheduled ||
+      cur.state == CampaignState::kCancelled) {
+    return Status::Conflict("campaign " + std::to_string(id.value()) + " is " +
+                            std::string(CampaignStateName(cur.state)) + "; only a started campaign retries recipients");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+      "UPDATE campaign_recipients SET state = 'pending', attempts = 0, next_attempt_at = 0, error = NULL, "
+      "updated_at = ?2 WHERE campaign_id = ?1 AND state = 'failed'"));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(now));
+  OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *s, "retry failed recipients"));
+  OUTFLOW_RETURN_IF_ERROR(RecountOn(c, id, now));
+  if (n > 0 && (cur.state == CampaignState::kCompleted || cur.state == CampaignState::kFailed)) {
+    OUTFLOW_RETURN_IF_ERROR(SetStateOn(c, id, {cur.state}, CampaignState::kProcessing, now, {}).status());
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("retry failed recipients"));
+  return n;
+}
+
+Result<std::optional<Timestamp>> SqliteCampaignStore::NextAttempt(CampaignId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
+      "SELECT next_attempt_at FROM campaign_recipients WHERE campaign_id = ?1 AND state = 'pending' "
+      "ORDER BY next_attempt_at LIMIT 1"));
+  s->Bind(1, id.value());
+  int rc = s->Step();
+  std::optional<Timestamp> out;
+  if (rc == SQLITE_ROW) out = FromMicros(s->Int(0));
+  s->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reader->Error(rc, "next attempt");
+  return out;
+}
+
+Result<std::vector<Recipient>> SqliteCampaignStore::Recipients(CampaignId id, const RecipientFilter& f) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  std::string sql = std::string(kRecipientSelect) + "WHERE campaign_id = ?1 AND contact_id > ?2";
+  if (f.state) sql += " AND state = ?4";
+  sql += " ORDER BY contact_id LIMIT ?3";
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(sql));
+  s->Bind(1, id.value());
+  s->Bind(2, f.after_contact);
+  s->Bind(3, f.limit);
+  if (f.state) s->Bind(4, RecipientStateName(*f.state));
+  return sqlite::ReadRows<Recipient>(*reader, *s, "list recipients", ReadRecipient);
+}
+
+}  // namespace outflow

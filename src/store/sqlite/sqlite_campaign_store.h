@@ -1,0 +1,52 @@
+// SqliteCampaignStore: the CampaignStore over the embedded SQLite database; it
+// shares the writer with the other stores (docs/schema.md, migration 6).
+#pragma once
+
+#include <memory>
+
+#include "store/campaign_store.h"
+
+namespace outflow {
+
+namespace sqlite {
+class Database;
+}  // namespace sqlite
+
+class SqliteCampaignStore final : public CampaignStore {
+ public:
+  explicit SqliteCampaignStore(std::shared_ptr<sqlite::Database> db);
+  ~SqliteCampaignStore() override;
+
+  Result<SendingAccount> CreateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
+                                       Timestamp now) override;
+  Result<SendingAccount> GetAccount(AccountId id) override;
+  Result<std::vector<SendingAccount>> ListAccounts() override;
+  Result<SendingAccount> UpdateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
+                                       Timestamp now) override;
+  Result<std::optional<std::string>> AccountCredentials(AccountId id) override;
+  Result<int64_t> DayCount(AccountId id, const std::string& day) override;
+
+  Result<MessageTemplateRecord> CreateTemplate(const MessageTemplateRecord& t, Timestamp now) override;
+  Result<MessageTemplateRecord> GetTemplate(TemplateId id) override;
+  Result<std::vector<MessageTemplateRecord>> ListTemplates() override;
+  Result<MessageTemplateRecord> UpdateTemplate(const MessageTemplateRecord& t, Timestamp now) override;
+
+  Result<Campaign> CreateCampaign(const Campaign& c, Timestamp now) override;
+  Result<Campaign> GetCampaign(CampaignId id) override;
+  Result<std::vector<Campaign>> ListCampaigns(int64_t before, int limit) override;
+  Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
+                            std::string error) override;
+  Result<Campaign> Start(CampaignId id, Timestamp now) override;
+  Result<ClaimResult> Claim(CampaignId id, Timestamp now, int limit, const std::string& day,
+                            std::optional<int64_t> daily_cap) override;
+  Result<Campaign> Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) override;
+  Result<int64_t> RequeueSending(CampaignId id, Timestamp now) override;
+  Result<int64_t> RetryFailed(CampaignId id, Timestamp now) override;
+  Result<std::optional<Timestamp>> NextAttempt(CampaignId id) override;
+  Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) override;
+
+ private:
+  std::shared_ptr<sqlite::Database> db_;
+};
+
+}  // namespace outflow
