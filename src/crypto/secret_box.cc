@@ -1,0 +1,308 @@
+#include "crypto/secret_box.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+namespace outflow {
+
+namespace {
+
+constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;  // 24
+constexpr size_t kTagBytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;       // 16
+constexpr size_t kHexKeyChars = 2 * SecretBox::kKeyBytes;                     // 64
+constexpr std::string_view kPrefix = "v1:";
+// Longer than any valid key file ("64 hex + \r\n"), so a longer file is reported by size.
+constexpr size_t kMaxKeyFileBytes = 128;
+
+static_assert(SecretBox::kKeyBytes == crypto_aead_xchacha20poly1305_ietf_KEYBYTES);
+
+Status EnsureSodium() {
+  static std::once_flag once;
+  static int rc = -1;
+  std::call_once(once, [] { rc = sodium_init(); });  // 0: initialised now, 1: already
+  if (rc < 0) return Status::Internal("libsodium could not be initialised");
+  return Status::Ok();
+}
+
+// libsodium wants non-null pointers for message bytes even when empty.
+const unsigned char* Bytes(std::string_view s) {
+  static const unsigned char kEmpty = 0;
+  return s.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(s.data());
+}
+
+std::string Quote(const std::string& path) {
+  return "'" + path + "'";
+}
+
+std::string ErrnoText(int err) {
+  return std::strerror(err);
+}
+
+// Wipes a stack buffer that held key material when the scope ends.
+template <size_t N>
+struct WipedBuffer {
+  std::array<unsigned char, N> bytes{};
+  ~WipedBuffer() { sodium_memzero(bytes.data(), bytes.size()); }
+};
+
+// Decodes exactly 64 hex characters into `out`. Returns the offset of the first
+// character that is not hexadecimal, or -1 on success.
+long DecodeHexKey(std::string_view hex, unsigned char* out) {
+  size_t bin_len = 0;
+  const char* end = nullptr;
+  int rc = sodium_hex2bin(out, SecretBox::kKeyBytes, hex.data(), hex.size(), nullptr, &bin_len, &end);
+  if (rc == 0 && end == hex.data() + hex.size() && bin_len == SecretBox::kKeyBytes) return -1;
+  return end == nullptr ? 0 : static_cast<long>(end - hex.data());
+}
+
+bool DecodeBase64Key(std::string_view b64, unsigned char* out) {
+  for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+                      sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
+    size_t bin_len = 0;
+    if (sodium_base642bin(out, SecretBox::kKeyBytes, b64.data(), b64.size(), nullptr, &bin_len, nullptr, variant) ==
+            0 &&
+        bin_len == SecretBox::kKeyBytes) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view TrimSpace(std::string_view s) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+std::string ModeText(mode_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+Status WriteAll(int fd, const unsigned char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::Unavailable(ErrnoText(errno));
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void SecretBox::KeyDeleter::operator()(unsigned char* p) const {
+  sodium_free(p);  // makes the pages writable again, zeroes them and frees them
+}
+
+Result<SecretBox> SecretBox::FromBytes(const unsigned char* bytes) {
+  OUTFLOW_RETURN_IF_ERROR(EnsureSodium());
+  auto* p = static_cast<unsigned char*>(sodium_malloc(kKeyBytes));
+  if (p == nullptr) return Status::Internal("cannot allocate protected memory for the secret key");
+  std::memcpy(p, bytes, kKeyBytes);
+  sodium_mprotect_readonly(p);
+  return SecretBox(KeyPtr(p));
+}
+
+Result<SecretBox> SecretBox::FromKeyFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return Status::NotFound("key file " + Quote(path) + " does not exist");
+    return Status::FailedPrecondition("cannot open key file " + Quote(path) + ": " + ErrnoText(err));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return Status::FailedPrecondition("cannot stat key file " + Quote(path) + ": " + ErrnoText(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return Status::FailedPrecondition("key file " + Quote(path) + " is not a regular file");
+  if ((st.st_mode & 077) != 0) {
+    return Status::FailedPrecondition("key file " + Quote(path) + " has permissions " + ModeText(st.st_mode) +
+                                      ", which are too open: it must not be accessible by group or others (chmod 600 " +
+                                      Quote(path) + ")");
+  }
+
+  WipedBuffer<kMaxKeyFileBytes + 1> buf;
+  size_t size = 0;
+  while (size < buf.bytes.size()) {
+    ssize_t n = ::read(fd, buf.bytes.data() + size, buf.bytes.size() - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::FailedPrecondition("cannot read key file " + Quote(path) + ": " + ErrnoText(errno));
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+  }
+
+  if (size == kKeyBytes) {
+    // 32 hex digits are a 16-byte key written as hex, not 32 raw bytes (a random raw
+    // key is all hex digits with a chance of about 1e-34).
+    std::string_view text(reinterpret_cast<const char*>(buf.bytes.data()), size);
+    if (text.find_first_not_of("0123456789abcdefABCDEF") == std::string_view::npos) {
+      return Status::InvalidArgument("key file " + Quote(path) +
+                                     " holds 32 hex characters, a 16-byte key; expected 64 hex characters (32 bytes)");
+    }
+    return FromBytes(buf.bytes.data());
+  }
+  std::string_view text(reinterpret_cast<const char*>(buf.bytes.data()), size);
+  if (!text.empty() && text.back() == '\n') {
+    text.remove_suffix(1);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+  }
+  if (text.size() != kHexKeyChars) {
+    std::string found =
+        size > kMaxKeyFileBytes ? "more than " + std::to_string(kMaxKeyFileBytes) : std::to_string(size);
+    return Status::InvalidArgument("key file " + Quote(path) + " holds " + found +
+                                   " bytes; expected 32 raw bytes or 64 hex characters and an optional newline");
+  }
+  WipedBuffer<kKeyBytes> key;
+  long bad = DecodeHexKey(text, key.bytes.data());
+  if (bad >= 0) {
+    return Status::InvalidArgument("key file " + Quote(path) +
+                                   " holds 64 characters but they are not hexadecimal (at offset " +
+                                   std::to_string(bad) + ")");
+  }
+  return FromBytes(key.bytes.data());
+}
+
+Result<SecretBox> SecretBox::FromEnvValue(std::string_view value, std::string_view var_name) {
+  OUTFLOW_RETURN_IF_ERROR(EnsureSodium());
+  std::string_view text = TrimSpace(value);
+  WipedBuffer<kKeyBytes> key;
+  if (text.size() == kHexKeyChars) {
+    if (DecodeHexKey(text, key.bytes.data()) < 0) return FromBytes(key.bytes.data());
+  } else if (DecodeBase64Key(text, key.bytes.data())) {
+    return FromBytes(key.bytes.data());
+  }
+  return Status::InvalidArgument(std::string(var_name) +
+                                 ": expected 64 hex characters or the base64 of 32 bytes, got " +
+                                 std::to_string(text.size()) + " characters that are neither");
+}
+
+Status SecretBox::GenerateKeyFile(const std::string& path) {
+  OUTFLOW_RETURN_IF_ERROR(EnsureSodium());
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    return Status::Conflict("key file " + Quote(path) + " already exists; refusing to overwrite it");
+  }
+
+  // Write a temporary file beside the target, then link it into place: link() fails
+  // with EEXIST rather than replace, and the target never holds half a key.
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = ::mkostemp(tmp.data(), O_CLOEXEC);  // creates with mode 0600
+  if (fd < 0) return Status::FailedPrecondition("cannot create key file " + Quote(path) + ": " + ErrnoText(errno));
+  auto fail = [&](const std::string& what) {
+    ::unlink(tmp.c_str());
+    return Status::FailedPrecondition("cannot create key file " + Quote(path) + ": " + what);
+  };
+
+  WipedBuffer<kKeyBytes> key;
+  WipedBuffer<kHexKeyChars + 2> hex;  // 64 hex, '\n', and sodium_bin2hex's NUL
+  randombytes_buf(key.bytes.data(), key.bytes.size());
+  sodium_bin2hex(reinterpret_cast<char*>(hex.bytes.data()), hex.bytes.size(), key.bytes.data(), key.bytes.size());
+  hex.bytes[kHexKeyChars] = '\n';
+  Status written = WriteAll(fd, hex.bytes.data(), kHexKeyChars + 1);
+  bool synced = written.ok() && ::fchmod(fd, 0600) == 0 && ::fsync(fd) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!written.ok()) return fail(written.message());
+  if (!synced) return fail(ErrnoText(err));
+
+  if (::link(tmp.c_str(), path.c_str()) != 0) {
+    err = errno;
+    ::unlink(tmp.c_str());
+    if (err == EEXIST) return Status::Conflict("key file " + Quote(path) + " already exists; refusing to overwrite it");
+    return Status::FailedPrecondition("cannot create key file " + Quote(path) + ": " + ErrnoText(err));
+  }
+  ::unlink(tmp.c_str());
+
+  // Make the new directory entry durable: data sealed with a key that a power cut
+  // loses could never be opened again.
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    int rc = ::fsync(dfd);
+    err = errno;
+    ::close(dfd);
+    if (rc != 0 && err != EINVAL) {
+      return Status::Unavailable("key file " + Quote(path) +
+                                 " was created but its directory could not be synced: " + ErrnoText(err));
+    }
+  }
+  return Status::Ok();
+}
+
+std::string SecretBox::Seal(std::string_view plaintext, std::string_view associated_data) const {
+  std::string raw(kNonceBytes + plaintext.size() + kTagBytes, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(raw.data());
+  randombytes_buf(out, kNonceBytes);
+  unsigned long long cipher_len = 0;
+  crypto_aead_xchacha20poly1305_ietf_encrypt(out + kNonceBytes, &cipher_len, Bytes(plaintext), plaintext.size(),
+                                             Bytes(associated_data), associated_data.size(), nullptr, out, key_.get());
+  std::string sealed(kPrefix);
+  size_t b64_size = sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_ORIGINAL);  // includes the NUL
+  sealed.resize(kPrefix.size() + b64_size);
+  sodium_bin2base64(sealed.data() + kPrefix.size(), b64_size, out, raw.size(), sodium_base64_VARIANT_ORIGINAL);
+  sealed.resize(sealed.size() - 1);  // drop the NUL
+  return sealed;
+}
+
+Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view associated_data) const {
+  if (sealed.substr(0, kPrefix.size()) != kPrefix) {
+    size_t digits = 1;
+    while (digits < sealed.size() && sealed[digits] >= '0' && sealed[digits] <= '9') ++digits;
+    if (!sealed.empty() && sealed[0] == 'v' && digits > 1 && digits < sealed.size() && sealed[digits] == ':') {
+      return Status::InvalidArgument("sealed value has format " + std::string(sealed.substr(0, digits)) +
+                                     ", which this version cannot read (it reads v1)");
+    }
+    return Status::InvalidArgument("not a sealed value: expected 'v1:' followed by base64");
+  }
+  std::string_view b64 = sealed.substr(kPrefix.size());
+  std::string raw(b64.size() / 4 * 3 + 3, '\0');
+  size_t raw_len = 0;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), b64.data(), b64.size(), nullptr,
+                        &raw_len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0) {
+    return Status::InvalidArgument("sealed value is not valid base64 after 'v1:'");
+  }
+  if (raw_len < kNonceBytes + kTagBytes) {
+    return Status::InvalidArgument("sealed value is too short: " + std::to_string(raw_len) + " bytes, at least " +
+                                   std::to_string(kNonceBytes + kTagBytes) + " expected");
+  }
+  const auto* in = reinterpret_cast<const unsigned char*>(raw.data());
+  std::string plain(raw_len - kNonceBytes - kTagBytes, '\0');
+  unsigned char spare = 0;  // libsodium wants a non-null output even for an empty plaintext
+  unsigned char* plain_out = plain.empty() ? &spare : reinterpret_cast<unsigned char*>(plain.data());
+  unsigned long long plain_len = 0;
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain_out, &plain_len, nullptr, in + kNonceBytes,
+                                                 raw_len - kNonceBytes, Bytes(associated_data), associated_data.size(),
+                                                 in, key_.get()) != 0) {
+    return Status::Corruption("sealed value cannot be decrypted: wrong key or damaged (this key's id is " + KeyId() +
+                              ")");
+  }
+  return plain;
+}
+
+std::string SecretBox::KeyId() const {
+  std::array<unsigned char, crypto_generichash_BYTES> hash{};  // BLAKE2b-256
+  crypto_generichash(hash.data(), hash.size(), key_.get(), kKeyBytes, nullptr, 0);
+  char hex[9];
+  sodium_bin2hex(hex, sizeof hex, hash.data(), 4);
+  return hex;
+}
+
+}  // namespace outflow
