@@ -1,8 +1,7 @@
 // CampaignStore: sending accounts, templates, campaigns and the recipient ledger.
 //
 // Contract:
-// - Start is one transaction: it moves a scheduled (or paused-before-start)
-//   campaign to processing and freezes its audience into the ledger: one pending
+// - Start is one transaction: it moves a scheduled campaign to processing and freezes its audience into the ledger: one pending
 //   entry per live contact in any audience segment and not in the exclusion
 //   segment, with the address for the account's channel; entries with no address,
 //   an unsubscribed contact or an address already taken by an earlier contact are
