@@ -14,7 +14,7 @@ PACKAGES=(
   libsodium-dev libkainjow-mustache-dev
   # tests and benchmarks (python3-aiosmtpd: a real SMTP server for the email channel)
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-aiosmtpd sqlite3 curl procps tzdata
+  python3 python3-aiosmtpd openssl sqlite3 curl procps tzdata
 )
 
 missing=()
