@@ -23,13 +23,6 @@
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
-#ifndef OUTFLOW_SOURCE_DIR
-#error "OUTFLOW_SOURCE_DIR must be defined (the path of the source tree)"
-#endif
-#ifndef OUTFLOW_PYTHON
-#define OUTFLOW_PYTHON "/usr/bin/python3"
-#endif
-
 namespace outflow::channels {
 namespace {
 
@@ -77,8 +70,8 @@ std::pair<int, std::string> HttpCall(int port, const std::string& method, const 
 class Fake {
  public:
   explicit Fake(std::vector<std::string> flags = {}) {
-    std::vector<std::string> argv = {OUTFLOW_PYTHON, std::string(OUTFLOW_SOURCE_DIR) + "/tests/fakes/provider_fake.py",
-                                     "--record", dir_.File("requests.jsonl")};
+    std::vector<std::string> argv = test_support::PythonScriptArgv("tests/fakes/provider_fake.py");
+    argv.insert(argv.end(), {"--record", dir_.File("requests.jsonl")});
     argv.insert(argv.end(), flags.begin(), flags.end());
     std::string error;
     child_ = ChildProcess::Start(argv, &error);

@@ -25,13 +25,6 @@
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
-#ifndef OUTFLOW_SOURCE_DIR
-#error "OUTFLOW_SOURCE_DIR must be defined (the path of the source tree)"
-#endif
-#ifndef OUTFLOW_PYTHON
-#define OUTFLOW_PYTHON "/usr/bin/python3"
-#endif
-
 namespace outflow::channels {
 namespace {
 
@@ -51,8 +44,8 @@ bool HaveOpenssl() {
 class Sink {
  public:
   explicit Sink(std::vector<std::string> flags) {
-    std::vector<std::string> argv = {OUTFLOW_PYTHON, std::string(OUTFLOW_SOURCE_DIR) + "/tests/smtp/smtp_sink.py",
-                                     dir_.File("mail")};
+    std::vector<std::string> argv = test_support::PythonScriptArgv("tests/smtp/smtp_sink.py");
+    argv.push_back(dir_.File("mail"));
     argv.insert(argv.end(), flags.begin(), flags.end());
     std::string error;
     child_ = ChildProcess::Start(argv, &error);

@@ -25,7 +25,19 @@
 
 extern char** environ;
 
+#ifndef OUTFLOW_SOURCE_DIR
+#error "OUTFLOW_SOURCE_DIR must be defined (the path of the source tree)"
+#endif
+#ifndef OUTFLOW_PYTHON
+#define OUTFLOW_PYTHON "/usr/bin/python3"
+#endif
+
 namespace outflow::channels::test_support {
+
+// The argv that runs a Python script of the source tree (path relative to its root).
+inline std::vector<std::string> PythonScriptArgv(const std::string& relative_path) {
+  return {OUTFLOW_PYTHON, std::string(OUTFLOW_SOURCE_DIR) + "/" + relative_path};
+}
 
 class ChildProcess {
  public:

@@ -58,6 +58,34 @@ Result<SendingAccount> GetAccountOn(Connection& c, AccountId id) {
   return sqlite::ReadOneById<SendingAccount>(c, kSql, id.value(), "account", ReadAccount);
 }
 
+// Binds ?2..?12 as both the INSERT and the UPDATE below use them (?1 is the id in the UPDATE).
+void BindAccount(Stmt& s, const SendingAccount& a, const std::optional<std::string>& sealed, Timestamp now) {
+  s.Bind(2, std::string_view(a.name));
+  s.Bind(3, std::string_view(a.provider));
+  s.Bind(4, std::string_view(a.settings_json));
+  s.Bind(5, sealed);
+  s.Bind(6, a.rate_per_second);
+  s.Bind(7, a.burst);
+  BindOptInt(s, 8, a.daily_cap);
+  s.Bind(9, std::string_view(a.time_zone));
+  s.Bind(10, std::string_view(EncodeWindowsColumn(a.windows)));
+  s.Bind(11, ToMicros(now));
+  s.Bind(12, ChannelName(a.channel));
+}
+
+// Sends reserved on the account's local `day` so far.
+Result<int64_t> DayCountOn(Connection& c, AccountId id, const std::string& day) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
+      "SELECT coalesce((SELECT sent FROM account_day_counts WHERE account_id = ?1 AND day = ?2), 0)"));
+  s->Bind(1, id.value());
+  s->Bind(2, std::string_view(day));
+  int rc = s->Step();
+  int64_t n = rc == SQLITE_ROW ? s->Int(0) : 0;
+  s->Reset();
+  if (rc != SQLITE_ROW) return c.Error(rc, "read day count");
+  return n;
+}
+
 Status NameTaken(Connection& c, const char* sql, const std::string& name, int64_t self, std::string_view noun) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
   s->Bind(1, std::string_view(name));
@@ -87,6 +115,11 @@ Result<MessageTemplateRecord> ReadTemplate(const Stmt& s) {
   t.created_at = FromMicros(s.Int(5));
   t.updated_at = FromMicros(s.Int(6));
   return t;
+}
+
+Result<MessageTemplateRecord> GetTemplateOn(Connection& c, TemplateId id) {
+  static const std::string kSql = std::string(kTemplateSelect) + "WHERE id = ?1";
+  return sqlite::ReadOneById<MessageTemplateRecord>(c, kSql, id.value(), "template", ReadTemplate);
 }
 
 // ---- campaigns
@@ -256,18 +289,8 @@ Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& 
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, 0, "account"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
       "INSERT INTO sending_accounts(name, channel, provider, settings, credentials, rate_per_second, burst, daily_cap, "
-      "time_zone, windows, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"));
-  s->Bind(1, std::string_view(a.name));
-  s->Bind(2, ChannelName(a.channel));
-  s->Bind(3, std::string_view(a.provider));
-  s->Bind(4, std::string_view(a.settings_json));
-  s->Bind(5, sealed);
-  s->Bind(6, a.rate_per_second);
-  s->Bind(7, a.burst);
-  BindOptInt(*s, 8, a.daily_cap);
-  s->Bind(9, std::string_view(a.time_zone));
-  s->Bind(10, std::string_view(EncodeWindowsColumn(a.windows)));
-  s->Bind(11, ToMicros(now));
+      "time_zone, windows, created_at, updated_at) VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"));
+  BindAccount(*s, a, sealed, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create account"));
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount out, GetAccountOn(c, AccountId(c.LastInsertRowId())));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create account"));
@@ -297,16 +320,7 @@ Result<SendingAccount> SqliteCampaignStore::UpdateAccount(const SendingAccount& 
       "UPDATE sending_accounts SET name = ?2, provider = ?3, settings = ?4, credentials = coalesce(?5, credentials), "
       "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11 WHERE id = ?1"));
   s->Bind(1, a.id.value());
-  s->Bind(2, std::string_view(a.name));
-  s->Bind(3, std::string_view(a.provider));
-  s->Bind(4, std::string_view(a.settings_json));
-  s->Bind(5, sealed);
-  s->Bind(6, a.rate_per_second);
-  s->Bind(7, a.burst);
-  BindOptInt(*s, 8, a.daily_cap);
-  s->Bind(9, std::string_view(a.time_zone));
-  s->Bind(10, std::string_view(EncodeWindowsColumn(a.windows)));
-  s->Bind(11, ToMicros(now));
+  BindAccount(*s, a, sealed, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update account"));
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount out, GetAccountOn(c, a.id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("update account"));
@@ -330,15 +344,7 @@ Result<std::optional<std::string>> SqliteCampaignStore::AccountCredentials(Accou
 
 Result<int64_t> SqliteCampaignStore::DayCount(AccountId id, const std::string& day) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
-      "SELECT coalesce((SELECT sent FROM account_day_counts WHERE account_id = ?1 AND day = ?2), 0)"));
-  s->Bind(1, id.value());
-  s->Bind(2, std::string_view(day));
-  int rc = s->Step();
-  int64_t n = rc == SQLITE_ROW ? s->Int(0) : 0;
-  s->Reset();
-  if (rc != SQLITE_ROW) return reader->Error(rc, "read day count");
-  return n;
+  return DayCountOn(*reader, id, day);
 }
 
 // ---- templates
@@ -357,17 +363,14 @@ Result<MessageTemplateRecord> SqliteCampaignStore::CreateTemplate(const MessageT
   s->Bind(4, std::string_view(t.html));
   s->Bind(5, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create template"));
-  static const std::string kGet = std::string(kTemplateSelect) + "WHERE id = ?1";
-  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out,
-                           sqlite::ReadOneById<MessageTemplateRecord>(c, kGet, c.LastInsertRowId(), "template", ReadTemplate));
+  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out, GetTemplateOn(c, TemplateId(c.LastInsertRowId())));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create template"));
   return out;
 }
 
 Result<MessageTemplateRecord> SqliteCampaignStore::GetTemplate(TemplateId id) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  static const std::string kGet = std::string(kTemplateSelect) + "WHERE id = ?1";
-  return sqlite::ReadOneById<MessageTemplateRecord>(*reader, kGet, id.value(), "template", ReadTemplate);
+  return GetTemplateOn(*reader, id);
 }
 
 Result<std::vector<MessageTemplateRecord>> SqliteCampaignStore::ListTemplates() {
@@ -381,9 +384,7 @@ Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageT
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update template"));
-  static const std::string kGet = std::string(kTemplateSelect) + "WHERE id = ?1";
-  OUTFLOW_RETURN_IF_ERROR(
-      sqlite::ReadOneById<MessageTemplateRecord>(c, kGet, t.id.value(), "template", ReadTemplate).status());
+  OUTFLOW_RETURN_IF_ERROR(GetTemplateOn(c, t.id).status());
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, t.id.value(), "template"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
       "UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, html_body = ?5, updated_at = ?6 WHERE id = ?1"));
@@ -394,8 +395,7 @@ Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageT
   s->Bind(5, std::string_view(t.html));
   s->Bind(6, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update template"));
-  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out,
-                           sqlite::ReadOneById<MessageTemplateRecord>(c, kGet, t.id.value(), "template", ReadTemplate));
+  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out, GetTemplateOn(c, t.id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("update template"));
   return out;
 }
@@ -537,14 +537,7 @@ Result<ClaimResult> SqliteCampaignStore::Claim(CampaignId id, Timestamp now, int
   if (cur.state != CampaignState::kProcessing || limit <= 0) return out;
   int64_t used = 0;
   if (daily_cap) {
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-        "SELECT coalesce((SELECT sent FROM account_day_counts WHERE account_id = ?1 AND day = ?2), 0)"));
-    s->Bind(1, cur.account.value());
-    s->Bind(2, std::string_view(day));
-    int rc = s->Step();
-    used = rc == SQLITE_ROW ? s->Int(0) : 0;
-    s->Reset();
-    if (rc != SQLITE_ROW) return c.Error(rc, "read day count");
+    OUTFLOW_ASSIGN_OR_RETURN(used, DayCountOn(c, cur.account, day));
     if (used + limit > *daily_cap) {
       out.cap_reached = true;
       limit = static_cast<int>(std::max<int64_t>(0, *daily_cap - used));
