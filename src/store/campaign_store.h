@@ -11,12 +11,18 @@
 //   processing; it reserves them against the account's daily cap for `day` in the
 //   same transaction, claiming no more than the cap leaves.
 // - Record applies outcomes of claimed entries and updates the counts in one
-//   transaction; when nothing is pending or sending any more, the campaign completes.
+//   transaction; when nothing is pending or sending any more, a processing campaign
+//   completes (a paused one waits for CompleteIfDone after its resume).
+// - Record ignores an outcome whose entry is no longer `sending` at that attempt
+//   (it was requeued meanwhile). An outcome with attempted = false (claimed, never
+//   handed to the channel: a pause, a cancel, a stop) goes back to pending without
+//   counting the attempt.
 // - RequeueSending puts entries left `sending` by a crash back to pending (they may
 //   have been sent: the idempotency key lets a provider drop the repeat).
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,10 +40,12 @@ struct ClaimedRecipient {
 
 struct RecipientOutcome {
   int64_t contact_id = 0;
+  int attempt = 0;  // Recipient::attempts as claimed; 0: any attempt
   RecipientState state = RecipientState::kSent;  // sent, failed, or pending (retry at next_attempt_at)
   std::string provider_id;
   std::string error;
   Timestamp next_attempt_at;
+  bool attempted = true;  // false: never handed to the channel (the attempt is not counted)
 };
 
 struct ClaimResult {
@@ -55,9 +63,11 @@ class CampaignStore {
  public:
   virtual ~CampaignStore() = default;
 
-  // Accounts. `sealed_credentials` is stored as given (the caller seals it).
-  virtual Result<SendingAccount> CreateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
-                                               Timestamp now) = 0;
+  // Accounts. Credentials are stored as the caller sealed them; on create, `seal`
+  // (may be empty: no credentials) is called with the new account's id inside the
+  // transaction, so that the sealed value can be bound to its row.
+  using SealFn = std::function<std::string(AccountId)>;
+  virtual Result<SendingAccount> CreateAccount(const SendingAccount& a, const SealFn& seal, Timestamp now) = 0;
   virtual Result<SendingAccount> GetAccount(AccountId id) = 0;
   virtual Result<std::vector<SendingAccount>> ListAccounts() = 0;
   // Replaces settings and limits; credentials only when given.
@@ -79,6 +89,8 @@ class CampaignStore {
   virtual Result<Campaign> GetCampaign(CampaignId id) = 0;
   // Newest first; `before` 0 = from the newest.
   virtual Result<std::vector<Campaign>> ListCampaigns(int64_t before, int limit) = 0;
+  // Campaigns that are scheduled, processing or paused, oldest (lowest id) first.
+  virtual Result<std::vector<Campaign>> ActiveCampaigns() = 0;
   // Moves the campaign from one of `from` to `to`, stamping the transition; Conflict otherwise.
   virtual Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
                                     std::string error = {}) = 0;
@@ -87,6 +99,10 @@ class CampaignStore {
                                     std::optional<int64_t> daily_cap) = 0;
   virtual Result<Campaign> Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) = 0;
   virtual Result<int64_t> RequeueSending(CampaignId id, Timestamp now) = 0;
+  // A processing campaign with nothing pending or sending completes (e.g. one resumed
+  // after its last entries were recorded while it was paused); any other is left as
+  // it is. Returns the campaign.
+  virtual Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) = 0;
   // Failed entries back to pending, and a completed or failed campaign back to processing.
   virtual Result<int64_t> RetryFailed(CampaignId id, Timestamp now) = 0;
   // The earliest next_attempt_at of a pending entry, if any.

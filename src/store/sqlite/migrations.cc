@@ -230,6 +230,11 @@ CREATE INDEX campaign_recipients_due ON campaign_recipients(campaign_id, next_at
   WHERE state = 'pending';
 CREATE INDEX campaign_recipients_sending ON campaign_recipients(campaign_id, contact_id) WHERE state = 'sending';
 )sql"},
+      {7, "campaigns_active", R"sql(
+-- ActiveCampaigns: the campaigns a runner has to look at, in id order, without
+-- reading the finished ones (campaigns are never deleted).
+CREATE INDEX campaigns_active ON campaigns(id) WHERE state = 'scheduled' OR state = 'processing' OR state = 'paused';
+)sql"},
   };
   return kMigrations;
 }

@@ -124,10 +124,10 @@ Result<MessageTemplateRecord> GetTemplateOn(Connection& c, TemplateId id) {
 
 // ---- campaigns
 
-constexpr const char* kCampaignSelect =
+constexpr const char* kSelectCampaignColumns =
     "SELECT id, name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, missed_after_seconds, "
     "max_attempts, state, error, total, pending, sent, failed, skipped, created_at, updated_at, scheduled_state_at, "
-    "started_at, paused_at, completed_at, failed_at, cancelled_at FROM campaigns ";
+    "started_at, paused_at, completed_at, failed_at, cancelled_at ";
 
 std::string EncodeAudience(const Audience& a) {
   json::object o;
@@ -181,7 +181,7 @@ Result<Campaign> ReadCampaign(const Stmt& s) {
 }
 
 Result<Campaign> GetCampaignOn(Connection& c, CampaignId id) {
-  static const std::string kSql = std::string(kCampaignSelect) + "WHERE id = ?1";
+  static const std::string kSql = std::string(kSelectCampaignColumns) + "FROM campaigns WHERE id = ?1";
   return sqlite::ReadOneById<Campaign>(c, kSql, id.value(), "campaign", ReadCampaign);
 }
 
@@ -280,8 +280,8 @@ SqliteCampaignStore::~SqliteCampaignStore() = default;
 
 // ---- accounts
 
-Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& a,
-                                                          const std::optional<std::string>& sealed, Timestamp now) {
+Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& a, const SealFn& seal,
+                                                          Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
@@ -290,9 +290,18 @@ Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& 
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
       "INSERT INTO sending_accounts(name, channel, provider, settings, credentials, rate_per_second, burst, daily_cap, "
       "time_zone, windows, created_at, updated_at) VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"));
-  BindAccount(*s, a, sealed, now);
+  BindAccount(*s, a, std::nullopt, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create account"));
-  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount out, GetAccountOn(c, AccountId(c.LastInsertRowId())));
+  const AccountId id(c.LastInsertRowId());
+  if (seal) {
+    // The id exists only now: the sealed value is bound to it (SecretBox associated data).
+    const std::string sealed = seal(id);
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic("UPDATE sending_accounts SET credentials = ?2 WHERE id = ?1"));
+    u->Bind(1, id.value());
+    u->Bind(2, std::string_view(sealed));
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*u, "store credentials"));
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount out, GetAccountOn(c, id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create account"));
   return out;
 }
@@ -445,11 +454,24 @@ Result<Campaign> SqliteCampaignStore::GetCampaign(CampaignId id) {
 
 Result<std::vector<Campaign>> SqliteCampaignStore::ListCampaigns(int64_t before, int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kCampaignSelect) +
-                                                     "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kSelectCampaignColumns) +
+                                                     "FROM campaigns WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2"));
   s->Bind(1, before);
   s->Bind(2, limit);
   return sqlite::ReadRows<Campaign>(*reader, *s, "list campaigns", ReadCampaign);
+}
+
+Result<std::vector<Campaign>> SqliteCampaignStore::ActiveCampaigns() {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  // The WHERE is the partial index's (migration 7) word for word, so it walks only the
+  // active campaigns, in id order, with no sort; INDEXED BY makes a mismatch fail to
+  // prepare instead of scanning every campaign.
+  static const std::string kSql =
+      std::string(kSelectCampaignColumns) +
+      "FROM campaigns INDEXED BY campaigns_active WHERE state = 'scheduled' OR state = 'processing' OR state = 'paused' "
+      "ORDER BY id";
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(kSql));
+  return sqlite::ReadRows<Campaign>(*reader, *s, "list active campaigns", ReadCampaign);
 }
 
 Result<Campaign> SqliteCampaignStore::SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to,
@@ -587,11 +609,27 @@ Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<Re
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("record sends"));
+  // Both statements apply only to an entry still `sending` in the claim the outcome
+  // answers (?8: its attempt number, 0 for any): an entry requeued meanwhile, or
+  // requeued and claimed again, is left alone.
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
       "UPDATE campaign_recipients SET state = ?3, provider_id = ?4, error = ?5, next_attempt_at = ?6, updated_at = ?7 "
-      "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'sending'"));
+      "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'sending' AND (?8 = 0 OR attempts = ?8)"));
+  // Claimed but never handed to the channel: back to pending, the claim not counted.
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * back, c.PrepareStatic(
+      "UPDATE campaign_recipients SET state = 'pending', attempts = max(attempts - 1, 0), next_attempt_at = ?3, "
+      "updated_at = ?4 WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'sending' AND (?5 = 0 OR attempts = ?5)"));
   int64_t sent = 0, failed = 0;
   for (const RecipientOutcome& o : outcomes) {
+    if (!o.attempted) {
+      back->Bind(1, id.value());
+      back->Bind(2, o.contact_id);
+      back->Bind(3, ToMicros(o.next_attempt_at));
+      back->Bind(4, ToMicros(now));
+      back->Bind(5, o.attempt);
+      OUTFLOW_RETURN_IF_ERROR(c.Run(*back, "put back an unsent claim"));
+      continue;  // still pending: nothing to count
+    }
     s->Bind(1, id.value());
     s->Bind(2, o.contact_id);
     s->Bind(3, RecipientStateName(o.state));
@@ -601,8 +639,9 @@ Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<Re
     else s->Bind(5, std::string_view(o.error));
     s->Bind(6, o.state == RecipientState::kPending ? ToMicros(o.next_attempt_at) : int64_t{0});
     s->Bind(7, ToMicros(now));
+    s->Bind(8, o.attempt);
     OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *s, "record send"));
-    if (n == 0) continue;  // not claimed (any more): nothing to count
+    if (n == 0) continue;  // not claimed (any more), or claimed again since: nothing to count
     if (o.state == RecipientState::kSent) ++sent;
     if (o.state == RecipientState::kFailed) ++failed;
   }
@@ -631,11 +670,30 @@ Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<Re
 Result<int64_t> SqliteCampaignStore::RequeueSending(CampaignId id, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
+  // Without INDEXED BY, SQLite 3.40 walks the primary key over every entry of the
+  // campaign (no ANALYZE statistics); the partial index holds only the `sending`
+  // ones. Should the index ever go, the statement fails to prepare instead of
+  // silently scanning.
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "UPDATE campaign_recipients SET state = 'pending', updated_at = ?2 WHERE campaign_id = ?1 AND state = 'sending'"));
+      "UPDATE campaign_recipients INDEXED BY campaign_recipients_sending SET state = 'pending', updated_at = ?2 "
+      "WHERE campaign_id = ?1 AND state = 'sending'"));
   s->Bind(1, id.value());
   s->Bind(2, ToMicros(now));
   return RunChanges(c, *s, "requeue unfinished sends");
+}
+
+Result<Campaign> SqliteCampaignStore::CompleteIfDone(CampaignId id, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("complete campaign"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
+  // counts.pending includes `sending`; Record and Start keep it in step with the ledger.
+  if (out.state == CampaignState::kProcessing && out.counts.pending == 0) {
+    OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}));
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("complete campaign"));
+  return out;
 }
 
 Result<int64_t> SqliteCampaignStore::RetryFailed(CampaignId id, Timestamp now) {

@@ -1,5 +1,5 @@
 // SqliteCampaignStore: the CampaignStore over the embedded SQLite database; it
-// shares the writer with the other stores (docs/schema.md, migration 6).
+// shares the writer with the other stores (docs/schema.md, migrations 6 and 7).
 #pragma once
 
 #include <memory>
@@ -17,8 +17,7 @@ class SqliteCampaignStore final : public CampaignStore {
   explicit SqliteCampaignStore(std::shared_ptr<sqlite::Database> db);
   ~SqliteCampaignStore() override;
 
-  Result<SendingAccount> CreateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
-                                       Timestamp now) override;
+  Result<SendingAccount> CreateAccount(const SendingAccount& a, const SealFn& seal, Timestamp now) override;
   Result<SendingAccount> GetAccount(AccountId id) override;
   Result<std::vector<SendingAccount>> ListAccounts() override;
   Result<SendingAccount> UpdateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
@@ -34,6 +33,7 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<Campaign> CreateCampaign(const Campaign& c, Timestamp now) override;
   Result<Campaign> GetCampaign(CampaignId id) override;
   Result<std::vector<Campaign>> ListCampaigns(int64_t before, int limit) override;
+  Result<std::vector<Campaign>> ActiveCampaigns() override;
   Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
                             std::string error) override;
   Result<Campaign> Start(CampaignId id, Timestamp now) override;
@@ -41,6 +41,7 @@ class SqliteCampaignStore final : public CampaignStore {
                             std::optional<int64_t> daily_cap) override;
   Result<Campaign> Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) override;
   Result<int64_t> RequeueSending(CampaignId id, Timestamp now) override;
+  Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) override;
   Result<int64_t> RetryFailed(CampaignId id, Timestamp now) override;
   Result<std::optional<Timestamp>> NextAttempt(CampaignId id) override;
   Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) override;

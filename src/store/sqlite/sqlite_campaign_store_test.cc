@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+
 #include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -49,17 +51,18 @@ class CampaignStoreTest : public ::testing::Test {
     a.rate_per_second = 29;
     a.burst = 29;
     a.daily_cap = cap;
-    Result<SendingAccount> r = stores_->campaigns().CreateAccount(a, std::string("v1:sealed"), kT0);
+    Result<SendingAccount> r =
+        stores_->campaigns().CreateAccount(a, [](AccountId id) { return "v1:sealed-" + std::to_string(id.value()); }, kT0);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
-  Campaign NewCampaign(AccountId account) {
+  Campaign NewCampaign(AccountId account, CampaignState state = CampaignState::kScheduled) {
     Campaign c;
     c.name = "launch";
     c.account = account;
     c.template_id = template_.id;
     c.audience.segments = {segment_.id.value()};
-    c.state = CampaignState::kScheduled;
+    c.state = state;
     Result<Campaign> r = stores_->campaigns().CreateCampaign(c, kT0);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
@@ -76,14 +79,57 @@ TEST_F(CampaignStoreTest, AccountsKeepCredentialsWriteOnlyAndNamesUnique) {
   EXPECT_TRUE(a.has_credentials);
   EXPECT_EQ(a.daily_cap, 100);
   ASSERT_OK_AND_ASSIGN(auto sealed, stores_->campaigns().AccountCredentials(a.id));
-  EXPECT_EQ(sealed, "v1:sealed");
+  EXPECT_EQ(sealed, "v1:sealed-" + std::to_string(a.id.value()));
   SendingAccount dup = a;
-  Result<SendingAccount> again = stores_->campaigns().CreateAccount(dup, std::nullopt, kT0);
+  Result<SendingAccount> again = stores_->campaigns().CreateAccount(dup, nullptr, kT0);
   EXPECT_EQ(again.status().code(), Code::kConflict);
   a.rate_per_second = 50;
   ASSERT_OK_AND_ASSIGN(SendingAccount changed, stores_->campaigns().UpdateAccount(a, std::nullopt, kT0));
   EXPECT_EQ(changed.rate_per_second, 50);
   EXPECT_TRUE(changed.has_credentials) << "credentials kept when not given";
+}
+
+TEST_F(CampaignStoreTest, CreateAccountSealsWithTheNewRowsIdInItsTransaction) {
+  Account(Channel::kEmail);  // so that the next id is not 1
+  SendingAccount a;
+  a.name = "sealed";
+  a.channel = Channel::kSms;
+  a.provider = "twilio_sms";
+  std::vector<AccountId> seen;
+  ASSERT_OK_AND_ASSIGN(SendingAccount created, stores_->campaigns().CreateAccount(a, [&](AccountId id) {
+    seen.push_back(id);
+    return std::string("v1:for-") + std::to_string(id.value());
+  }, kT0));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], created.id) << "the seal is bound to the row it is stored in";
+  EXPECT_EQ(created.id.value(), 2);
+  EXPECT_TRUE(created.has_credentials);
+  ASSERT_OK_AND_ASSIGN(auto sealed, stores_->campaigns().AccountCredentials(created.id));
+  EXPECT_EQ(sealed, "v1:for-2");
+
+  a.name = "bare";
+  ASSERT_OK_AND_ASSIGN(SendingAccount bare, stores_->campaigns().CreateAccount(a, nullptr, kT0));
+  EXPECT_FALSE(bare.has_credentials) << "no seal function: no credentials";
+  ASSERT_OK_AND_ASSIGN(auto none, stores_->campaigns().AccountCredentials(bare.id));
+  EXPECT_FALSE(none.has_value());
+
+  a.name = "sealed";  // taken: the seal is not called, nothing is written
+  seen.clear();
+  Result<SendingAccount> dup = stores_->campaigns().CreateAccount(a, [&](AccountId id) {
+    seen.push_back(id);
+    return std::string("v1:x");
+  }, kT0);
+  EXPECT_EQ(dup.status().code(), Code::kConflict);
+  EXPECT_TRUE(seen.empty());
+  EXPECT_EQ(stores_->campaigns().ListAccounts()->size(), 3u);
+
+  a.name = "unsealable";  // a seal that throws leaves no account behind
+  EXPECT_THROW(stores_->campaigns().CreateAccount(a, [](AccountId) -> std::string { throw std::runtime_error("no key"); },
+                                                  kT0),
+               std::runtime_error);
+  EXPECT_EQ(stores_->campaigns().ListAccounts()->size(), 3u);
+  ASSERT_OK_AND_ASSIGN(SendingAccount after, stores_->campaigns().CreateAccount(a, nullptr, kT0));
+  EXPECT_EQ(after.name, "unsealable") << "the writer is free again";
 }
 
 TEST_F(CampaignStoreTest, CreateNamesTheMissingReference) {
@@ -169,10 +215,12 @@ TEST_F(CampaignStoreTest, ClaimRecordAndCompleteKeepCountsAndTheDailyCap) {
   EXPECT_EQ(*stores_->campaigns().DayCount(acct.id, "2027-01-15"), 3);
 
   std::vector<RecipientOutcome> out;
-  out.push_back({first.recipients[0].recipient.contact_id, RecipientState::kSent, "prov-1", "", {}});
-  out.push_back({first.recipients[1].recipient.contact_id, RecipientState::kFailed, "", "550 no such user", {}});
-  out.push_back({first.recipients[2].recipient.contact_id, RecipientState::kPending, "", "451 try later",
-                 kT0 + std::chrono::seconds(30)});
+  out.push_back({.contact_id = first.recipients[0].recipient.contact_id, .state = RecipientState::kSent,
+                 .provider_id = "prov-1"});
+  out.push_back({.contact_id = first.recipients[1].recipient.contact_id, .state = RecipientState::kFailed,
+                 .error = "550 no such user"});
+  out.push_back({.contact_id = first.recipients[2].recipient.contact_id, .state = RecipientState::kPending,
+                 .error = "451 try later", .next_attempt_at = kT0 + std::chrono::seconds(30)});
   ASSERT_OK_AND_ASSIGN(Campaign after, stores_->campaigns().Record(camp.id, out, kT0));
   EXPECT_EQ(after.counts.sent, 1);
   EXPECT_EQ(after.counts.failed, 1);
@@ -187,14 +235,19 @@ TEST_F(CampaignStoreTest, ClaimRecordAndCompleteKeepCountsAndTheDailyCap) {
   ASSERT_OK_AND_ASSIGN(ClaimResult day2, stores_->campaigns().Claim(camp.id, kT0, 10, "2027-01-16", acct.daily_cap));
   EXPECT_EQ(day2.recipients.size(), 2u) << "the one retried later is not due yet";
   std::vector<RecipientOutcome> sent2;
-  for (const auto& r : day2.recipients) sent2.push_back({r.recipient.contact_id, RecipientState::kSent, "p", "", {}});
+  for (const auto& r : day2.recipients) {
+    sent2.push_back({.contact_id = r.recipient.contact_id, .state = RecipientState::kSent, .provider_id = "p"});
+  }
   ASSERT_OK(stores_->campaigns().Record(camp.id, sent2, kT0).status());
   ASSERT_OK_AND_ASSIGN(ClaimResult late, stores_->campaigns().Claim(camp.id, kT0 + std::chrono::seconds(30), 10,
                                                                     "2027-01-16", acct.daily_cap));
   ASSERT_EQ(late.recipients.size(), 1u);
   EXPECT_EQ(late.recipients[0].recipient.attempts, 2);
   ASSERT_OK_AND_ASSIGN(Campaign done, stores_->campaigns().Record(
-      camp.id, {{late.recipients[0].recipient.contact_id, RecipientState::kSent, "p3", "", {}}}, kT0));
+      camp.id,
+      {{.contact_id = late.recipients[0].recipient.contact_id, .attempt = 2, .state = RecipientState::kSent,
+        .provider_id = "p3"}},
+      kT0));
   EXPECT_EQ(done.state, CampaignState::kCompleted);
   EXPECT_EQ(done.counts.sent, 4);
   EXPECT_EQ(done.counts.pending, 0);
@@ -223,6 +276,154 @@ TEST_F(CampaignStoreTest, PausedCampaignsClaimNothingAndCrashLeftoversGoBackToPe
                                                                        CampaignState::kProcessing, kT0, {}));
   EXPECT_EQ(resumed.counts.pending, 3);
   EXPECT_TRUE(resumed.paused_at.has_value());
+}
+
+TEST_F(CampaignStoreTest, RecordIgnoresAnOutcomeOfAnEarlierClaim) {
+  ContactId p = AddContact("p@x.io", std::nullopt);
+  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
+  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
+  ASSERT_OK_AND_ASSIGN(ClaimResult first, stores_->campaigns().Claim(camp.id, kT0, 10, "d", std::nullopt));
+  ASSERT_EQ(first.recipients.size(), 1u);
+  EXPECT_EQ(first.recipients[0].recipient.attempts, 1);
+  // A crash, a requeue, a second claim: the first claim's late outcome is stale.
+  ASSERT_OK_AND_ASSIGN(int64_t requeued, stores_->campaigns().RequeueSending(camp.id, kT0));
+  EXPECT_EQ(requeued, 1);
+  ASSERT_OK_AND_ASSIGN(ClaimResult second, stores_->campaigns().Claim(camp.id, kT0, 10, "d", std::nullopt));
+  ASSERT_EQ(second.recipients.size(), 1u);
+  EXPECT_EQ(second.recipients[0].recipient.attempts, 2);
+
+  ASSERT_OK_AND_ASSIGN(Campaign after_stale, stores_->campaigns().Record(
+      camp.id, {{.contact_id = p.value(), .attempt = 1, .state = RecipientState::kFailed, .error = "late"}}, kT0));
+  EXPECT_EQ(after_stale.counts.failed, 0);
+  EXPECT_EQ(after_stale.counts.pending, 1);
+  EXPECT_EQ(after_stale.state, CampaignState::kProcessing);
+  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {}));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].state, RecipientState::kSending) << "the second claim still owns the entry";
+  EXPECT_EQ(rs[0].error, "");
+
+  ASSERT_OK_AND_ASSIGN(Campaign done, stores_->campaigns().Record(
+      camp.id, {{.contact_id = p.value(), .attempt = 2, .state = RecipientState::kSent, .provider_id = "m2"}}, kT0));
+  EXPECT_EQ(done.counts.sent, 1);
+  EXPECT_EQ(done.state, CampaignState::kCompleted);
+  ASSERT_OK_AND_ASSIGN(Campaign again, stores_->campaigns().Record(
+      camp.id, {{.contact_id = p.value(), .attempt = 2, .state = RecipientState::kSent, .provider_id = "m2"}}, kT0));
+  EXPECT_EQ(again.counts.sent, 1) << "a repeat of the current claim's outcome counts nothing either";
+}
+
+TEST_F(CampaignStoreTest, AnOutcomeNotAttemptedGoesBackToPendingUncounted) {
+  ContactId p = AddContact("p@x.io", std::nullopt);
+  ContactId q = AddContact("q@x.io", std::nullopt);
+  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
+  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
+  const Timestamp t1 = kT0 + std::chrono::seconds(5);
+  ASSERT_OK_AND_ASSIGN(ClaimResult claimed, stores_->campaigns().Claim(camp.id, t1, 10, "d", std::nullopt));
+  ASSERT_EQ(claimed.recipients.size(), 2u);
+  const Timestamp later = kT0 + std::chrono::seconds(60);
+  ASSERT_OK_AND_ASSIGN(Campaign after, stores_->campaigns().Record(
+      camp.id,
+      {{.contact_id = p.value(), .attempt = 1, .next_attempt_at = later, .attempted = false},
+       {.contact_id = q.value(), .attempt = 7, .next_attempt_at = later, .attempted = false}},  // stale: ignored
+      t1));
+  EXPECT_EQ(after.counts.pending, 2);
+  EXPECT_EQ(after.counts.sent, 0);
+  EXPECT_EQ(after.counts.failed, 0);
+  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {}));
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].state, RecipientState::kPending);
+  EXPECT_EQ(rs[0].attempts, 0) << "the claim is not counted";
+  ASSERT_TRUE(rs[0].next_attempt_at.has_value());
+  EXPECT_EQ(*rs[0].next_attempt_at, later);
+  EXPECT_EQ(rs[0].last_attempt_at, t1);
+  EXPECT_EQ(rs[1].state, RecipientState::kSending);
+  EXPECT_EQ(rs[1].attempts, 1);
+
+  ASSERT_OK_AND_ASSIGN(ClaimResult early, stores_->campaigns().Claim(camp.id, t1, 10, "d", std::nullopt));
+  EXPECT_TRUE(early.recipients.empty()) << "not due before next_attempt_at";
+  ASSERT_OK_AND_ASSIGN(ClaimResult again, stores_->campaigns().Claim(camp.id, later, 10, "d", std::nullopt));
+  ASSERT_EQ(again.recipients.size(), 1u);
+  EXPECT_EQ(again.recipients[0].recipient.attempts, 1) << "its first real attempt";
+}
+
+TEST_F(CampaignStoreTest, ActiveCampaignsAreScheduledProcessingOrPausedOldestFirst) {
+  AddContact("p@x.io", std::nullopt);
+  AddContact("q@x.io", std::nullopt);
+  AccountId acct = Account(Channel::kEmail).id;
+  CampaignStore& cs = stores_->campaigns();
+  ASSERT_OK_AND_ASSIGN(auto none, cs.ActiveCampaigns());
+  EXPECT_TRUE(none.empty());
+  Campaign draft = NewCampaign(acct, CampaignState::kDraft);
+  Campaign scheduled = NewCampaign(acct);
+  Campaign processing = NewCampaign(acct);
+  ASSERT_OK(cs.Start(processing.id, kT0).status());
+  Campaign paused = NewCampaign(acct);
+  ASSERT_OK(cs.Start(paused.id, kT0).status());
+  ASSERT_OK(cs.SetState(paused.id, {CampaignState::kProcessing}, CampaignState::kPaused, kT0).status());
+  Campaign cancelled = NewCampaign(acct);
+  ASSERT_OK(cs.SetState(cancelled.id, {CampaignState::kScheduled}, CampaignState::kCancelled, kT0).status());
+  Campaign failed = NewCampaign(acct);
+  ASSERT_OK(cs.SetState(failed.id, {CampaignState::kScheduled}, CampaignState::kFailed, kT0, "missed").status());
+  Campaign completed = NewCampaign(acct);
+  ASSERT_OK(cs.Start(completed.id, kT0).status());
+  ASSERT_OK_AND_ASSIGN(ClaimResult all, cs.Claim(completed.id, kT0, 10, "d", std::nullopt));
+  std::vector<RecipientOutcome> sent;
+  for (const auto& r : all.recipients) sent.push_back({.contact_id = r.recipient.contact_id, .provider_id = "m"});
+  ASSERT_OK_AND_ASSIGN(Campaign done, cs.Record(completed.id, sent, kT0));
+  ASSERT_EQ(done.state, CampaignState::kCompleted);
+  Campaign scheduled_last = NewCampaign(acct);
+
+  ASSERT_OK_AND_ASSIGN(auto active, cs.ActiveCampaigns());
+  std::vector<CampaignId> ids;
+  for (const Campaign& c : active) ids.push_back(c.id);
+  EXPECT_EQ(ids, (std::vector<CampaignId>{scheduled.id, processing.id, paused.id, scheduled_last.id}));
+  ASSERT_EQ(active.size(), 4u);
+  EXPECT_EQ(active[2].state, CampaignState::kPaused);
+  EXPECT_EQ(active[1].counts.pending, 2) << "whole campaigns, counts included";
+  (void)draft;
+}
+
+TEST_F(CampaignStoreTest, CompleteIfDoneCompletesAResumedCampaignWhoseLastSendsWereRecordedWhilePaused) {
+  AddContact("p@x.io", std::nullopt);
+  AddContact("q@x.io", std::nullopt);
+  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
+  CampaignStore& cs = stores_->campaigns();
+  ASSERT_OK(cs.Start(camp.id, kT0).status());
+  ASSERT_OK_AND_ASSIGN(Campaign busy, cs.CompleteIfDone(camp.id, kT0));
+  EXPECT_EQ(busy.state, CampaignState::kProcessing) << "two pending: unchanged";
+  EXPECT_FALSE(busy.completed_at.has_value());
+
+  ASSERT_OK_AND_ASSIGN(ClaimResult claimed, cs.Claim(camp.id, kT0, 10, "d", std::nullopt));
+  ASSERT_EQ(claimed.recipients.size(), 2u);
+  ASSERT_OK_AND_ASSIGN(Campaign sending, cs.CompleteIfDone(camp.id, kT0));
+  EXPECT_EQ(sending.state, CampaignState::kProcessing) << "two sending: unchanged";
+
+  const Timestamp t1 = kT0 + std::chrono::seconds(1);
+  ASSERT_OK(cs.SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kPaused, t1).status());
+  std::vector<RecipientOutcome> sent;
+  for (const auto& r : claimed.recipients) {
+    sent.push_back({.contact_id = r.recipient.contact_id, .attempt = 1, .state = RecipientState::kSent});
+  }
+  ASSERT_OK_AND_ASSIGN(Campaign recorded, cs.Record(camp.id, sent, t1));
+  EXPECT_EQ(recorded.state, CampaignState::kPaused) << "a paused campaign does not complete";
+  EXPECT_EQ(recorded.counts.pending, 0);
+  ASSERT_OK_AND_ASSIGN(Campaign still_paused, cs.CompleteIfDone(camp.id, t1));
+  EXPECT_EQ(still_paused.state, CampaignState::kPaused) << "only a processing campaign completes";
+
+  const Timestamp t2 = kT0 + std::chrono::seconds(2);
+  ASSERT_OK_AND_ASSIGN(Campaign resumed, cs.SetState(camp.id, {CampaignState::kPaused}, CampaignState::kProcessing, t2));
+  EXPECT_EQ(resumed.state, CampaignState::kProcessing);
+  const Timestamp t3 = kT0 + std::chrono::seconds(3);
+  ASSERT_OK_AND_ASSIGN(Campaign done, cs.CompleteIfDone(camp.id, t3));
+  EXPECT_EQ(done.state, CampaignState::kCompleted);
+  EXPECT_EQ(done.completed_at, t3);
+  EXPECT_EQ(done.updated_at, t3);
+  EXPECT_EQ(done.started_at, kT0) << "the first start is kept";
+  EXPECT_EQ(done.counts.sent, 2);
+  ASSERT_OK_AND_ASSIGN(Campaign twice, cs.CompleteIfDone(camp.id, t3 + std::chrono::seconds(1)));
+  EXPECT_EQ(twice.state, CampaignState::kCompleted);
+  EXPECT_EQ(twice.completed_at, t3) << "unchanged";
+
+  EXPECT_EQ(cs.CompleteIfDone(CampaignId(999), t3).status().code(), Code::kNotFound);
 }
 
 }  // namespace
