@@ -63,4 +63,36 @@ Result<Timestamp> StartOfNextLocalDay(std::string_view time_zone, Timestamp t) {
   return StartOf(zone, LocalDayOf(zone, t) + date::days(1), t);
 }
 
+Result<Timestamp> ParseLocalDateTime(std::string_view time_zone, std::string_view text, std::string_view field) {
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument(std::string(field) + ": '" + std::string(text) + "' " + why);
+  };
+  const size_t t = text.find_first_of("Tt ");
+  if (t == std::string_view::npos) return bad("is not a date-time (YYYY-MM-DDTHH:MM[:SS])");
+  const std::string_view clock = text.substr(t + 1);
+  const bool has_offset = clock.find_first_of("Zz+-") != std::string_view::npos;
+  if (has_offset) {
+    Result<Timestamp> r = ParseRfc3339(text);
+    if (!r.ok()) return bad(r.status().message());
+    return r;
+  }
+  std::string as_utc(text);
+  if (clock.size() == 5) as_utc += ":00";  // HH:MM
+  as_utc += "Z";
+  Result<Timestamp> wall = ParseRfc3339(as_utc);
+  if (!wall.ok()) return bad("is not a date-time (YYYY-MM-DDTHH:MM[:SS]): " + wall.status().message());
+  Result<const date::time_zone*> zone = Zone(time_zone);
+  if (!zone.ok()) return zone.status();
+  // The wall-clock reading as local time, split into seconds and the fraction.
+  const auto secs = std::chrono::floor<std::chrono::seconds>(*wall);
+  const Duration fraction = *wall - secs;
+  date::local_seconds local(secs.time_since_epoch());
+  date::local_info info = (*zone)->get_info(local);
+  // Read with the offset before any change at this wall time: a time skipped by a
+  // gap lands as far after the gap's end as it was after its start, and a time that
+  // occurs twice is its first occurrence.
+  const std::chrono::sys_seconds utc((local - info.first.offset).time_since_epoch());
+  return Timestamp(utc) + fraction;
+}
+
 }  // namespace outflow

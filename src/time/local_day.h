@@ -27,4 +27,11 @@ Result<Timestamp> StartOfLocalDay(std::string_view time_zone, Timestamp t);
 // opens again.
 Result<Timestamp> StartOfNextLocalDay(std::string_view time_zone, Timestamp t);
 
+// The instant of a date-time given in a time zone: "2026-03-29T09:00" or
+// "2026-03-29T09:00:00" is local time in `time_zone`; a value with an offset or Z
+// (RFC 3339) is taken as is. A local time that does not exist (skipped by a DST
+// change) moves forward by the gap (02:30 -> 03:30); one that occurs twice is the
+// first. InvalidArgument naming `field` otherwise.
+Result<Timestamp> ParseLocalDateTime(std::string_view time_zone, std::string_view text, std::string_view field);
+
 }  // namespace outflow

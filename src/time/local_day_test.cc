@@ -117,5 +117,42 @@ TEST(LocalDay, UnknownZoneIsNamed) {
   }
 }
 
+TEST(ParseLocalDateTime, LocalTimeInAZone) {
+  ASSERT_OK_AND_ASSIGN(Timestamp t, ParseLocalDateTime("Europe/Berlin", "2026-11-25T09:00", "send_at"));
+  EXPECT_EQ(t, T("2026-11-25T08:00:00Z"));
+  ASSERT_OK_AND_ASSIGN(t, ParseLocalDateTime("America/New_York", "2026-07-01T09:30:15.5", "send_at"));
+  EXPECT_EQ(t, T("2026-07-01T13:30:15.5Z"));
+}
+
+TEST(ParseLocalDateTime, AnOffsetWins) {
+  ASSERT_OK_AND_ASSIGN(Timestamp t, ParseLocalDateTime("Europe/Berlin", "2026-11-25T09:00:00Z", "send_at"));
+  EXPECT_EQ(t, T("2026-11-25T09:00:00Z"));
+  ASSERT_OK_AND_ASSIGN(t, ParseLocalDateTime("Europe/Berlin", "2026-11-25T09:00:00-05:00", "send_at"));
+  EXPECT_EQ(t, T("2026-11-25T14:00:00Z"));
+}
+
+TEST(ParseLocalDateTime, SkippedTimeMovesForwardByTheGap) {
+  // 2026-03-29 02:30 does not exist in Berlin (02:00 CET -> 03:00 CEST): 03:30 CEST.
+  ASSERT_OK_AND_ASSIGN(Timestamp t, ParseLocalDateTime("Europe/Berlin", "2026-03-29T02:30", "send_at"));
+  EXPECT_EQ(t, T("2026-03-29T01:30:00Z"));
+}
+
+TEST(ParseLocalDateTime, RepeatedTimeIsTheFirst) {
+  // 2026-10-25 02:30 happens twice in Berlin; the first is CEST (+02:00).
+  ASSERT_OK_AND_ASSIGN(Timestamp t, ParseLocalDateTime("Europe/Berlin", "2026-10-25T02:30", "send_at"));
+  EXPECT_EQ(t, T("2026-10-25T00:30:00Z"));
+}
+
+TEST(ParseLocalDateTime, BadInputNamesTheField) {
+  Result<Timestamp> r = ParseLocalDateTime("Europe/Berlin", "tomorrow", "send_at");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("send_at: 'tomorrow'"), std::string::npos) << r.status().message();
+  r = ParseLocalDateTime("Europe/Berlin", "2026-13-01T09:00", "send_at");
+  ASSERT_FALSE(r.ok());
+  r = ParseLocalDateTime("Mars/Olympus", "2026-11-01T09:00", "send_at");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("Mars/Olympus"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace outflow
