@@ -21,6 +21,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
 from harness import OUTFLOW, free_port  # noqa: E402
 
+# The daemons started here seal no credentials, but serve needs a key (docs/secrets.md).
+os.environ.setdefault("OUTFLOW_SECRET_KEY", "5f" * 32)
+
 
 def main():
     ap = argparse.ArgumentParser()

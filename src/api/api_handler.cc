@@ -64,12 +64,13 @@ HttpResponse ErrorResponse(const Status& st) {
 
 ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
                        ContactService* contacts, ImportService* imports, SegmentService* segments,
-                       ReleaseService* releases)
+                       ReleaseService* releases, CampaignService* campaigns)
     : jobs_(jobs), metrics_(metrics), ready_(std::move(ready)) {
   if (contacts != nullptr) contacts_.emplace(*contacts);
   if (imports != nullptr) imports_.emplace(*imports);
   if (segments != nullptr) segments_.emplace(*segments);
   if (releases != nullptr) releases_.emplace(*releases);
+  if (campaigns != nullptr) campaigns_.emplace(*campaigns);
 }
 
 HttpResponse ApiHandler::Handle(const HttpRequest& req) {
@@ -114,6 +115,10 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
   }
   if (imports_ && path.starts_with("/v1/imports")) {
     if (auto r = imports_->Route(req, path, query)) return *r;
+  }
+  if (campaigns_ && (path.starts_with("/v1/accounts") || path.starts_with("/v1/templates") ||
+                     path.starts_with("/v1/campaigns"))) {
+    if (auto r = campaigns_->Route(req, path, query)) return *r;
   }
   if (path == "/v1/jobs/batch") return post ? EnqueueBatch(req) : MethodNotAllowed("POST");
   constexpr std::string_view kJobs = "/v1/jobs/";

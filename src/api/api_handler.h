@@ -7,7 +7,8 @@
 //   GET  /v1/jobs              list: state, kind, due_from, due_until, limit, after
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
-//   and the routes of contacts_api.h, imports_api.h, segments_api.h and releases_api.h
+//   and the routes of contacts_api.h, imports_api.h, segments_api.h, releases_api.h
+//   and campaigns_api.h
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -19,6 +20,7 @@
 #include <atomic>
 #include <functional>
 
+#include "api/campaigns_api.h"
 #include "api/contacts_api.h"
 #include "api/http_server.h"
 #include "api/imports_api.h"
@@ -32,10 +34,12 @@ namespace outflow::api {
 class ApiHandler {
  public:
   // `ready` tells /readyz whether the daemon accepts work (false while starting or draining).
-  // `contacts` may be null: the contact routes then answer 404.
+  // Each service may be null: its routes then answer 404 (`campaigns`: the
+  // account, template and campaign routes).
   ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
              ContactService* contacts = nullptr, ImportService* imports = nullptr,
-             SegmentService* segments = nullptr, ReleaseService* releases = nullptr);
+             SegmentService* segments = nullptr, ReleaseService* releases = nullptr,
+             CampaignService* campaigns = nullptr);
   HttpResponse Handle(const HttpRequest& req);
 
  private:
@@ -54,6 +58,7 @@ class ApiHandler {
   std::optional<ImportsApi> imports_;
   std::optional<SegmentsApi> segments_;
   std::optional<ReleasesApi> releases_;
+  std::optional<CampaignsApi> campaigns_;
 };
 
 // The HTTP response for a failed Status.

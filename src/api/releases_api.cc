@@ -5,6 +5,7 @@
 
 #include "api/http_util.h"
 #include "api/job_json.h"
+#include "api/window_json.h"
 
 namespace outflow::api {
 
@@ -13,11 +14,6 @@ namespace json = boost::json;
 namespace {
 
 json::value PlanToJson(const ReleasePlan& p) {
-  json::array windows;
-  for (const Window& w : p.windows) {
-    windows.push_back(json::object{{"days", FormatWeekdays(w.weekdays)}, {"start", FormatLocalTime(w.start_minute)},
-                                   {"end", FormatLocalTime(w.end_minute)}});
-  }
   return json::object{{"id", p.id.value()},
                       {"name", p.name},
                       {"state", ReleaseStateName(p.state)},
@@ -25,7 +21,7 @@ json::value PlanToJson(const ReleasePlan& p) {
                       {"interval_seconds", p.interval_seconds},
                       {"ramp_percent_per_day", JsonNumber(p.ramp_percent)},
                       {"time_zone", p.time_zone},
-                      {"windows", std::move(windows)},
+                      {"windows", WindowsToJson(p.windows)},
                       {"released_total", p.released_total},
                       {"started_at", FormatRfc3339(p.started_at)},
                       {"next_slot_at", FormatRfc3339(p.next_slot_at)},
@@ -59,29 +55,9 @@ Status ApplyPlanJson(const json::object& o, ReleasePlan& plan, bool creating, bo
       if (!v.is_string()) return (Status::InvalidArgument("time_zone: must be a string"));
       plan.time_zone = std::string(v.as_string());
     } else if (key == "windows") {
-      if (!v.is_array()) return (Status::InvalidArgument("windows: must be an array"));
-      for (size_t i = 0; i < v.as_array().size(); ++i) {
-        std::string f = "windows[" + std::to_string(i) + "]";
-        const json::object* w = v.as_array()[i].if_object();
-        if (w == nullptr || !w->contains("start") || !w->contains("end") || !w->at("start").is_string() ||
-            !w->at("end").is_string()) {
-          return (Status::InvalidArgument(f + ": must be {\"days\", \"start\": \"HH:MM\", \"end\": \"HH:MM\"}"));
-        }
-        Window win;
-        if (const json::value* d = w->if_contains("days")) {
-          if (!d->is_string()) return (Status::InvalidArgument(f + ".days: must be a string such as mon-fri"));
-          Result<uint8_t> mask = ParseWeekdays(d->as_string(), f + ".days");
-          if (!mask.ok()) return (mask.status());
-          win.weekdays = *mask;
-        }
-        Result<int> start = ParseLocalTime(w->at("start").as_string(), f + ".start");
-        Result<int> end = ParseLocalTime(w->at("end").as_string(), f + ".end");
-        if (!start.ok()) return (start.status());
-        if (!end.ok()) return (end.status());
-        win.start_minute = *start;
-        win.end_minute = *end;
-        plan.windows.push_back(win);
-      }
+      Result<std::vector<Window>> windows = WindowsFromJson(v);
+      if (!windows.ok()) return windows.status();
+      plan.windows.insert(plan.windows.end(), windows->begin(), windows->end());
     } else {
       return (Status::InvalidArgument(
           key + ": unknown field (known: name, per_slot, interval_seconds, ramp_percent_per_day, time_zone, windows)"));

@@ -15,7 +15,10 @@
 #include <thread>
 
 #include "api/api_client.h"
+#include "app/cli_campaigns.h"
+#include "app/cli_common.h"
 #include "app/daemon.h"
+#include "crypto/secret_box.h"
 #include "domain/segment.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
@@ -32,51 +35,14 @@ namespace outflow {
 namespace json = boost::json;
 using api::ApiClient;
 using api::ApiReply;
+using cli::CallAndPrint;
+using cli::Fail;
+using cli::FailReply;
+using cli::ReadAll;
+using cli::Str;
+using cli::UrlEncode;
 
 namespace {
-
-int ExitFor(Code c) {
-  switch (c) {
-    case Code::kOk: return kExitOk;
-    case Code::kInvalidArgument: return kExitInvalid;
-    case Code::kNotFound: return kExitNotFound;
-    case Code::kConflict: return kExitConflict;
-    case Code::kUnavailable: return kExitUnavailable;
-    case Code::kCorruption:
-    case Code::kFailedPrecondition: return kExitBadDatabase;
-    case Code::kInternal: return kExitInternal;
-  }
-  return kExitInternal;
-}
-
-int ExitForHttp(int status) {
-  if (status >= 200 && status < 300) return kExitOk;
-  if (status == 404) return kExitNotFound;
-  if (status == 409) return kExitConflict;
-  if (status == 503) return kExitUnavailable;
-  if (status >= 400 && status < 500) return kExitInvalid;
-  return kExitInternal;
-}
-
-int Fail(const Status& st) {
-  std::cerr << "outflow: " << st.message() << "\n";
-  return ExitFor(st.code());
-}
-
-// Prints an API error reply to stderr and returns its exit code.
-int FailReply(const ApiReply& r) {
-  boost::system::error_code ec;
-  json::value v = json::parse(r.body, ec);
-  std::string msg = r.body;
-  if (!ec && v.is_object() && v.as_object().contains("error")) {
-    const json::value& e = v.at("error");
-    if (e.is_object() && e.as_object().contains("message") && e.at("message").is_string()) {
-      msg = std::string(e.at("message").as_string());
-    }
-  }
-  std::cerr << "outflow: " << msg << " (HTTP " << r.status << ")\n";
-  return ExitForHttp(r.status);
-}
 
 // "now", "+90s", "+5m", "+2h", "+1d", or an RFC 3339 time passed on as it is.
 Result<std::string> ResolveDue(const std::string& text) {
@@ -95,37 +61,22 @@ Result<std::string> ResolveDue(const std::string& text) {
   return text;
 }
 
-std::string ReadAll(const std::string& path, bool& ok) {
-  std::stringstream ss;
-  if (path == "-") {
-    ss << std::cin.rdbuf();
-    ok = true;
-  } else {
-    std::ifstream f(path, std::ios::binary);
-    ok = static_cast<bool>(f);
-    ss << f.rdbuf();
-  }
-  return ss.str();
-}
+// ---- keygen ----
 
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
+int KeyGen(const std::string& path, bool if_missing) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path().empty()
+                                          ? std::filesystem::path(".")
+                                          : std::filesystem::path(path).parent_path(),
+                                      ec);
+  Status st = SecretBox::GenerateKeyFile(path);
+  if (st.code() == Code::kConflict && if_missing) {
+    std::cout << "key file " << path << " exists; kept\n";
+    return kExitOk;
   }
-  return out;
-}
-
-std::string Str(const json::value& v) {
-  if (v.is_string()) return std::string(v.as_string());
-  if (v.is_null()) return "-";
-  return json::serialize(v);
+  if (!st.ok()) return Fail(st);
+  std::cout << "created key file " << path << " (mode 0600). Back it up: without it, stored credentials cannot be read.\n";
+  return kExitOk;
 }
 
 // ---- serve ----
@@ -375,20 +326,6 @@ Result<json::object> ContactJsonFromFlags(const ContactFlags& f) {
 
 void PrintContact(const json::value& c) {
   for (const auto& [k, val] : c.as_object()) std::printf("%-17s %s\n", std::string(k).c_str(), Str(val).c_str());
-}
-
-// Calls the API and prints the reply: the JSON with --json, else `human(reply)`.
-int CallAndPrint(ApiClient& c, const std::string& method, const std::string& target, const std::string& body,
-                 bool json_out, const std::function<void(const json::value&)>& human) {
-  Result<ApiReply> r = c.Call(method, target, body);
-  if (!r.ok()) return Fail(r.status());
-  if (r->status >= 300) return FailReply(*r);
-  if (json_out) {
-    std::cout << r->body << "\n";
-  } else if (human) {
-    human(r->body.empty() ? json::value() : json::parse(r->body));
-  }
-  return kExitOk;
 }
 
 int ContactCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, bool json_out) {
@@ -798,6 +735,28 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
 
+  serve->add_option("--secret-key-file", cfg.secret_key_file,
+                    "key that encrypts account credentials (default: <data-dir>/secret.key; OUTFLOW_SECRET_KEY, "
+                    "64 hex characters, takes precedence)")
+      ->envname("OUTFLOW_SECRET_KEY_FILE");
+
+  int64_t send_retry_base_ms = 30000;
+  serve->add_option("--send-retry-base-ms", send_retry_base_ms,
+                    "first retry delay after a transient send failure; doubles per attempt, up to 1 h")
+      ->envname("OUTFLOW_SEND_RETRY_BASE_MS")
+      ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}))
+      ->capture_default_str();
+
+  std::string keygen_dir = "./data";
+  std::string keygen_out;
+  bool keygen_if_missing = false;
+  auto* keygen = app.add_subcommand("keygen", "create the secret key that encrypts account credentials (mode 0600)");
+  keygen->add_option("--data-dir", keygen_dir, "data directory: the key goes to <data-dir>/secret.key")
+      ->envname("OUTFLOW_DATA_DIR")
+      ->capture_default_str();
+  keygen->add_option("--out", keygen_out, "write the key to this path instead");
+  keygen->add_flag("--if-missing", keygen_if_missing, "succeed without a change when the key file exists");
+
   std::string migrate_dir = "./data";
   bool migrate_status = false;
   auto* migrate = app.add_subcommand("migrate", "apply database migrations (serve also does this at start)");
@@ -980,6 +939,8 @@ int RunCli(int argc, char** argv) {
   r_change->add_option("--window", rf.windows, "'mon-fri 09:00-17:00' (repeatable; replaces the windows)");
   r_change->add_option("--ramp", rf.change_ramp, "daily growth in percent");
 
+  cli::CampaignCommands campaign_commands(app);  // account, template, campaign
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -1007,8 +968,11 @@ int RunCli(int argc, char** argv) {
       return kExitUsage;
     }
     cfg.lease = std::chrono::seconds(lease_seconds);
+    cfg.send_retry_base = std::chrono::milliseconds(send_retry_base_ms);
+    if (const char* key = std::getenv("OUTFLOW_SECRET_KEY"); key != nullptr && *key != '\0') cfg.secret_key_value = key;
     return Serve(cfg);
   }
+  if (*keygen) return KeyGen(keygen_out.empty() ? DefaultSecretKeyPath(keygen_dir) : keygen_out, keygen_if_missing);
   if (*migrate) return Migrate(migrate_dir, migrate_status);
   if (*release && release->get_subcommands().front()->get_name() == "run") {
     OfflineRun run;
@@ -1061,6 +1025,7 @@ int RunCli(int argc, char** argv) {
     if (*contact) return ContactCommand(*client, cmd->get_name(), cf, contact_json);
     return FieldCommand(*client, cmd->get_name(), cf, contact_json);
   }
+  if (std::optional<int> rc = campaign_commands.Run()) return *rc;
   if (*job) {
     Result<ApiClient> client = ApiClient::Create(jf.server);
     if (!client.ok()) return Fail(client.status());

@@ -14,7 +14,10 @@
 #include "api/http_server.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "campaigns/campaign_dispatcher.h"
+#include "campaigns/campaign_service.h"
 #include "channels/webhook/webhook_handler.h"
+#include "crypto/secret_box.h"
 #include "engine/engine.h"
 #include "engine/job_service.h"
 #include "contacts/contact_service.h"
@@ -75,6 +78,10 @@ std::string DatabasePath(const std::string& data_dir) {
   return (fs::path(data_dir) / "outflow.db").string();
 }
 
+std::string DefaultSecretKeyPath(const std::string& data_dir) {
+  return (fs::path(data_dir) / "secret.key").string();
+}
+
 namespace {
 
 // Reads <dir>/node_id, creating it with a random id the first time.
@@ -93,10 +100,31 @@ Result<std::string> LoadNodeId(const std::string& dir) {
   return id;
 }
 
+// The key that seals credentials: OUTFLOW_SECRET_KEY, else the key file.
+Result<SecretBox> LoadSecretKey(const DaemonConfig& config) {
+  if (config.secret_key_value) return SecretBox::FromEnvValue(*config.secret_key_value, "OUTFLOW_SECRET_KEY");
+  const std::string path =
+      config.secret_key_file.empty() ? DefaultSecretKeyPath(config.data_dir) : config.secret_key_file;
+  Result<SecretBox> key = SecretBox::FromKeyFile(path);
+  if (key.ok() || key.status().code() != Code::kNotFound) return key;
+  return Status::FailedPrecondition(
+      "no secret key: " + path +
+      " does not exist. Account credentials are only ever stored encrypted, so outflow needs a key: create one with "
+      "`outflow keygen --data-dir " + config.data_dir +
+      "` (or give --secret-key-file PATH, or set OUTFLOW_SECRET_KEY to 64 hex characters); see docs/secrets.md");
+}
+
+DispatcherOptions DispatcherOptionsFor(const DaemonConfig& config) {
+  DispatcherOptions o;
+  o.retry_backoff.base = config.send_retry_base;
+  return o;
+}
+
 }  // namespace
 
 struct Daemon::Parts {
   std::unique_ptr<DataDirLock> lock;
+  std::optional<SecretBox> secrets;
   std::unique_ptr<SqliteStores> store;
   HandlerRegistry handlers;
   EngineMetrics metrics;
@@ -109,6 +137,9 @@ struct Daemon::Parts {
   std::shared_ptr<SegmentRefresher> segment_refresher;
   std::unique_ptr<ReleaseService> releases;
   std::unique_ptr<SegmentService> segments;
+  std::shared_ptr<CampaignStartHandler> campaign_starter;
+  std::unique_ptr<CampaignDispatcher> dispatcher;
+  std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
 };
@@ -135,6 +166,9 @@ Status Daemon::Start() {
   if (config_.node_id.empty()) {
     OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
   }
+  OUTFLOW_ASSIGN_OR_RETURN(p.secrets, LoadSecretKey(config_));
+  log::Info("secret key loaded", {{"key_id", p.secrets->KeyId()},
+                                  {"from", config_.secret_key_value ? "OUTFLOW_SECRET_KEY" : "key file"}});
   {
     // Uploads cut short by a crash are never imported: clear them.
     std::error_code ec;
@@ -155,6 +189,8 @@ Status Daemon::Start() {
   p.handlers.Register(std::string(kSegmentRefreshKind), p.segment_refresher);
   p.release_runner = std::make_shared<ReleaseRunner>(p.store->releases(), clock);
   p.handlers.Register(std::string(kReleaseJobKind), p.release_runner);
+  p.campaign_starter = std::make_shared<CampaignStartHandler>();
+  p.handlers.Register(std::string(kCampaignStartKind), p.campaign_starter);
 
   EngineOptions eo;
   eo.node_id = config_.node_id;
@@ -169,8 +205,17 @@ Status Daemon::Start() {
   p.segment_refresher->SetJobs(p.jobs.get());
   p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
   p.release_runner->SetJobs(p.jobs.get());
+  // The dispatcher builds senders and compiles templates through the service,
+  // which in turn hands started campaigns to the dispatcher.
+  p.dispatcher = std::make_unique<CampaignDispatcher>(
+      p.store->campaigns(),
+      [&p](const SendingAccount& a) { return p.campaigns->MakeSender(a); },
+      [&p](const MessageTemplateRecord& t) { return p.campaigns->Compile(t); }, clock, DispatcherOptionsFor(config_));
+  p.campaigns = std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.dispatcher.get(),
+                                                  &*p.secrets, clock);
+  p.campaign_starter->SetService(p.campaigns.get());
   p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(),
-                                            p.imports.get(), p.segments.get(), p.releases.get());
+                                            p.imports.get(), p.segments.get(), p.releases.get(), p.campaigns.get());
 
   api::HttpServer::Options ho;
   ho.host = config_.host;
@@ -187,6 +232,10 @@ Status Daemon::Start() {
   OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
   OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
   OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
+  OUTFLOW_RETURN_IF_ERROR(p.campaigns->RequeueScheduled());
+  // Before the engine: a start job that runs at once hands its campaign to a
+  // dispatcher whose limiters already know when the process started.
+  OUTFLOW_RETURN_IF_ERROR(p.dispatcher->Start());
   OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
@@ -265,10 +314,13 @@ void Daemon::Stop() {
   ready_ = false;
   if (p.http) p.http->StopAccepting();
   if (p.import_runner) p.import_runner->RequestStop();  // a running import stops after its batch
+  if (p.dispatcher) p.dispatcher->Stop();
   if (p.engine) p.engine->Stop();
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
+  p.campaigns.reset();
+  p.dispatcher.reset();
   p.releases.reset();
   p.segments.reset();
   p.imports.reset();

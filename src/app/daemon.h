@@ -1,10 +1,13 @@
 // Daemon: `outflow serve`. Wires the store, the handlers, the engine, the API and
 // the HTTP server, and owns their start and stop order, written here only:
 //
-//   Start: lock the data directory -> open the store (migrate) -> register
-//          handlers -> listen (a port in use fails here, before any job runs)
-//          -> start the engine (recovers this node's leases) -> ready.
-//   Stop:  not ready -> stop accepting connections -> engine drain (stop
+//   Start: lock the data directory -> load the secret key -> open the store
+//          (migrate) -> register handlers -> listen (a port in use fails here,
+//          before any job runs) -> start the engine (recovers this node's
+//          leases) -> start the campaign dispatcher (requeues sends in flight at
+//          a crash) -> ready.
+//   Stop:  not ready -> stop accepting connections -> stop the dispatcher
+//          (claimed, unsent messages go back to pending) -> engine drain (stop
 //          claiming, release queued jobs, finish running ones, commit) ->
 //          close connections -> close the store -> unlock.
 #pragma once
@@ -33,7 +36,18 @@ struct DaemonConfig {
   size_t body_limit = 8 * 1024 * 1024;
   uint64_t upload_limit = uint64_t{1} << 30;  // largest CSV upload
   Duration lease = std::chrono::minutes(5);
+  // The key that seals account credentials (docs/secrets.md): the value of
+  // OUTFLOW_SECRET_KEY when set, else the key file (empty: <data_dir>/secret.key).
+  // No key is a start-up error.
+  std::optional<std::string> secret_key_value;
+  std::string secret_key_file;
+  // The first retry of a transiently failed send waits about this long; each
+  // further one doubles it (DispatcherOptions::retry_backoff).
+  Duration send_retry_base = std::chrono::seconds(30);
 };
+
+// The default key file of a data directory.
+std::string DefaultSecretKeyPath(const std::string& data_dir);
 
 // Parses "host:port" ("127.0.0.1:8080", "[::1]:8080", ":8080").
 Status ParseListenAddress(std::string_view text, std::string& host, uint16_t& port);

@@ -19,6 +19,12 @@ import collections
 
 OUTFLOW = os.environ.get("OUTFLOW_BIN", os.path.join(os.path.dirname(__file__), "../../build/outflow"))
 
+# `outflow serve` needs the key that seals account credentials (docs/secrets.md).
+# Every daemon these tests start gets this one through the environment, unless a
+# test passes its own (test_campaigns.py checks start-up without a key).
+TEST_SECRET_KEY = "5f" * 32
+os.environ.setdefault("OUTFLOW_SECRET_KEY", TEST_SECRET_KEY)
+
 
 def free_port():
     with socket.socket() as s:

@@ -1,0 +1,107 @@
+#include "app/cli_common.h"
+
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "app/cli.h"
+
+namespace outflow::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+int ExitFor(Code c) {
+  switch (c) {
+    case Code::kOk: return kExitOk;
+    case Code::kInvalidArgument: return kExitInvalid;
+    case Code::kNotFound: return kExitNotFound;
+    case Code::kConflict: return kExitConflict;
+    case Code::kUnavailable: return kExitUnavailable;
+    case Code::kCorruption:
+    case Code::kFailedPrecondition: return kExitBadDatabase;
+    case Code::kInternal: return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+int ExitForHttp(int status) {
+  if (status >= 200 && status < 300) return kExitOk;
+  if (status == 404) return kExitNotFound;
+  if (status == 409) return kExitConflict;
+  if (status == 503) return kExitUnavailable;
+  if (status >= 400 && status < 500) return kExitInvalid;
+  return kExitInternal;
+}
+
+}  // namespace
+
+int Fail(const Status& st) {
+  std::cerr << "outflow: " << st.message() << "\n";
+  return ExitFor(st.code());
+}
+
+int FailReply(const api::ApiReply& r) {
+  boost::system::error_code ec;
+  json::value v = json::parse(r.body, ec);
+  std::string msg = r.body;
+  if (!ec && v.is_object() && v.as_object().contains("error")) {
+    const json::value& e = v.at("error");
+    if (e.is_object() && e.as_object().contains("message") && e.at("message").is_string()) {
+      msg = std::string(e.at("message").as_string());
+    }
+  }
+  std::cerr << "outflow: " << msg << " (HTTP " << r.status << ")\n";
+  return ExitForHttp(r.status);
+}
+
+int CallAndPrint(api::ApiClient& c, const std::string& method, const std::string& target, const std::string& body,
+                 bool json_out, const std::function<void(const json::value&)>& human) {
+  Result<api::ApiReply> r = c.Call(method, target, body);
+  if (!r.ok()) return Fail(r.status());
+  if (r->status >= 300) return FailReply(*r);
+  if (json_out) {
+    std::cout << r->body << "\n";
+  } else if (human) {
+    human(r->body.empty() ? json::value() : json::parse(r->body));
+  }
+  return kExitOk;
+}
+
+std::string ReadAll(const std::string& path, bool& ok) {
+  std::stringstream ss;
+  if (path == "-") {
+    ss << std::cin.rdbuf();
+    ok = true;
+  } else {
+    std::ifstream f(path, std::ios::binary);
+    ok = static_cast<bool>(f);
+    ss << f.rdbuf();
+  }
+  return ss.str();
+}
+
+std::string UrlEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string Str(const json::value& v) {
+  if (v.is_string()) return std::string(v.as_string());
+  if (v.is_null()) return "-";
+  return json::serialize(v);
+}
+
+}  // namespace outflow::cli

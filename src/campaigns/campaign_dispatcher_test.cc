@@ -1,0 +1,431 @@
+// The dispatcher over a real SQLite store, with a scripted channel in place of a
+// provider (the channels themselves are tested against real servers in
+// channels/*_test.cc, and the whole path end to end in tests/e2e/test_campaigns.py).
+#include "campaigns/campaign_dispatcher.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "store/sqlite/sqlite_store.h"
+#include "testing/status_matchers.h"
+#include "testing/temp_dir.h"
+#include "time/local_day.h"
+
+namespace outflow {
+namespace {
+
+using channels::OutboundMessage;
+using channels::SendOutcome;
+using channels::SendResult;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct Sent {
+  std::string key, to, subject, text;
+  Timestamp at;
+};
+
+// What the scripted channel saw and how it answers. Thread-safe.
+class Script {
+ public:
+  explicit Script(Clock& clock) : clock_(clock) {}
+  // Answers a message; the default sends it.
+  void SetReply(std::function<SendResult(const OutboundMessage&)> reply) {
+    std::lock_guard lock(mu_);
+    reply_ = std::move(reply);
+  }
+  std::vector<SendResult> Send(std::span<const OutboundMessage> batch) {
+    std::lock_guard lock(mu_);
+    std::vector<SendResult> out;
+    for (const OutboundMessage& m : batch) {
+      sent_.push_back({m.idempotency_key, m.to, m.subject, m.text, clock_.Now()});
+      SendResult r = reply_ ? reply_(m) : SendResult{SendOutcome::kSent, "p-" + m.idempotency_key, {}, {}};
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  std::vector<Sent> sent() const {
+    std::lock_guard lock(mu_);
+    return sent_;
+  }
+  size_t count() const {
+    std::lock_guard lock(mu_);
+    return sent_.size();
+  }
+
+ private:
+  Clock& clock_;
+  mutable std::mutex mu_;
+  std::function<SendResult(const OutboundMessage&)> reply_;
+  std::vector<Sent> sent_;
+};
+
+class ScriptedSender final : public channels::ChannelSender {
+ public:
+  explicit ScriptedSender(std::shared_ptr<Script> s) : s_(std::move(s)) {}
+  std::vector<SendResult> SendBatch(std::span<const OutboundMessage> m) override { return s_->Send(m); }
+  Status Verify() override { return Status::Ok(); }
+
+ private:
+  std::shared_ptr<Script> s_;
+};
+
+// Waits for a condition, polling, for at most `limit`.
+bool Eventually(const std::function<bool()>& cond, Duration limit = seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  return cond();
+}
+
+class DispatcherTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(SystemClock::Instance(), "outflow.db"); }
+
+  // A fresh store in `file`, on `clock`.
+  void Open(Clock& clock, const std::string& file) {
+    clock_ = &clock;
+    script_ = std::make_shared<Script>(clock);
+    stores_.reset();
+    auto s = SqliteStores::Open(dir_.File(file), {}, clock.Now());
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    stores_ = std::move(s).value();
+    Segment all{SegmentId(), "All", SegmentKind::kStatic, std::nullopt, 0, {}, {}};
+    ASSERT_OK_AND_ASSIGN(segment_, stores_->segments().Create(all, clock.Now()));
+    MessageTemplateRecord t;
+    t.name = "hello";
+    t.subject = "Hi {{first_name}}";
+    t.text = "Hello {{first_name}}, your tier is {{tier|basic}}.";
+    ASSERT_OK_AND_ASSIGN(template_, stores_->campaigns().CreateTemplate(t, clock.Now()));
+  }
+
+  std::unique_ptr<CampaignDispatcher> MakeDispatcher(DispatcherOptions o) {
+    auto script = script_;
+    return std::make_unique<CampaignDispatcher>(
+        stores_->campaigns(),
+        [script](const SendingAccount&) -> Result<std::unique_ptr<channels::ChannelSender>> {
+          return std::unique_ptr<channels::ChannelSender>(std::make_unique<ScriptedSender>(script));
+        },
+        [](const MessageTemplateRecord& t) {
+          return CompileTemplate({t.subject, t.text, t.html}, {"first_name", "tier"});
+        },
+        *clock_, o);
+  }
+
+  static DispatcherOptions Fast() {
+    DispatcherOptions o;
+    o.guard_restart = false;
+    o.retry_backoff = {milliseconds(1), milliseconds(4)};
+    o.outage_backoff = {milliseconds(1), milliseconds(4)};
+    return o;
+  }
+
+  void AddContacts(int n, bool named = true) {
+    std::vector<ContactId> ids;
+    for (int i = 0; i < n; ++i) {
+      Contact c;
+      c.email = "c" + std::to_string(next_++) + "@example.com";
+      if (named) c.first_name = "Ann" + std::to_string(next_);
+      ASSERT_OK_AND_ASSIGN(Contact made, stores_->contacts().Create(c, clock_->Now()));
+      ids.push_back(made.id);
+    }
+    ASSERT_OK(stores_->segments().AddMembers(segment_.id, ids, clock_->Now()));
+  }
+
+  SendingAccount Account(int rate, int burst, std::optional<int64_t> cap = std::nullopt) {
+    SendingAccount a;
+    a.name = "acct-" + std::to_string(next_++);
+    a.channel = Channel::kEmail;
+    a.provider = "log";
+    a.rate_per_second = rate;
+    a.burst = burst;
+    a.daily_cap = cap;
+    Result<SendingAccount> r = stores_->campaigns().CreateAccount(a, nullptr, clock_->Now());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return *r;
+  }
+
+  // A processing campaign to the segment.
+  Campaign Started(const SendingAccount& a, int max_attempts = 5, CapPolicy policy = CapPolicy::kWait) {
+    Campaign c;
+    c.name = "launch-" + std::to_string(next_++);
+    c.account = a.id;
+    c.template_id = template_.id;
+    c.audience.segments = {segment_.id.value()};
+    c.state = CampaignState::kScheduled;
+    c.max_attempts = max_attempts;
+    c.cap_policy = policy;
+    Result<Campaign> made = stores_->campaigns().CreateCampaign(c, clock_->Now());
+    EXPECT_TRUE(made.ok()) << made.status().ToString();
+    Result<Campaign> started = stores_->campaigns().Start(made->id, clock_->Now());
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    return *started;
+  }
+
+  CampaignStore& store() { return stores_->campaigns(); }
+  Campaign Get(CampaignId id) { return stores_->campaigns().GetCampaign(id).value(); }
+  bool Finished(CampaignId id) { return IsFinished(Get(id).state); }
+  std::vector<Recipient> Ledger(CampaignId id) {
+    RecipientFilter f;
+    f.limit = 10000;
+    return stores_->campaigns().Recipients(id, f).value();
+  }
+
+  testing::TempDir dir_;
+  Clock* clock_ = nullptr;
+  std::shared_ptr<Script> script_;
+  std::unique_ptr<SqliteStores> stores_;
+  Segment segment_;
+  MessageTemplateRecord template_;
+  int next_ = 0;
+};
+
+TEST_F(DispatcherTest, SendsEveryRecipientOnceRenderedAndCompletes) {
+  AddContacts(40);
+  AddContacts(1, /*named=*/false);  // the subject needs first_name: this one fails, the rest go on
+  Campaign c = Started(Account(10000, 10000));
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
+  Campaign done = Get(c.id);
+  EXPECT_EQ(done.state, CampaignState::kCompleted);
+  EXPECT_EQ(done.counts.sent, 40);
+  EXPECT_EQ(done.counts.failed, 1);
+  EXPECT_EQ(done.counts.pending, 0);
+
+  std::set<std::string> keys;
+  for (const Sent& s : script_->sent()) {
+    EXPECT_TRUE(keys.insert(s.key).second) << "sent twice: " << s.key;
+    EXPECT_TRUE(s.subject.starts_with("Hi Ann")) << s.subject;
+    EXPECT_NE(s.text.find("your tier is basic."), std::string::npos) << s.text;
+  }
+  EXPECT_EQ(keys.size(), 40u);
+  for (const Recipient& r : Ledger(c.id)) {
+    if (r.state == RecipientState::kSent) {
+      EXPECT_EQ(r.provider_id, "p-" + RecipientKey(c.id, r.contact_id));
+      EXPECT_EQ(keys.count(RecipientKey(c.id, r.contact_id)), 1u);
+    } else {
+      EXPECT_EQ(r.state, RecipientState::kFailed);
+      EXPECT_NE(r.error.find("template: subject: field 'first_name' has no value"), std::string::npos) << r.error;
+      EXPECT_EQ(keys.count(RecipientKey(c.id, r.contact_id)), 0u);
+    }
+  }
+  EXPECT_TRUE(Eventually([&] { return d->active_loops() == 0; }));
+}
+
+TEST_F(DispatcherTest, TransientFailuresRetryWithBackoffPermanentOnesFailWithTheReason) {
+  AddContacts(3);
+  Campaign c = Started(Account(10000, 10000), /*max_attempts=*/3);
+  const std::vector<Recipient> ledger = Ledger(c.id);
+  ASSERT_EQ(ledger.size(), 3u);
+  const std::string down = ledger[0].address, refused = ledger[1].address, flaky = ledger[2].address;
+  std::atomic<int> flaky_calls{0};
+  script_->SetReply([&](const OutboundMessage& m) -> SendResult {
+    if (m.to == down) return {SendOutcome::kTransient, "", "HTTP 503: upstream down", std::nullopt};
+    if (m.to == refused) return {SendOutcome::kPermanent, "", "HTTP 400: invalid recipient (code 131026)", std::nullopt};
+    if (flaky_calls++ == 0) return {SendOutcome::kTransient, "", "timeout", std::nullopt};
+    return {SendOutcome::kSent, "wamid.1", "", std::nullopt};
+  });
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
+  std::map<std::string, Recipient> by_address;
+  for (const Recipient& r : Ledger(c.id)) by_address[r.address] = r;
+  EXPECT_EQ(by_address[down].state, RecipientState::kFailed);
+  EXPECT_EQ(by_address[down].attempts, 3);
+  EXPECT_EQ(by_address[down].error, "gave up after 3 attempts: HTTP 503: upstream down");
+  EXPECT_EQ(by_address[refused].state, RecipientState::kFailed);
+  EXPECT_EQ(by_address[refused].attempts, 1);
+  EXPECT_EQ(by_address[refused].error, "HTTP 400: invalid recipient (code 131026)");
+  EXPECT_EQ(by_address[flaky].state, RecipientState::kSent);
+  EXPECT_EQ(by_address[flaky].attempts, 2);
+  EXPECT_EQ(by_address[flaky].provider_id, "wamid.1");
+  Campaign done = Get(c.id);
+  EXPECT_EQ(done.state, CampaignState::kCompleted);
+  EXPECT_EQ(done.counts.sent, 1);
+  EXPECT_EQ(done.counts.failed, 2);
+}
+
+TEST_F(DispatcherTest, RetryAfterHoldsTheAccountAtLeastThatLong) {
+  AddContacts(2);
+  Campaign c = Started(Account(10000, 1));
+  std::atomic<int> calls{0};
+  script_->SetReply([&](const OutboundMessage&) -> SendResult {
+    if (calls++ == 0) return {SendOutcome::kTransient, "", "HTTP 429: slow down", milliseconds(300)};
+    return {SendOutcome::kSent, "id", "", std::nullopt};
+  });
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
+  std::vector<Sent> sent = script_->sent();
+  ASSERT_EQ(sent.size(), 3u);  // the 429, then both
+  // Nothing went to the provider within its Retry-After, not even the other recipient.
+  EXPECT_GE(sent[1].at - sent[0].at, milliseconds(300));
+  EXPECT_GE(sent[2].at - sent[0].at, milliseconds(300));
+  EXPECT_EQ(Get(c.id).counts.sent, 2);
+}
+
+TEST_F(DispatcherTest, PauseStopsSendingWithinASecondAndResumeSendsNothingTwice) {
+  AddContacts(60);
+  Campaign c = Started(Account(20, 1));  // one message every 50 ms
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] { return script_->count() >= 5; }));
+  ASSERT_OK(store().SetState(c.id, {CampaignState::kProcessing}, CampaignState::kPaused, clock_->Now()).status());
+  const auto paused_at = std::chrono::steady_clock::now();
+  const size_t at_pause = script_->count();
+  d->Interrupt(c.id);
+  ASSERT_TRUE(Eventually([&] { return d->active_loops() == 0; }, seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - paused_at, seconds(1));
+  // At most the chunk in the channel's hands when the pause came (one message) went out after it.
+  const size_t after = script_->count();
+  EXPECT_LE(after, at_pause + 1);
+  // Nothing is left claimed; claimed-but-unsent entries got their attempt back.
+  for (const Recipient& r : Ledger(c.id)) {
+    EXPECT_NE(r.state, RecipientState::kSending);
+    if (r.state == RecipientState::kPending) {
+      EXPECT_EQ(r.attempts, 0) << r.contact_id;
+    }
+  }
+  EXPECT_EQ(Get(c.id).state, CampaignState::kPaused);
+  EXPECT_EQ(script_->count(), after);  // the loop has ended: nothing can have been sent since
+
+  ASSERT_OK(store().SetState(c.id, {CampaignState::kPaused}, CampaignState::kProcessing, clock_->Now()).status());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
+  std::set<std::string> keys;
+  for (const Sent& s : script_->sent()) EXPECT_TRUE(keys.insert(s.key).second) << "sent twice: " << s.key;
+  EXPECT_EQ(keys.size(), 60u);
+  EXPECT_EQ(Get(c.id).counts.sent, 60);
+}
+
+TEST_F(DispatcherTest, StopThenRestartResumesFromTheLedgerAndRequeuesCrashedClaims) {
+  AddContacts(40);
+  SendingAccount a = Account(100, 1);
+  Campaign c = Started(a);
+  {
+    auto d = MakeDispatcher(Fast());
+    ASSERT_OK(d->Start());
+    d->Wake(c.id);
+    ASSERT_TRUE(Eventually([&] { return script_->count() >= 10; }));
+    d->Stop();
+  }
+  for (const Recipient& r : Ledger(c.id)) EXPECT_NE(r.state, RecipientState::kSending);
+  const size_t before = script_->count();
+  ASSERT_LT(before, 40u);
+  // A crash leaves claims behind: three entries `sending` that nobody will record.
+  ASSERT_OK_AND_ASSIGN(ClaimResult crashed,
+                       stores_->campaigns().Claim(c.id, clock_->Now(), 3, LocalDay("UTC", clock_->Now()).value(),
+                                                  std::nullopt));
+  ASSERT_EQ(crashed.recipients.size(), 3u);
+
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());  // requeues them and starts the processing campaign's loop
+  ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
+  std::map<std::string, int> times;
+  for (const Sent& s : script_->sent()) ++times[s.key];
+  EXPECT_EQ(times.size(), 40u);
+  for (const auto& [key, n] : times) EXPECT_EQ(n, 1) << key;
+  EXPECT_EQ(Get(c.id).counts.sent, 40);
+}
+
+TEST_F(DispatcherTest, CampaignsOnOneAccountShareItsLimitAndARestartWaitsOneWindow) {
+  AddContacts(15);
+  SendingAccount a = Account(10, 10);
+  Campaign c1 = Started(a);
+  Campaign c2 = Started(a);
+  DispatcherOptions o = Fast();
+  o.guard_restart = true;
+  auto d = MakeDispatcher(o);
+  const Timestamp start = clock_->Now();
+  ASSERT_OK(d->Start());
+  d->Wake(c1.id);
+  d->Wake(c2.id);
+  ASSERT_TRUE(Eventually([&] { return Finished(c1.id) && Finished(c2.id); }));
+  std::vector<Sent> sent = script_->sent();
+  ASSERT_EQ(sent.size(), 30u);
+  std::vector<Timestamp> at;
+  for (const Sent& s : sent) at.push_back(s.at);
+  std::sort(at.begin(), at.end());
+  // The first window after the start is the restart guard's.
+  EXPECT_GE(at.front() - start, seconds(1));
+  // Never more than 10 in any one-second window, across both campaigns.
+  for (size_t i = 10; i < at.size(); ++i) {
+    EXPECT_GE(at[i] - at[i - 10], seconds(1)) << "sends " << i - 10 << " and " << i;
+  }
+}
+
+TEST_F(DispatcherTest, AnOutageHoldsTheAccountInsteadOfSpendingEveryRecipientsAttempts) {
+  FakeClock clock(FromMicros(1'800'000'000'000'000));
+  Open(clock, "fake-clock.db");
+  AddContacts(20);
+  Campaign c = Started(Account(1000, 5));  // chunks of 5
+  std::atomic<bool> down{true};
+  script_->SetReply([&](const OutboundMessage&) -> SendResult {
+    if (down) return {SendOutcome::kTransient, "", "cannot connect", std::nullopt};
+    return {SendOutcome::kSent, "ok", "", std::nullopt};
+  });
+  DispatcherOptions o = Fast();
+  o.outage_backoff = {seconds(10), seconds(60)};
+  o.retry_backoff = {seconds(1), seconds(1)};
+  auto d = MakeDispatcher(o);
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  auto attempted = [&] {
+    int n = 0, sending = 0;
+    for (const Recipient& r : Ledger(c.id)) {
+      n += r.attempts > 0;
+      sending += r.state == RecipientState::kSending;
+    }
+    return sending == 0 ? n : -1;
+  };
+  // One chunk failed wholly: the account is held; the other 15 were given back unattempted.
+  ASSERT_TRUE(Eventually([&] { return script_->count() == 5 && attempted() == 5; }));
+  EXPECT_EQ(script_->count(), 5u);  // time stands still: the hold has not ended
+  down = false;
+  clock.Advance(seconds(11));
+  ASSERT_TRUE(Eventually([&] {
+    clock.Advance(milliseconds(100));
+    return Finished(c.id);
+  }));
+  EXPECT_EQ(Get(c.id).counts.sent, 20);
+  EXPECT_EQ(script_->count(), 25u);
+}
+
+TEST_F(DispatcherTest, TheDailyCapWaitsForTheNextLocalDayOrFailsTheCampaign) {
+  // 2027-01-15 10:00 UTC.
+  FakeClock clock(ParseRfc3339("2027-01-15T10:00:00Z").value());
+  Open(clock, "fake-clock.db");
+  AddContacts(8);
+  Campaign waits = Started(Account(1000, 1000, /*cap=*/5));
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());
+  d->Wake(waits.id);
+  ASSERT_TRUE(Eventually([&] { return Get(waits.id).counts.sent == 5; }));
+  EXPECT_EQ(Get(waits.id).state, CampaignState::kProcessing);
+  EXPECT_EQ(Get(waits.id).counts.pending, 3);
+  EXPECT_EQ(script_->count(), 5u);
+  clock.Set(ParseRfc3339("2027-01-16T00:00:01Z").value());
+  ASSERT_TRUE(Eventually([&] { return Finished(waits.id); }));
+  EXPECT_EQ(Get(waits.id).counts.sent, 8);
+
+  Campaign fails = Started(Account(1000, 1000, /*cap=*/5), 5, CapPolicy::kFail);
+  d->Wake(fails.id);
+  ASSERT_TRUE(Eventually([&] { return Finished(fails.id); }));
+  Campaign f = Get(fails.id);
+  EXPECT_EQ(f.state, CampaignState::kFailed);
+  EXPECT_EQ(f.counts.sent, 5);
+  EXPECT_NE(f.error.find("daily cap of 5 reached"), std::string::npos) << f.error;
+}
+
+}  // namespace
+}  // namespace outflow

@@ -1,0 +1,340 @@
+#include "campaigns/campaign_service.h"
+
+#include <boost/json.hpp>
+
+#include "base/log.h"
+#include "channels/sender_factory.h"
+
+namespace outflow {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string AccountAd(AccountId id) {
+  return "account:" + std::to_string(id.value());
+}
+
+std::string CampaignName(const Campaign& c) {
+  return "campaign " + std::to_string(c.id.value());
+}
+
+// When a scheduled campaign's start job is due: its time, or when it was
+// scheduled (or resumed) if that is later.
+Timestamp StartDue(const Campaign& c) {
+  Timestamp stamped = c.scheduled_state_at.value_or(c.created_at);
+  return c.scheduled_at ? std::max(*c.scheduled_at, stamped) : stamped;
+}
+
+}  // namespace
+
+CampaignService::CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs,
+                                 CampaignDispatcher* dispatcher, const SecretBox* secrets, Clock& clock)
+    : store_(store), contacts_(contacts), jobs_(jobs), dispatcher_(dispatcher), secrets_(secrets), clock_(clock) {}
+
+// ---- Accounts ----
+
+Result<std::string> CampaignService::SealCredentials(const std::string& json_text, AccountId id) const {
+  if (secrets_ == nullptr) {
+    return Status::FailedPrecondition(
+        "credentials: no secret key is configured, so credentials cannot be stored encrypted (start outflow with "
+        "--secret-key-file or OUTFLOW_SECRET_KEY; see docs/secrets.md)");
+  }
+  return secrets_->Seal(json_text, AccountAd(id));
+}
+
+Result<SendingAccount> CampaignService::CreateAccount(SendingAccount a, const std::optional<std::string>& credentials) {
+  OUTFLOW_RETURN_IF_ERROR(ValidateAccount(a));
+  OUTFLOW_RETURN_IF_ERROR(channels::CheckSenderSettings(a, credentials.value_or("")));
+  CampaignStore::SealFn seal;
+  if (credentials) {
+    if (secrets_ == nullptr) return SealCredentials(*credentials, AccountId()).status();
+    seal = [this, &credentials](AccountId id) { return secrets_->Seal(*credentials, AccountAd(id)); };
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount created, store_.CreateAccount(a, seal, clock_.Now()));
+  log::Info("account created", {{"account", created.id.value()},
+                                {"name", created.name},
+                                {"provider", created.provider},
+                                {"credentials", created.has_credentials}});
+  return created;
+}
+
+Result<SendingAccount> CampaignService::UpdateAccount(AccountId id, const std::function<Status(SendingAccount&)>& change,
+                                                      const std::optional<std::string>& credentials) {
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount a, store_.GetAccount(id));
+  OUTFLOW_RETURN_IF_ERROR(change(a));
+  a.id = id;
+  OUTFLOW_RETURN_IF_ERROR(ValidateAccount(a));
+  std::optional<std::string> sealed;
+  if (credentials) {
+    OUTFLOW_RETURN_IF_ERROR(channels::CheckSenderSettings(a, *credentials));
+    OUTFLOW_ASSIGN_OR_RETURN(sealed, SealCredentials(*credentials, id));
+  } else {
+    // The settings must still fit the stored credentials.
+    OUTFLOW_ASSIGN_OR_RETURN(std::unique_ptr<channels::ChannelSender> sender, MakeSender(a));
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount updated, store_.UpdateAccount(a, sealed, clock_.Now()));
+  log::Info("account updated", {{"account", id.value()}, {"credentials_changed", credentials.has_value()}});
+  return updated;
+}
+
+Result<std::unique_ptr<channels::ChannelSender>> CampaignService::MakeSender(const SendingAccount& a) {
+  OUTFLOW_ASSIGN_OR_RETURN(std::optional<std::string> sealed, store_.AccountCredentials(a.id));
+  std::string credentials;
+  if (sealed) {
+    if (secrets_ == nullptr) {
+      return Status::FailedPrecondition("account " + a.name +
+                                        ": its credentials are encrypted and no secret key is configured");
+    }
+    Result<std::string> opened = secrets_->Open(*sealed, AccountAd(a.id));
+    if (!opened.ok()) {
+      return Status::FailedPrecondition("account " + a.name + ": cannot decrypt its credentials (" +
+                                        opened.status().message() +
+                                        "); was outflow started with a different secret key?");
+    }
+    credentials = std::move(opened).value();
+  }
+  return channels::MakeSender(a, credentials, clock_);
+}
+
+Status CampaignService::VerifyAccount(AccountId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount a, store_.GetAccount(id));
+  OUTFLOW_ASSIGN_OR_RETURN(std::unique_ptr<channels::ChannelSender> sender, MakeSender(a));
+  return sender->Verify();
+}
+
+// ---- Templates ----
+
+Result<std::set<std::string, std::less<>>> CampaignService::KnownFields() {
+  std::set<std::string, std::less<>> known;
+  for (std::string_view f : StandardContactFields()) known.emplace(f);
+  OUTFLOW_ASSIGN_OR_RETURN(ContactService::Defs defs, contacts_.Definitions());
+  for (const auto& [name, def] : defs) known.insert(name);
+  return known;
+}
+
+Result<CompiledTemplate> CampaignService::Compile(const MessageTemplateRecord& t) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto known, KnownFields());
+  return CompileTemplate(MessageTemplate{t.subject, t.text, t.html}, known);
+}
+
+Result<MessageTemplateRecord> CampaignService::CreateTemplate(MessageTemplateRecord t) {
+  if (t.name.empty() || t.name.size() > kMaxNameBytes) {
+    return Status::InvalidArgument("name: must be 1 to " + std::to_string(kMaxNameBytes) + " bytes");
+  }
+  OUTFLOW_RETURN_IF_ERROR(Compile(t).status());
+  return store_.CreateTemplate(t, clock_.Now());
+}
+
+Result<MessageTemplateRecord> CampaignService::UpdateTemplate(TemplateId id,
+                                                              const std::function<Status(MessageTemplateRecord&)>& change) {
+  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord t, store_.GetTemplate(id));
+  OUTFLOW_RETURN_IF_ERROR(change(t));
+  t.id = id;
+  if (t.name.empty() || t.name.size() > kMaxNameBytes) {
+    return Status::InvalidArgument("name: must be 1 to " + std::to_string(kMaxNameBytes) + " bytes");
+  }
+  OUTFLOW_RETURN_IF_ERROR(Compile(t).status());
+  return store_.UpdateTemplate(t, clock_.Now());
+}
+
+Result<RenderedMessage> CampaignService::Preview(TemplateId id, ContactId contact) {
+  OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord t, store_.GetTemplate(id));
+  OUTFLOW_ASSIGN_OR_RETURN(CompiledTemplate compiled, Compile(t));
+  Result<Contact> c = contacts_.Get(contact);
+  if (!c.ok()) return c.status().code() == Code::kNotFound ? Status::NotFound("contact_id: contact " +
+                                                                                  std::to_string(contact.value()) +
+                                                                                  " does not exist")
+                                                                 : c.status();
+  return Render(compiled, ContactTemplateValues(*c));
+}
+
+// ---- Campaigns ----
+
+Status CampaignService::EnqueueStart(const Campaign& c, Timestamp due) {
+  JobSpec spec;
+  spec.kind = std::string(kCampaignStartKind);
+  spec.due_at = due;
+  spec.max_attempts = 100;  // store trouble retries; a dead start job would leave the campaign waiting
+  // One job per scheduling: a resumed campaign gets a new one.
+  spec.idempotency_key = "campaign-start-" + std::to_string(c.id.value()) + "-" +
+                         std::to_string(ToMicros(c.scheduled_state_at.value_or(c.created_at)));
+  spec.payload = json::serialize(json::object{{"campaign_id", c.id.value()}});
+  return jobs_.Enqueue(std::span(&spec, 1), "").status();
+}
+
+Result<Campaign> CampaignService::CreateCampaign(Campaign c, bool schedule) {
+  OUTFLOW_RETURN_IF_ERROR(ValidateCampaign(c));
+  const Timestamp now = clock_.Now();
+  if (c.scheduled_at && *c.scheduled_at < now) {
+    return Status::InvalidArgument("send_at: " + FormatRfc3339(*c.scheduled_at) + " is in the past (now is " +
+                                   FormatRfc3339(now) + ")");
+  }
+  Result<SendingAccount> account = store_.GetAccount(c.account);
+  if (!account.ok()) {
+    return account.status().code() == Code::kNotFound
+               ? Status::NotFound("account_id: account " + std::to_string(c.account.value()) + " does not exist")
+               : account.status();
+  }
+  Result<MessageTemplateRecord> t = store_.GetTemplate(c.template_id);
+  if (!t.ok()) {
+    return t.status().code() == Code::kNotFound
+               ? Status::NotFound("template_id: template " + std::to_string(c.template_id.value()) + " does not exist")
+               : t.status();
+  }
+  if (account->channel == Channel::kEmail && t->subject.empty()) {
+    return Status::InvalidArgument("template_id: template " + t->name + " has no subject, and account " +
+                                   account->name + " sends email");
+  }
+  // A template saved before a custom field was removed, or its rules changed, must still compile.
+  if (Result<CompiledTemplate> compiled = Compile(*t); !compiled.ok()) {
+    return Status::InvalidArgument("template_id: " + compiled.status().message());
+  }
+  c.state = CampaignState::kDraft;
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign created, store_.CreateCampaign(c, now));
+  log::Info("campaign created", {{"campaign", created.id.value()}, {"name", created.name}});
+  if (!schedule) return created;
+  return Schedule(created.id);
+}
+
+Result<Campaign> CampaignService::Schedule(CampaignId id) {
+  const Timestamp now = clock_.Now();
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign c, store_.GetCampaign(id));
+  if (c.state != CampaignState::kDraft) {
+    return Status::Conflict(CampaignName(c) + " is " + std::string(CampaignStateName(c.state)) +
+                            "; only a draft can be scheduled");
+  }
+  if (c.scheduled_at && *c.scheduled_at < now) {
+    return Status::InvalidArgument("send_at: " + FormatRfc3339(*c.scheduled_at) + " is in the past (now is " +
+                                   FormatRfc3339(now) + ")");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign scheduled,
+                           store_.SetState(id, {CampaignState::kDraft}, CampaignState::kScheduled, now));
+  OUTFLOW_RETURN_IF_ERROR(EnqueueStart(scheduled, StartDue(scheduled)));
+  log::Info("campaign scheduled",
+            {{"campaign", id.value()}, {"send_at", FormatRfc3339(StartDue(scheduled))}});
+  return scheduled;
+}
+
+Result<Campaign> CampaignService::Pause(CampaignId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign c, store_.SetState(id, {CampaignState::kScheduled, CampaignState::kProcessing},
+                                                       CampaignState::kPaused, clock_.Now()));
+  if (dispatcher_ != nullptr) dispatcher_->Interrupt(id);
+  log::Info("campaign paused", {{"campaign", id.value()}});
+  return c;
+}
+
+Result<Campaign> CampaignService::Resume(CampaignId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign c, store_.GetCampaign(id));
+  if (c.state != CampaignState::kPaused) {
+    return Status::Conflict(CampaignName(c) + " is " + std::string(CampaignStateName(c.state)) +
+                            "; only a paused campaign resumes");
+  }
+  const Timestamp now = clock_.Now();
+  if (c.started_at) {
+    OUTFLOW_ASSIGN_OR_RETURN(c, store_.SetState(id, {CampaignState::kPaused}, CampaignState::kProcessing, now));
+    if (dispatcher_ != nullptr) dispatcher_->Wake(id);
+  } else {
+    OUTFLOW_ASSIGN_OR_RETURN(c, store_.SetState(id, {CampaignState::kPaused}, CampaignState::kScheduled, now));
+    OUTFLOW_RETURN_IF_ERROR(EnqueueStart(c, StartDue(c)));
+  }
+  log::Info("campaign resumed", {{"campaign", id.value()}, {"state", CampaignStateName(c.state)}});
+  return c;
+}
+
+Result<Campaign> CampaignService::Cancel(CampaignId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Campaign c, store_.SetState(id,
+                                  {CampaignState::kDraft, CampaignState::kScheduled, CampaignState::kProcessing,
+                                   CampaignState::kPaused},
+                                  CampaignState::kCancelled, clock_.Now()));
+  if (dispatcher_ != nullptr) dispatcher_->Interrupt(id);
+  log::Info("campaign cancelled", {{"campaign", id.value()}});
+  return c;
+}
+
+Result<int64_t> CampaignService::RetryFailed(CampaignId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(int64_t n, store_.RetryFailed(id, clock_.Now()));
+  if (n > 0 && dispatcher_ != nullptr) dispatcher_->Wake(id);
+  log::Info("campaign retries failed recipients", {{"campaign", id.value()}, {"recipients", n}});
+  return n;
+}
+
+Status CampaignService::RequeueScheduled() {
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Campaign> active, store_.ActiveCampaigns());
+  for (const Campaign& c : active) {
+    if (c.state == CampaignState::kScheduled) OUTFLOW_RETURN_IF_ERROR(EnqueueStart(c, StartDue(c)));
+  }
+  return Status::Ok();
+}
+
+RunResult CampaignService::RunStart(CampaignId id) {
+  Result<Campaign> got = store_.GetCampaign(id);
+  if (!got.ok()) {
+    return got.status().code() == Code::kNotFound ? RunResult::Done() : RunResult::Retry(got.status().message());
+  }
+  Campaign& c = *got;
+  if (c.state != CampaignState::kScheduled) return RunResult::Done();  // paused, cancelled, or started already
+  const Timestamp now = clock_.Now();
+  const Timestamp due = StartDue(c);
+  if (now < due) return RunResult::Retry("not due yet", due);
+  auto fail = [&](const std::string& why) {
+    Result<Campaign> r = store_.SetState(id, {CampaignState::kScheduled}, CampaignState::kFailed, clock_.Now(), why);
+    if (!r.ok() && r.status().code() != Code::kConflict) return RunResult::Retry(r.status().message());
+    log::Error("campaign failed", {{"campaign", id.value()}, {"error", why}});
+    return RunResult::Done();
+  };
+  if (c.missed_after_seconds && now - due > std::chrono::seconds(*c.missed_after_seconds)) {
+    return fail("missed: due at " + FormatRfc3339(due) + ", could start only at " + FormatRfc3339(now) +
+                ", later than missed_after_seconds (" + std::to_string(*c.missed_after_seconds) + ")");
+  }
+  Result<SendingAccount> account = store_.GetAccount(c.account);
+  if (!account.ok()) return RunResult::Retry(account.status().message());
+  Result<std::unique_ptr<channels::ChannelSender>> sender = MakeSender(*account);
+  if (!sender.ok()) return fail("account " + account->name + ": " + sender.status().message());
+  if (Status v = (*sender)->Verify(); !v.ok()) {
+    if (v.code() != Code::kUnavailable) return fail("account " + account->name + ": " + v.message());
+    // Unreachable now: the sends retry with backoff and fail with the reason if it stays down.
+    log::Warn("campaign starts with its provider unreachable",
+              {{"campaign", id.value()}, {"account", account->name}, {"error", v.message()}});
+  }
+  sender->reset();
+  Result<Campaign> started = store_.Start(id, clock_.Now());
+  if (!started.ok()) {
+    if (started.status().code() == Code::kConflict) return RunResult::Done();  // paused or cancelled meanwhile
+    return RunResult::Retry(started.status().message());
+  }
+  log::Info("campaign started", {{"campaign", id.value()},
+                                 {"state", CampaignStateName(started->state)},
+                                 {"recipients", started->counts.total},
+                                 {"pending", started->counts.pending},
+                                 {"skipped", started->counts.skipped},
+                                 {"late_ms", static_cast<int64_t>((now - due).count() / 1000)}});
+  if (started->state == CampaignState::kProcessing && dispatcher_ != nullptr) dispatcher_->Wake(id);
+  return RunResult::Done();
+}
+
+// ---- The start job ----
+
+std::string CampaignStartHandler::Description() const {
+  return "starts a scheduled campaign: freezes its audience and hands it to the sender (payload: {\"campaign_id\"})";
+}
+
+Status CampaignStartHandler::ValidatePayload(std::string_view payload_json, std::string_view field) const {
+  boost::system::error_code ec;
+  json::value v = json::parse(payload_json, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("campaign_id") || !v.as_object().at("campaign_id").is_int64()) {
+    return Status::InvalidArgument(std::string(field) + ": must be {\"campaign_id\": N}");
+  }
+  return Status::Ok();
+}
+
+RunResult CampaignStartHandler::Run(const Job& job) {
+  if (service_ == nullptr) return RunResult::Retry("campaigns are not set up in this process");
+  boost::system::error_code ec;
+  json::value v = json::parse(job.payload, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("campaign_id")) return RunResult::Fail("bad payload");
+  return service_->RunStart(CampaignId(v.at("campaign_id").to_number<int64_t>()));
+}
+
+}  // namespace outflow

@@ -1,0 +1,120 @@
+// CampaignService: sending accounts, templates and campaigns as users see them
+// (the REST API and the CLI call this), and the `campaign.start` job.
+//
+// Accounts: validated (limits, zone, windows, and the provider's settings and
+// credentials parsed by the channel's factory) before they are stored.
+// Credentials are sealed with the SecretBox, bound to the account's row
+// ("account:<id>"), and never returned or logged.
+//
+// Templates: compiled when saved against the standard and the defined custom
+// fields, so an unknown field or a syntax error is an error then, not at send time.
+//
+// Campaigns (docs/campaigns.md for the state machine):
+//   create      -> draft, or scheduled with a `campaign.start` job due at its time
+//                  (now when none); a time in the past, an unknown account, template
+//                  or segment is InvalidArgument / NotFound naming the field.
+//   start job   -> fails the campaign as missed when it runs later than its
+//                  missed_after_seconds; verifies the account's credentials (a
+//                  rejection fails the campaign with one clear message); freezes the
+//                  audience (Start) and hands the campaign to the dispatcher.
+//   pause       -> scheduled | processing -> paused; sending stops within ~batch_time.
+//   resume      -> paused -> processing (started before) or scheduled (with a new
+//                  start job due at once, or at its time if still ahead).
+//   cancel      -> the ledger stays as it is.
+//   retry-failed-> failed recipients back to pending; the campaign processes again.
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/clock.h"
+#include "campaigns/campaign_dispatcher.h"
+#include "campaigns/template.h"
+#include "channels/channel.h"
+#include "contacts/contact_service.h"
+#include "crypto/secret_box.h"
+#include "engine/handler.h"
+#include "engine/job_service.h"
+#include "store/campaign_store.h"
+
+namespace outflow {
+
+inline constexpr std::string_view kCampaignStartKind = "campaign.start";
+
+class CampaignService {
+ public:
+  // `secrets` may be null: then accounts cannot be given credentials (an error
+  // naming the missing key, never plaintext storage). `dispatcher` may be null
+  // (offline tools): started campaigns then wait for a daemon.
+  CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs, CampaignDispatcher* dispatcher,
+                  const SecretBox* secrets, Clock& clock);
+
+  // Accounts. `credentials_json`: a JSON object, or nullopt for none / unchanged.
+  Result<SendingAccount> CreateAccount(SendingAccount a, const std::optional<std::string>& credentials_json);
+  Result<SendingAccount> UpdateAccount(AccountId id, const std::function<Status(SendingAccount&)>& change,
+                                       const std::optional<std::string>& credentials_json);
+  Result<SendingAccount> GetAccount(AccountId id) { return store_.GetAccount(id); }
+  Result<std::vector<SendingAccount>> ListAccounts() { return store_.ListAccounts(); }
+  // Connects to the provider and checks the credentials (SMTP login; a provider's auth check).
+  Status VerifyAccount(AccountId id);
+  // The account's sender, with its credentials opened.
+  Result<std::unique_ptr<channels::ChannelSender>> MakeSender(const SendingAccount& a);
+
+  // Templates.
+  Result<MessageTemplateRecord> CreateTemplate(MessageTemplateRecord t);
+  Result<MessageTemplateRecord> UpdateTemplate(TemplateId id, const std::function<Status(MessageTemplateRecord&)>& change);
+  Result<MessageTemplateRecord> GetTemplate(TemplateId id) { return store_.GetTemplate(id); }
+  Result<std::vector<MessageTemplateRecord>> ListTemplates() { return store_.ListTemplates(); }
+  Result<CompiledTemplate> Compile(const MessageTemplateRecord& t);
+  // Renders a template for one contact (a missing value is the error a send would get).
+  Result<RenderedMessage> Preview(TemplateId id, ContactId contact);
+
+  // Campaigns. `schedule` false: stays a draft.
+  Result<Campaign> CreateCampaign(Campaign c, bool schedule);
+  // draft -> scheduled, at the draft's send time (none: now; in the past: InvalidArgument).
+  Result<Campaign> Schedule(CampaignId id);
+  Result<Campaign> GetCampaign(CampaignId id) { return store_.GetCampaign(id); }
+  Result<std::vector<Campaign>> ListCampaigns(int64_t before, int limit) { return store_.ListCampaigns(before, limit); }
+  Result<Campaign> Pause(CampaignId id);
+  Result<Campaign> Resume(CampaignId id);
+  Result<Campaign> Cancel(CampaignId id);
+  Result<int64_t> RetryFailed(CampaignId id);
+  Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) { return store_.Recipients(id, f); }
+
+  // Gives every scheduled campaign its start job (idempotent): after a crash
+  // between storing a campaign and enqueueing its job, it still starts.
+  Status RequeueScheduled();
+
+  // The body of the `campaign.start` job.
+  RunResult RunStart(CampaignId id);
+
+ private:
+  Status EnqueueStart(const Campaign& c, Timestamp due);
+  Result<std::set<std::string, std::less<>>> KnownFields();
+  Result<std::string> SealCredentials(const std::string& json, AccountId id) const;
+
+  CampaignStore& store_;
+  ContactService& contacts_;
+  JobService& jobs_;
+  CampaignDispatcher* dispatcher_;
+  const SecretBox* secrets_;
+  Clock& clock_;
+};
+
+// The `campaign.start` job handler: payload {"campaign_id": N}.
+class CampaignStartHandler final : public JobHandler {
+ public:
+  // REQUIRES: SetService is called before the engine starts.
+  void SetService(CampaignService* service) { service_ = service; }
+  RunResult Run(const Job& job) override;
+  Status ValidatePayload(std::string_view payload_json, std::string_view field) const override;
+  std::string Description() const override;
+
+ private:
+  CampaignService* service_ = nullptr;
+};
+
+}  // namespace outflow
