@@ -117,7 +117,8 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
     if (auto r = imports_->Route(req, path, query)) return *r;
   }
   if (campaigns_ && (path.starts_with("/v1/accounts") || path.starts_with("/v1/templates") ||
-                     path.starts_with("/v1/campaigns"))) {
+                     path.starts_with("/v1/campaigns") || path.starts_with("/v1/contacts/") ||
+                     path.starts_with("/u/"))) {
     if (auto r = campaigns_->Route(req, path, query)) return *r;
   }
   if (path == "/v1/jobs/batch") return post ? EnqueueBatch(req) : MethodNotAllowed("POST");

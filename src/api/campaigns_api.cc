@@ -332,7 +332,79 @@ std::optional<HttpResponse> CampaignsApi::Route(const HttpRequest& req, std::str
   if (Under(path, kAccounts)) return Accounts(req, path);
   if (Under(path, kTemplates)) return Templates(req, path);
   if (Under(path, kCampaigns)) return Campaigns(req, path, query);
+  if (path.starts_with("/u/")) return UnsubscribeLink(req, path.substr(3));
+  if (path.starts_with("/v1/contacts/")) return Subscription(req, path);
   return std::nullopt;
+}
+
+namespace {
+
+std::string HtmlPage(std::string_view title, std::string_view body) {
+  return "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+         "content=\"width=device-width\"><title>" +
+         std::string(title) + "</title></head><body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\">" +
+         std::string(body) + "</body></html>";
+}
+
+json::value SubscriptionJson(int64_t contact, const std::optional<Timestamp>& at) {
+  return json::object{{"contact_id", contact},
+                      {"unsubscribed", at.has_value()},
+                      {"unsubscribed_at", at ? json::value(FormatRfc3339(*at)) : json::value(nullptr)}};
+}
+
+}  // namespace
+
+// GET shows a confirmation page whose button POSTs back; POST unsubscribes (a mail
+// client's RFC 8058 one-click POST, body "List-Unsubscribe=One-Click", lands here too).
+std::optional<HttpResponse> CampaignsApi::UnsubscribeLink(const HttpRequest& req, std::string_view token) {
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (token.empty() || token.find('/') != std::string_view::npos) return std::nullopt;
+  if (get) {
+    // The token is digits, dashes and hex only when valid; anything else is refused before it reaches the page.
+    if (token.find_first_not_of("0123456789abcdef-") != std::string_view::npos) {
+      return HttpResponse{400, "text/html; charset=utf-8", HtmlPage("Invalid link", "<p>This unsubscribe link is not valid.</p>"), {}};
+    }
+    return HttpResponse{200, "text/html; charset=utf-8",
+                        HtmlPage("Unsubscribe", "<p>Stop receiving these messages?</p><form method=\"post\" action=\"/u/" +
+                                                    std::string(token) +
+                                                    "\"><button type=\"submit\">Unsubscribe</button></form>"),
+                        {}};
+  }
+  if (req.method != "POST") return MethodNotAllowed("GET, POST");
+  Result<int64_t> contact = campaigns_.UnsubscribeByToken(token);
+  if (!contact.ok()) {
+    const int status = contact.status().code() == Code::kInvalidArgument || contact.status().code() == Code::kNotFound ? 400 : 503;
+    return HttpResponse{status, "text/html; charset=utf-8",
+                        HtmlPage("Unsubscribe", "<p>" + std::string(status == 400 ? "This unsubscribe link is not valid."
+                                                                                 : "Please try again in a minute.") +
+                                                    "</p>"),
+                        {}};
+  }
+  return HttpResponse{200, "text/html; charset=utf-8",
+                      HtmlPage("Unsubscribed", "<p>You are unsubscribed. You will not receive these messages any more.</p>"),
+                      {}};
+}
+
+// POST /v1/contacts/{id}/unsubscribe | resubscribe, GET /v1/contacts/{id}/subscription.
+std::optional<HttpResponse> CampaignsApi::Subscription(const HttpRequest& req, std::string_view path) {
+  Result<IdPath> p = SplitIdPath(path, "/v1/contacts", "contact id");
+  if (!p.ok()) return std::nullopt;
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  const bool post = req.method == "POST";
+  Result<std::optional<Timestamp>> at = Status::Internal("unreachable");
+  if (p->action == "unsubscribe") {
+    if (!post) return MethodNotAllowed("POST");
+    at = campaigns_.Unsubscribe(p->id, "api");
+  } else if (p->action == "resubscribe") {
+    if (!post) return MethodNotAllowed("POST");
+    at = campaigns_.Resubscribe(p->id);
+  } else if (p->action == "subscription") {
+    if (!get) return MethodNotAllowed("GET");
+    at = campaigns_.UnsubscribedAt(p->id);
+  } else {
+    return std::nullopt;
+  }
+  return at.ok() ? JsonResponse(200, SubscriptionJson(p->id, *at)) : ErrorResponse(at.status());
 }
 
 std::optional<HttpResponse> CampaignsApi::Accounts(const HttpRequest& req, std::string_view path) {

@@ -18,6 +18,9 @@
 //   GET   /v1/campaigns/{id}
 //   POST  /v1/campaigns/{id}/schedule | pause | resume | cancel | retry-failed
 //   GET   /v1/campaigns/{id}/recipients ?state&after&limit: the ledger, by contact id
+//   POST  /v1/contacts/{id}/unsubscribe | resubscribe, GET /v1/contacts/{id}/subscription
+//   GET   /u/{token}                   the unsubscribe page of an email's link (HTML)
+//   POST  /u/{token}                   unsubscribes (its button; RFC 8058 one-click POST)
 //
 // Credentials go in and never come out: every account in a response carries only
 // "has_credentials". Thread-safe.
@@ -34,7 +37,8 @@ namespace outflow::api {
 class CampaignsApi {
  public:
   explicit CampaignsApi(CampaignService& campaigns) : campaigns_(campaigns) {}
-  // The response for a path under /v1/accounts, /v1/templates or /v1/campaigns;
+  // The response for a path under /v1/accounts, /v1/templates, /v1/campaigns, the
+  // subscription actions under /v1/contacts/{id}/ and /u/;
   // nullopt for a path this module does not know.
   std::optional<HttpResponse> Route(const HttpRequest& req, std::string_view path, std::string_view query);
 
@@ -42,6 +46,8 @@ class CampaignsApi {
   std::optional<HttpResponse> Accounts(const HttpRequest& req, std::string_view path);
   std::optional<HttpResponse> Templates(const HttpRequest& req, std::string_view path);
   std::optional<HttpResponse> Campaigns(const HttpRequest& req, std::string_view path, std::string_view query);
+  std::optional<HttpResponse> UnsubscribeLink(const HttpRequest& req, std::string_view token);
+  std::optional<HttpResponse> Subscription(const HttpRequest& req, std::string_view path);
   HttpResponse CreateAccount(const HttpRequest& req);
   HttpResponse UpdateAccount(AccountId id, const HttpRequest& req);
   HttpResponse CreateTemplate(const HttpRequest& req);

@@ -747,6 +747,10 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}))
       ->capture_default_str();
 
+  serve->add_option("--public-url", cfg.public_url,
+                    "base URL recipients reach this daemon at, for unsubscribe links (default: http://<addr>)")
+      ->envname("OUTFLOW_PUBLIC_URL");
+
   std::string keygen_dir = "./data";
   std::string keygen_out;
   bool keygen_if_missing = false;

@@ -114,12 +114,6 @@ Result<SecretBox> LoadSecretKey(const DaemonConfig& config) {
       "` (or give --secret-key-file PATH, or set OUTFLOW_SECRET_KEY to 64 hex characters); see docs/secrets.md");
 }
 
-DispatcherOptions DispatcherOptionsFor(const DaemonConfig& config) {
-  DispatcherOptions o;
-  o.retry_backoff.base = config.send_retry_base;
-  return o;
-}
-
 }  // namespace
 
 struct Daemon::Parts {
@@ -207,10 +201,13 @@ Status Daemon::Start() {
   p.release_runner->SetJobs(p.jobs.get());
   // The dispatcher builds senders and compiles templates through the service,
   // which in turn hands started campaigns to the dispatcher.
+  DispatcherOptions dispatch;
+  dispatch.retry_backoff.base = config_.send_retry_base;
+  dispatch.unsubscribe_url = [&p](CampaignId c, int64_t contact) { return p.campaigns->UnsubscribeUrl(c, contact); };
   p.dispatcher = std::make_unique<CampaignDispatcher>(
       p.store->campaigns(),
       [&p](const SendingAccount& a) { return p.campaigns->MakeSender(a); },
-      [&p](const MessageTemplateRecord& t) { return p.campaigns->Compile(t); }, clock, DispatcherOptionsFor(config_));
+      [&p](const MessageTemplateRecord& t) { return p.campaigns->Compile(t); }, clock, dispatch);
   p.campaigns = std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.dispatcher.get(),
                                                   &*p.secrets, clock);
   p.campaign_starter->SetService(p.campaigns.get());
@@ -229,6 +226,15 @@ Status Daemon::Start() {
       std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
   // Listen before the engine starts, so that a port in use stops us before any job runs.
   OUTFLOW_RETURN_IF_ERROR(p.http->Start());
+  {
+    std::string url = config_.public_url;
+    if (url.empty()) {
+      const bool v6 = config_.host.find(':') != std::string::npos;
+      url = "http://" + (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(p.http->port());
+    }
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    p.campaigns->SetPublicUrl(url);
+  }
   OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
   OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
   OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());

@@ -44,6 +44,9 @@ struct DaemonConfig {
   // The first retry of a transiently failed send waits about this long; each
   // further one doubles it (DispatcherOptions::retry_backoff).
   Duration send_retry_base = std::chrono::seconds(30);
+  // Where recipients reach this daemon's unsubscribe links (List-Unsubscribe), e.g.
+  // https://outflow.example.com. Empty: http://<listen address>.
+  std::string public_url;
 };
 
 // The default key file of a data directory.

@@ -364,6 +364,9 @@ void CampaignDispatcher::Run(Loop& loop) {
       m.subject = std::move(r->subject);
       m.text = std::move(r->text);
       m.html = std::move(r->html);
+      if (acct.channel == Channel::kEmail && options_.unsubscribe_url) {
+        m.unsubscribe_url = options_.unsubscribe_url(id, cr.recipient.contact_id);
+      }
       messages.push_back(std::move(m));
       message_of.push_back(i);
     }

@@ -68,6 +68,8 @@ struct DispatcherOptions {
   // Seed each account's limiter as full at Start() (see "Pacing"). Only tests that
   // are not about restarts turn this off.
   bool guard_restart = true;
+  // The List-Unsubscribe link of an email to a contact (empty: none).
+  std::function<std::string(CampaignId, int64_t)> unsubscribe_url;
 };
 
 // Counters for /metrics.

@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
+
 #include "base/log.h"
 #include "channels/sender_factory.h"
 
@@ -258,6 +260,46 @@ Result<int64_t> CampaignService::RetryFailed(CampaignId id) {
   if (n > 0 && dispatcher_ != nullptr) dispatcher_->Wake(id);
   log::Info("campaign retries failed recipients", {{"campaign", id.value()}, {"recipients", n}});
   return n;
+}
+
+// ---- Unsubscribes ----
+
+namespace {
+constexpr std::string_view kUnsubscribeContext = "unsubscr";
+}  // namespace
+
+Result<std::optional<Timestamp>> CampaignService::Unsubscribe(int64_t contact_id, std::string_view source) {
+  Result<std::optional<Timestamp>> at = store_.SetUnsubscribed(contact_id, true, clock_.Now());
+  if (at.ok()) log::Info("contact unsubscribed", {{"contact", contact_id}, {"source", source}});
+  return at;
+}
+
+Result<std::optional<Timestamp>> CampaignService::Resubscribe(int64_t contact_id) {
+  Result<std::optional<Timestamp>> at = store_.SetUnsubscribed(contact_id, false, clock_.Now());
+  if (at.ok()) log::Info("contact resubscribed", {{"contact", contact_id}});
+  return at;
+}
+
+std::string CampaignService::UnsubscribeUrl(CampaignId campaign, int64_t contact_id) const {
+  if (public_url_.empty() || secrets_ == nullptr) return {};
+  const std::string message = std::to_string(campaign.value()) + "-" + std::to_string(contact_id);
+  return public_url_ + "/u/" + message + "-" + secrets_->Tag(kUnsubscribeContext, message);
+}
+
+Result<int64_t> CampaignService::UnsubscribeByToken(std::string_view token) {
+  const auto bad = Status::InvalidArgument("this unsubscribe link is not valid (it may have been cut short)");
+  const size_t dash = token.rfind('-');
+  if (secrets_ == nullptr || dash == std::string_view::npos) return bad;
+  const std::string_view message = token.substr(0, dash);
+  if (!secrets_->VerifyTag(kUnsubscribeContext, message, token.substr(dash + 1))) return bad;
+  const size_t first = message.find('-');
+  if (first == std::string_view::npos) return bad;
+  int64_t contact = 0;
+  const std::string_view digits = message.substr(first + 1);
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), contact);
+  if (ec != std::errc() || p != digits.data() + digits.size()) return bad;
+  OUTFLOW_RETURN_IF_ERROR(Unsubscribe(contact, "link of campaign " + std::string(message.substr(0, first))).status());
+  return contact;
 }
 
 Status CampaignService::RequeueScheduled() {

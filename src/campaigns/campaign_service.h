@@ -84,6 +84,19 @@ class CampaignService {
   Result<int64_t> RetryFailed(CampaignId id);
   Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) { return store_.Recipients(id, f); }
 
+  // Unsubscribes (docs/campaigns.md, "Unsubscribes"). Returns the stamp (none: subscribed).
+  Result<std::optional<Timestamp>> Unsubscribe(int64_t contact_id, std::string_view source);
+  Result<std::optional<Timestamp>> Resubscribe(int64_t contact_id);
+  Result<std::optional<Timestamp>> UnsubscribedAt(int64_t contact_id) { return store_.UnsubscribedAt(contact_id); }
+  // The link an email's List-Unsubscribe header carries: <public_url>/u/<token>, the
+  // token naming the campaign and contact with a tag only this key makes. Empty
+  // without a public URL or a key.
+  void SetPublicUrl(std::string url) { public_url_ = std::move(url); }
+  std::string UnsubscribeUrl(CampaignId campaign, int64_t contact_id) const;
+  // Unsubscribes the contact a token names; InvalidArgument for a token this key did
+  // not make (a forged or mangled link). Returns the contact id.
+  Result<int64_t> UnsubscribeByToken(std::string_view token);
+
   // Gives every scheduled campaign its start job (idempotent): after a crash
   // between storing a campaign and enqueueing its job, it still starts.
   Status RequeueScheduled();
@@ -102,6 +115,7 @@ class CampaignService {
   CampaignDispatcher* dispatcher_;
   const SecretBox* secrets_;
   Clock& clock_;
+  std::string public_url_;  // set before serving; read-only afterwards
 };
 
 // The `campaign.start` job handler: payload {"campaign_id": N}.

@@ -297,6 +297,26 @@ Result<std::string> SecretBox::Open(std::string_view sealed, std::string_view as
   return plain;
 }
 
+std::string SecretBox::Tag(std::string_view context, std::string_view message) const {
+  static_assert(crypto_kdf_CONTEXTBYTES == 8);
+  char ctx[crypto_kdf_CONTEXTBYTES] = {};
+  std::memcpy(ctx, context.data(), std::min(context.size(), sizeof ctx));
+  std::array<unsigned char, crypto_generichash_KEYBYTES> subkey{};
+  crypto_kdf_derive_from_key(subkey.data(), subkey.size(), 1, ctx, key_.get());
+  std::array<unsigned char, 16> mac{};
+  crypto_generichash(mac.data(), mac.size(), reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                     subkey.data(), subkey.size());
+  sodium_memzero(subkey.data(), subkey.size());
+  char hex[2 * 16 + 1];
+  sodium_bin2hex(hex, sizeof hex, mac.data(), mac.size());
+  return hex;
+}
+
+bool SecretBox::VerifyTag(std::string_view context, std::string_view message, std::string_view tag) const {
+  const std::string expected = Tag(context, message);
+  return tag.size() == expected.size() && sodium_memcmp(tag.data(), expected.data(), expected.size()) == 0;
+}
+
 std::string SecretBox::KeyId() const {
   std::array<unsigned char, crypto_generichash_BYTES> hash{};  // BLAKE2b-256
   crypto_generichash(hash.data(), hash.size(), key_.get(), kKeyBytes, nullptr, 0);

@@ -59,6 +59,14 @@ class SecretBox {
   // different associated data, or damaged bytes. Callers add where with WithContext.
   Result<std::string> Open(std::string_view sealed, std::string_view associated_data) const;
 
+  // An authentication tag of `message` for links that must not be forged (e.g. an
+  // unsubscribe link): 32 hex characters, BLAKE2b-128 keyed with a subkey derived
+  // from the key for `context` (crypto_kdf, 8 characters, e.g. "unsubscr"), so a
+  // tag never equals anything the cipher uses. VerifyTag compares in constant time.
+  // REQUIRES: context.size() == 8.
+  std::string Tag(std::string_view context, std::string_view message) const;
+  bool VerifyTag(std::string_view context, std::string_view message, std::string_view tag) const;
+
   // A short fingerprint of the key: the first 8 hex characters of BLAKE2b-256(key).
   // Store it beside sealed values to tell "started with a different key" apart from
   // damaged data. Reveals nothing useful about the key.

@@ -54,6 +54,19 @@ TEST(SecretBox, RoundTripsAnyBytes) {
   }
 }
 
+TEST(SecretBox, TagsAreStablePerKeyAndContextAndVerifyOnlyTheirMessage) {
+  SecretBox box = Box();
+  const std::string tag = box.Tag("unsubscr", "7-42");
+  EXPECT_EQ(tag.size(), 32u);
+  EXPECT_EQ(tag.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(box.Tag("unsubscr", "7-42"), tag);
+  EXPECT_TRUE(box.VerifyTag("unsubscr", "7-42", tag));
+  EXPECT_FALSE(box.VerifyTag("unsubscr", "7-43", tag));
+  EXPECT_FALSE(box.VerifyTag("othercxt", "7-42", tag));
+  EXPECT_FALSE(box.VerifyTag("unsubscr", "7-42", tag.substr(0, 31)));
+  EXPECT_FALSE(Box(kOtherHexKey).VerifyTag("unsubscr", "7-42", tag));
+}
+
 TEST(SecretBox, SealedFormIsVersionedBase64WithAFreshNonceEachTime) {
   SecretBox box = Box();
   std::set<std::string> seen;

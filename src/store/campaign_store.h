@@ -108,6 +108,14 @@ class CampaignStore {
   // The earliest next_attempt_at of a pending entry, if any.
   virtual Result<std::optional<Timestamp>> NextAttempt(CampaignId id) = 0;
   virtual Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) = 0;
+
+  // Unsubscribes. Unsubscribing stamps contacts.unsubscribed_at (the first time is
+  // kept) and, in the same transaction, skips the contact's pending entries in
+  // every active campaign ("unsubscribed"), so no later send reaches them; an entry
+  // being sent at that moment is not recalled. Resubscribing clears the stamp
+  // (skipped entries stay skipped). NotFound for an unknown contact. Returns the stamp.
+  virtual Result<std::optional<Timestamp>> SetUnsubscribed(int64_t contact_id, bool unsubscribed, Timestamp now) = 0;
+  virtual Result<std::optional<Timestamp>> UnsubscribedAt(int64_t contact_id) = 0;
 };
 
 }  // namespace outflow

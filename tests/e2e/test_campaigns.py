@@ -283,6 +283,29 @@ class CampaignTest(unittest.TestCase):
         self.assertIn("Hello Ann &lt;Admin&gt; & <b>friends</b>", m.get_body(("html",)).get_content())
         self.assertIn("Hello Ann <Admin>, welcome!", m.get_body(("plain",)).get_content())
 
+        # Unsubscribing: the header's link (RFC 2369) with one-click POST (RFC 8058).
+        link = m["List-Unsubscribe"].strip("<>")
+        self.assertEqual(m["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click")
+        self.assertTrue(link.startswith(f"http://127.0.0.1:{self.daemon.port}/u/"), link)
+        path = link[len(f"http://127.0.0.1:{self.daemon.port}"):]
+        status, page, _ = self.api.call("GET", path)
+        self.assertEqual(status, 200)
+        self.assertIn(b'<form method="post"', page)
+        forged = path[:-1] + ("0" if path[-1] != "0" else "1")
+        self.assertEqual(self.api.call("POST", forged, raw=b"List-Unsubscribe=One-Click")[0], 400)
+        status, _, _ = self.api.call("POST", path, raw=b"List-Unsubscribe=One-Click",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(status, 200)
+        contact = int(path.split("-")[1])
+        sub = self.api.call("GET", f"/v1/contacts/{contact}/subscription")[1]
+        self.assertTrue(sub["unsubscribed"])
+        again = self.campaign(account, tpl, segment, name="second")
+        done = self.wait_state(again["id"], ("completed", "failed"))
+        self.assertEqual(done["counts"]["skipped"], 1)
+        skipped = self.recipients(again["id"], "skipped")
+        self.assertEqual([(r["contact_id"], r["error"]) for r in skipped], [(contact, "unsubscribed")])
+        self.assertEqual(self.post(f"/v1/contacts/{contact}/resubscribe", None, expect=200)["unsubscribed"], False)
+
     # ---- scheduling ----
 
     def test_scheduled_past_and_missed_campaigns(self):

@@ -748,4 +748,66 @@ Result<std::vector<Recipient>> SqliteCampaignStore::Recipients(CampaignId id, co
   return sqlite::ReadRows<Recipient>(*reader, *s, "list recipients", ReadRecipient);
 }
 
+Result<std::optional<Timestamp>> SqliteCampaignStore::UnsubscribedAt(int64_t contact_id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare("SELECT unsubscribed_at FROM contacts WHERE id = ?1"));
+  s->Bind(1, contact_id);
+  int rc = s->Step();
+  std::optional<Timestamp> at;
+  bool found = rc == SQLITE_ROW;
+  if (found && !s->IsNull(0)) at = FromMicros(s->Int(0));
+  s->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reader->Error(rc, "read unsubscribe");
+  if (!found) return Status::NotFound("contact " + std::to_string(contact_id) + " does not exist");
+  return at;
+}
+
+Result<std::optional<Timestamp>> SqliteCampaignStore::SetUnsubscribed(int64_t contact_id, bool unsubscribed,
+                                                                      Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("unsubscribe"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic(
+      "UPDATE contacts SET unsubscribed_at = CASE WHEN ?2 THEN coalesce(unsubscribed_at, ?3) ELSE NULL END "
+      "WHERE id = ?1 RETURNING unsubscribed_at"));
+  u->Bind(1, contact_id);
+  u->Bind(2, int64_t{unsubscribed ? 1 : 0});
+  u->Bind(3, ToMicros(now));
+  int rc = u->Step();
+  const bool found = rc == SQLITE_ROW;
+  std::optional<Timestamp> at;
+  if (found && !u->IsNull(0)) at = FromMicros(u->Int(0));
+  while (rc == SQLITE_ROW) rc = u->Step();
+  u->Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "unsubscribe");
+  if (!found) return Status::NotFound("contact " + std::to_string(contact_id) + " does not exist");
+  if (unsubscribed) {
+    // The contact's pending entries in the active campaigns, each by its primary key.
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * a, c.PrepareStatic(
+        "SELECT id FROM campaigns INDEXED BY campaigns_active "
+        "WHERE state = 'scheduled' OR state = 'processing' OR state = 'paused'"));
+    OUTFLOW_ASSIGN_OR_RETURN(std::vector<int64_t> active,
+                             sqlite::ReadRows<int64_t>(c, *a, "list active campaigns",
+                                                       [](const Stmt& r) -> Result<int64_t> { return r.Int(0); }));
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * skip, c.PrepareStatic(
+        "UPDATE campaign_recipients SET state = 'skipped', error = 'unsubscribed', updated_at = ?3 "
+        "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'pending'"));
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * count, c.PrepareStatic(
+        "UPDATE campaigns SET pending = pending - 1, skipped = skipped + 1, updated_at = ?2 WHERE id = ?1"));
+    for (int64_t campaign : active) {
+      skip->Bind(1, campaign);
+      skip->Bind(2, contact_id);
+      skip->Bind(3, ToMicros(now));
+      OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *skip, "skip an unsubscribed recipient"));
+      if (n == 0) continue;
+      count->Bind(1, campaign);
+      count->Bind(2, ToMicros(now));
+      OUTFLOW_RETURN_IF_ERROR(c.Run(*count, "count an unsubscribed recipient"));
+    }
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("unsubscribe"));
+  return at;
+}
+
 }  // namespace outflow

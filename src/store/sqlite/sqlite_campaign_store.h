@@ -42,6 +42,8 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<Campaign> Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) override;
   Result<int64_t> RequeueSending(CampaignId id, Timestamp now) override;
   Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) override;
+  Result<std::optional<Timestamp>> SetUnsubscribed(int64_t contact_id, bool unsubscribed, Timestamp now) override;
+  Result<std::optional<Timestamp>> UnsubscribedAt(int64_t contact_id) override;
   Result<int64_t> RetryFailed(CampaignId id, Timestamp now) override;
   Result<std::optional<Timestamp>> NextAttempt(CampaignId id) override;
   Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) override;

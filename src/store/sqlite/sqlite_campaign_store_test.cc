@@ -426,5 +426,44 @@ TEST_F(CampaignStoreTest, CompleteIfDoneCompletesAResumedCampaignWhoseLastSendsW
   EXPECT_EQ(cs.CompleteIfDone(CampaignId(999), t3).status().code(), Code::kNotFound);
 }
 
+TEST_F(CampaignStoreTest, UnsubscribingSkipsPendingEntriesOfActiveCampaignsAndLaterFanOuts) {
+  ContactId a = AddContact("a@x.io", std::nullopt);
+  ContactId b = AddContact("b@x.io", std::nullopt);
+  AccountId acct = Account(Channel::kEmail).id;
+  Campaign running = NewCampaign(acct);
+  ASSERT_OK(stores_->campaigns().Start(running.id, kT0).status());
+  Campaign later = NewCampaign(acct);  // scheduled, not started
+
+  ASSERT_OK_AND_ASSIGN(std::optional<Timestamp> at, stores_->campaigns().SetUnsubscribed(b.value(), true, kT0));
+  EXPECT_EQ(at, kT0);
+  // The first time is kept.
+  ASSERT_OK_AND_ASSIGN(at, stores_->campaigns().SetUnsubscribed(b.value(), true, kT0 + std::chrono::hours(1)));
+  EXPECT_EQ(at, kT0);
+  ASSERT_OK_AND_ASSIGN(at, stores_->campaigns().UnsubscribedAt(b.value()));
+  EXPECT_EQ(at, kT0);
+
+  ASSERT_OK_AND_ASSIGN(Campaign r, stores_->campaigns().GetCampaign(running.id));
+  EXPECT_EQ(r.counts.pending, 1);
+  EXPECT_EQ(r.counts.skipped, 1);
+  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(running.id, {}));
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].contact_id, a.value());
+  EXPECT_EQ(rs[0].state, RecipientState::kPending);
+  EXPECT_EQ(rs[1].state, RecipientState::kSkipped);
+  EXPECT_EQ(rs[1].error, "unsubscribed");
+  ASSERT_OK_AND_ASSIGN(ClaimResult claim, stores_->campaigns().Claim(running.id, kT0, 10, "2027-01-15", std::nullopt));
+  ASSERT_EQ(claim.recipients.size(), 1u);
+  EXPECT_EQ(claim.recipients[0].recipient.contact_id, a.value());
+
+  ASSERT_OK_AND_ASSIGN(Campaign l, stores_->campaigns().Start(later.id, kT0));
+  EXPECT_EQ(l.counts.pending, 1);
+  EXPECT_EQ(l.counts.skipped, 1);
+
+  ASSERT_OK_AND_ASSIGN(at, stores_->campaigns().SetUnsubscribed(b.value(), false, kT0));
+  EXPECT_EQ(at, std::nullopt);
+  EXPECT_EQ(stores_->campaigns().SetUnsubscribed(999999, true, kT0).status().code(), Code::kNotFound);
+  EXPECT_EQ(stores_->campaigns().UnsubscribedAt(999999).status().code(), Code::kNotFound);
+}
+
 }  // namespace
 }  // namespace outflow
