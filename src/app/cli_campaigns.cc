@@ -3,8 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "api/api_client.h"
 #include "app/cli.h"
 #include "app/cli_common.h"
+#include "base/clock.h"
 
 namespace outflow::cli {
 
@@ -39,6 +42,7 @@ struct CampaignCommands::State {
   // campaign create
   int64_t account_id = 0, template_id = 0;
   std::vector<int64_t> segments;
+  std::string csv;  // an audience file: imported into its own static segment first
   std::optional<int64_t> exclude, missed_after;
   std::optional<int> max_attempts;
   std::string at, cap_policy;
@@ -328,9 +332,51 @@ int Page(ApiClient& c, const std::string& target, bool json_out, const char* cur
   return kExitOk;
 }
 
+// Uploads --csv as an import into a new static segment named after the campaign,
+// waits for it, and returns the segment's id. Rows the import rejects are reported
+// (`outflow imports errors ID`); the campaign goes to the rows it accepted.
+Result<int64_t> ImportAudience(ApiClient& c, const State& s) {
+  const std::string segment = "campaign " + s.name + " audience " +
+                              FormatRfc3339(SystemClock::Instance().Now()).substr(0, 19);
+  OUTFLOW_ASSIGN_OR_RETURN(ApiReply up, c.Upload("/v1/imports?name=" + UrlEncode("audience of " + s.name) +
+                                                     "&segment=" + UrlEncode(segment),
+                                                 s.csv));
+  if (up.status >= 300) return Status::InvalidArgument("--csv: " + up.body);
+  json::value im = json::parse(up.body);
+  const std::string target = "/v1/imports/" + std::to_string(im.at("id").as_int64());
+  while (Str(im.at("state")) != "completed") {
+    const std::string state = Str(im.at("state"));
+    if (state == "failed" || state == "cancelled") {
+      return Status::InvalidArgument("--csv: import " + target.substr(12) + " " + state +
+                                     (im.at("error").is_string() ? ": " + Str(im.at("error")) : std::string()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a remote import's progress
+    OUTFLOW_ASSIGN_OR_RETURN(ApiReply p, c.Call("GET", target));
+    if (p.status >= 300) return Status::Unavailable("--csv: " + p.body);
+    im = json::parse(p.body);
+  }
+  std::cerr << "audience: " << im.at("rows_read").as_int64() << " rows read, " << im.at("failed").as_int64()
+            << " failed (outflow imports errors " << target.substr(12) << ")\n";
+  OUTFLOW_ASSIGN_OR_RETURN(ApiReply list, c.Call("GET", "/v1/segments"));
+  if (list.status >= 300) return Status::Unavailable("--csv: " + list.body);
+  const json::value segments = json::parse(list.body);
+  for (const json::value& seg : segments.at("segments").as_array()) {
+    if (Str(seg.at("name")) == segment) return seg.at("id").as_int64();
+  }
+  return Status::InvalidArgument("--csv: no row of " + s.csv + " was imported, so the audience is empty");
+}
+
 int CampaignVerb(ApiClient& c, const std::string& verb, const State& s) {
   const std::string target = "/v1/campaigns/" + std::to_string(s.id);
   if (verb == "create") {
+    if (!s.csv.empty()) {
+      State with_csv = s;
+      Result<int64_t> segment = ImportAudience(c, s);
+      if (!segment.ok()) return Fail(segment.status());
+      with_csv.segments.push_back(*segment);
+      return CallAndPrint(c, "POST", "/v1/campaigns", json::serialize(CampaignBody(with_csv)), s.json_out,
+                          PrintCampaign);
+    }
     return CallAndPrint(c, "POST", "/v1/campaigns", json::serialize(CampaignBody(s)), s.json_out, PrintCampaign);
   }
   if (verb == "get") return CallAndPrint(c, "GET", target, "", s.json_out, PrintCampaign);
@@ -455,7 +501,13 @@ CampaignCommands::CampaignCommands(CLI::App& app) : s_(std::make_unique<State>()
   c_create->add_option("--name", s.name, "campaign name")->required();
   c_create->add_option("--account", s.account_id, "sending account id")->required();
   c_create->add_option("--template", s.template_id, "template id")->required();
-  c_create->add_option("--segment", s.segments, "audience segment id (repeatable)")->required();
+  auto* seg_opt = c_create->add_option("--segment", s.segments, "audience segment id (repeatable)");
+  auto* csv_opt = c_create->add_option(
+      "--csv", s.csv,
+      "audience CSV for this campaign: imported (as `outflow import` does) into a new static segment, then used");
+  c_create->callback([seg_opt, csv_opt] {
+    if (seg_opt->count() == 0 && csv_opt->count() == 0) throw CLI::RequiredError("--segment or --csv");
+  });
   c_create->add_option("--exclude", s.exclude, "leave out the members of this segment");
   c_create->add_option("--at", s.at, "when: now (default), 2026-11-25T09:00 (local time in --tz) or RFC 3339");
   c_create->add_option("--tz,--time-zone", s.time_zone, "IANA time zone of --at (default UTC)");

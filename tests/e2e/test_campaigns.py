@@ -306,6 +306,33 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual([(r["contact_id"], r["error"]) for r in skipped], [(contact, "unsubscribed")])
         self.assertEqual(self.post(f"/v1/contacts/{contact}/resubscribe", None, expect=200)["unsubscribed"], False)
 
+    def test_cli_dry_run_with_a_csv_audience(self):
+        self.start_daemon()
+        csv_path = os.path.join(self.tmp, "audience.csv")
+        with open(csv_path, "w") as f:
+            f.write("email,first_name\nann@example.com,Ann\nbob@example.com,Bob\nnot-an-email,Bad\n")
+
+        def cli(*args):
+            rc, out, err = run_cli(*args, env=self.env)
+            self.assertEqual(rc, 0, err)
+            return out, err
+        cli("account", "create", "--name", "dry", "--channel", "email", "--provider", "log")
+        cli("template", "create", "--name", "hi", "--subject", "Hi {{first_name}}", "--text", "Hello")
+        out, err = cli("campaign", "create", "--name", "dry run", "--account", "1", "--template", "1",
+                       "--csv", csv_path)
+        self.assertIn("3 rows read, 1 failed", err)
+        done = self.wait_state(1, ("completed", "failed"))
+        self.assertEqual(done["counts"]["sent"], 2, done)
+        out, _ = cli("campaign", "get", "1")
+        self.assertIn("completed", out)
+        out, _ = cli("campaign", "recipients", "1")
+        self.assertIn("ann@example.com", out)
+        self.daemon.stop()
+        with open(self.daemon.log_path) as f:
+            logged = [json.loads(line) for line in f if '"log channel message"' in line]
+        self.assertEqual(sorted(m["to"] for m in logged), ["ann@example.com", "bob@example.com"])
+        self.assertIn("Hi Ann", [m["subject"] for m in logged])
+
     # ---- scheduling ----
 
     def test_scheduled_past_and_missed_campaigns(self):
