@@ -254,6 +254,7 @@ HttpResponse ApiHandler::Metrics() {
                  "text/plain; version=0.0.4; charset=utf-8",
                  RenderPrometheus(metrics_, counts.ok() ? &*counts : nullptr),
                  {}};
+  if (extra_metrics_) r.body += extra_metrics_();
   return r;
 }
 

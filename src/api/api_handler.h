@@ -41,6 +41,9 @@ class ApiHandler {
              SegmentService* segments = nullptr, ReleaseService* releases = nullptr,
              CampaignService* campaigns = nullptr);
   HttpResponse Handle(const HttpRequest& req);
+  // More Prometheus text appended to /metrics (e.g. the campaign dispatcher's).
+  // REQUIRES: set before serving.
+  void SetExtraMetrics(std::function<std::string()> render) { extra_metrics_ = std::move(render); }
 
  private:
   HttpResponse Route(const HttpRequest& req, std::string_view path, std::string_view query);
@@ -54,6 +57,7 @@ class ApiHandler {
   JobService& jobs_;
   EngineMetrics& metrics_;
   std::function<bool()> ready_;
+  std::function<std::string()> extra_metrics_;
   std::optional<ContactsApi> contacts_;
   std::optional<ImportsApi> imports_;
   std::optional<SegmentsApi> segments_;

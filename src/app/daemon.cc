@@ -214,6 +214,8 @@ Status Daemon::Start() {
   p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(),
                                             p.imports.get(), p.segments.get(), p.releases.get(), p.campaigns.get());
 
+  p.api->SetExtraMetrics([d = p.dispatcher.get()] { return d->RenderMetrics(); });
+
   api::HttpServer::Options ho;
   ho.host = config_.host;
   ho.port = config_.port;

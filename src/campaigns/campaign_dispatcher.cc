@@ -138,6 +138,24 @@ size_t CampaignDispatcher::active_loops() const {
   return n;
 }
 
+std::string CampaignDispatcher::RenderMetrics() const {
+  std::string out;
+  auto counter = [&out](const char* name, const char* help, const char* label, int64_t v) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name + label + " " +
+           std::to_string(v) + "\n";
+  };
+  out += "# HELP outflow_campaign_messages_total Campaign messages by result since start (transient: each retried or given up).\n"
+         "# TYPE outflow_campaign_messages_total counter\n";
+  out += "outflow_campaign_messages_total{result=\"sent\"} " + std::to_string(stats_.sent.load()) + "\n";
+  out += "outflow_campaign_messages_total{result=\"failed\"} " + std::to_string(stats_.failed.load()) + "\n";
+  out += "outflow_campaign_messages_total{result=\"transient\"} " + std::to_string(stats_.transient.load()) + "\n";
+  counter("outflow_campaign_batches_total", "Claimed batches sent and recorded since start.", "", stats_.batches.load());
+  out += "# HELP outflow_campaign_sending_loops Campaigns being sent now.\n# TYPE outflow_campaign_sending_loops gauge\n"
+         "outflow_campaign_sending_loops " +
+         std::to_string(active_loops()) + "\n";
+  return out;
+}
+
 void CampaignDispatcher::Sleep(Loop& loop, Timestamp deadline) {
   std::unique_lock lock(mu_);
   while (!stopping_ && !loop.wake && !loop.interrupt && clock_.Now() < deadline) {

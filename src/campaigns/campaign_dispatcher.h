@@ -109,6 +109,8 @@ class CampaignDispatcher {
   const DispatcherStats& stats() const { return stats_; }
   // Campaigns with a running loop.
   size_t active_loops() const;
+  // The counters and the loop count as Prometheus text (outflow_campaign_*).
+  std::string RenderMetrics() const;
 
  private:
   struct Loop;

@@ -228,6 +228,10 @@ class CampaignTest(unittest.TestCase):
         self.assertTrue(all(k.startswith(f"outflow-c{c['id']}-r") for k in keys))
         self.assertEqual(fake.stats()["duplicates"], 0)
         self.assertEqual(fake.stats()["sent"], 29)
+        metrics = self.api.call("GET", "/metrics")[1].decode()
+        self.assertIn('outflow_campaign_messages_total{result="sent"} 29\n', metrics)
+        self.assertIn('outflow_campaign_messages_total{result="failed"} 1\n', metrics)
+        self.assertIn('outflow_campaign_messages_total{result="transient"} 2\n', metrics)
 
     def test_invalid_credentials_fail_the_campaign_early(self):
         self.start_daemon()
