@@ -137,8 +137,11 @@ class DispatcherTest : public ::testing::Test {
     ASSERT_OK(stores_->segments().AddMembers(segment_.id, ids, clock_->Now()));
   }
 
-  SendingAccount Account(int rate, int burst, std::optional<int64_t> cap = std::nullopt) {
+  SendingAccount Account(int rate, int burst, std::optional<int64_t> cap = std::nullopt,
+                         std::string time_zone = "UTC", std::vector<Window> windows = {}) {
     SendingAccount a;
+    a.time_zone = std::move(time_zone);
+    a.windows = std::move(windows);
     a.name = "acct-" + std::to_string(next_++);
     a.channel = Channel::kEmail;
     a.provider = "log";
@@ -425,6 +428,26 @@ TEST_F(DispatcherTest, TheDailyCapWaitsForTheNextLocalDayOrFailsTheCampaign) {
   EXPECT_EQ(f.state, CampaignState::kFailed);
   EXPECT_EQ(f.counts.sent, 5);
   EXPECT_NE(f.error.find("daily cap of 5 reached"), std::string::npos) << f.error;
+}
+
+TEST_F(DispatcherTest, SendWindowsHoldMessagesUntilTheyOpenInTheAccountsZone) {
+  // Saturday 2027-01-16 12:00 in Berlin; the account sends Monday to Friday 09:00-17:00 Berlin time.
+  FakeClock clock(ParseRfc3339("2027-01-16T11:00:00Z").value());
+  Open(clock, "fake-clock.db");
+  AddContacts(5);
+  Campaign c = Started(Account(1000, 1000, std::nullopt, "Europe/Berlin", {Window{0x1f, 9 * 60, 17 * 60}}));
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  // Monday 08:59:59 Berlin: still closed. The loop sleeps until the opening, and
+  // moving the clock wakes it to look again.
+  clock.Set(ParseRfc3339("2027-01-18T07:59:59Z").value());
+  EXPECT_EQ(Get(c.id).counts.sent, 0);
+  EXPECT_EQ(script_->count(), 0u);
+  clock.Set(ParseRfc3339("2027-01-18T08:00:00Z").value());  // 09:00 Berlin
+  ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
+  for (const Sent& s : script_->sent()) EXPECT_GE(s.at, ParseRfc3339("2027-01-18T08:00:00Z").value());
+  EXPECT_EQ(Get(c.id).counts.sent, 5);
 }
 
 }  // namespace
