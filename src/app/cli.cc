@@ -751,6 +751,14 @@ int RunCli(int argc, char** argv) {
                     "base URL recipients reach this daemon at, for unsubscribe links (default: http://<addr>)")
       ->envname("OUTFLOW_PUBLIC_URL");
 
+  int pacing_guard_ms = 10;
+  serve->add_option("--pacing-guard-ms", pacing_guard_ms,
+                    "rate limits count sends in windows of 1 s plus this, to absorb jitter in delivery delay: "
+                    "raise it for a provider far away; costs guard/(1000+guard) of the rate")
+      ->envname("OUTFLOW_PACING_GUARD_MS")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+
   std::string keygen_dir = "./data";
   std::string keygen_out;
   bool keygen_if_missing = false;
@@ -973,6 +981,7 @@ int RunCli(int argc, char** argv) {
     }
     cfg.lease = std::chrono::seconds(lease_seconds);
     cfg.send_retry_base = std::chrono::milliseconds(send_retry_base_ms);
+    cfg.pacing_guard = std::chrono::milliseconds(pacing_guard_ms);
     if (const char* key = std::getenv("OUTFLOW_SECRET_KEY"); key != nullptr && *key != '\0') cfg.secret_key_value = key;
     return Serve(cfg);
   }

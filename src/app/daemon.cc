@@ -203,6 +203,7 @@ Status Daemon::Start() {
   // which in turn hands started campaigns to the dispatcher.
   DispatcherOptions dispatch;
   dispatch.retry_backoff.base = config_.send_retry_base;
+  dispatch.pacing_guard = config_.pacing_guard;
   dispatch.unsubscribe_url = [&p](CampaignId c, int64_t contact) { return p.campaigns->UnsubscribeUrl(c, contact); };
   p.dispatcher = std::make_unique<CampaignDispatcher>(
       p.store->campaigns(),

@@ -47,6 +47,8 @@ struct DaemonConfig {
   // Where recipients reach this daemon's unsubscribe links (List-Unsubscribe), e.g.
   // https://outflow.example.com. Empty: http://<listen address>.
   std::string public_url;
+  // DispatcherOptions::pacing_guard: slack for delivery-delay jitter in rate limits.
+  Duration pacing_guard = std::chrono::milliseconds(10);
 };
 
 // The default key file of a data directory.

@@ -53,7 +53,7 @@ struct CampaignDispatcher::Loop {
 
 // What the campaigns of one account share.
 struct CampaignDispatcher::Gate {
-  Gate(int rate, int burst, std::optional<Timestamp> seeded_at) : limiter(rate, burst) {
+  Gate(int rate, int burst, Duration window, std::optional<Timestamp> seeded_at) : limiter(rate, burst, window) {
     if (seeded_at) {
       std::vector<Timestamp> seed(static_cast<size_t>(rate), *seeded_at);
       limiter.Seed(seed);
@@ -172,7 +172,7 @@ std::shared_ptr<CampaignDispatcher::Gate> CampaignDispatcher::GateFor(const Send
     // history, so it starts full (see the header).
     std::optional<Timestamp> seed;
     if (options_.guard_restart) seed = gate ? clock_.Now() : started_at_;
-    gate = std::make_shared<Gate>(a.rate_per_second, a.burst, seed);
+    gate = std::make_shared<Gate>(a.rate_per_second, a.burst, std::chrono::seconds(1) + options_.pacing_guard, seed);
   }
   return gate;
 }
