@@ -356,8 +356,14 @@ void CampaignDispatcher::Run(Loop& loop) {
       continue;
     }
 
-    // Render. A recipient whose message cannot be rendered fails with the reason.
+    // Oldest due first: when a hold or an interruption cuts a batch short, the entries
+    // given back are the ones that waited least, so during an outage the probing
+    // chunks rotate through the recipients instead of spending the same ones' attempts.
     std::vector<ClaimedRecipient>& claimed = claim->recipients;
+    std::stable_sort(claimed.begin(), claimed.end(), [](const ClaimedRecipient& a, const ClaimedRecipient& b) {
+      return a.recipient.next_attempt_at.value_or(Timestamp{}) < b.recipient.next_attempt_at.value_or(Timestamp{});
+    });
+    // Render. A recipient whose message cannot be rendered fails with the reason.
     std::vector<RecipientOutcome> outcomes;
     outcomes.reserve(claimed.size());
     std::vector<channels::OutboundMessage> messages;
@@ -476,7 +482,8 @@ void CampaignDispatcher::Run(Loop& loop) {
       o.attempt = cr.recipient.attempts;
       o.state = RecipientState::kPending;
       o.attempted = false;
-      o.next_attempt_at = clock_.Now();
+      // Due as before: it keeps its place in the queue (oldest due first).
+      o.next_attempt_at = cr.recipient.next_attempt_at.value_or(clock_.Now());
       outcomes.push_back(std::move(o));
     }
     stats_.batches.fetch_add(1, std::memory_order_relaxed);

@@ -450,5 +450,73 @@ TEST_F(DispatcherTest, SendWindowsHoldMessagesUntilTheyOpenInTheAccountsZone) {
   EXPECT_EQ(Get(c.id).counts.sent, 5);
 }
 
+// A provider that stays down: the account is probed with a growing hold, each probe
+// spends the attempts of one chunk, and every recipient fails with the reason after
+// max_attempts; the campaign completes and reports them in `failed`.
+TEST_F(DispatcherTest, AProviderThatStaysDownFailsEveryRecipientWithTheReasonAfterRetries) {
+  FakeClock clock(FromMicros(1'800'000'000'000'000));
+  const Timestamp start = clock.Now();
+  Open(clock, "fake-clock.db");
+  AddContacts(20);
+  Campaign c = Started(Account(1000, 5), /*max_attempts=*/3);
+  script_->SetReply([](const OutboundMessage&) -> SendResult {
+    return {SendOutcome::kTransient, "", "cannot connect to provider: Connection refused", std::nullopt};
+  });
+  DispatcherOptions o = Fast();
+  o.retry_backoff = {seconds(30), std::chrono::hours(1)};
+  o.outage_backoff = {seconds(5), std::chrono::minutes(10)};
+  auto d = MakeDispatcher(o);
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] {
+    if (clock.Now() - start < std::chrono::hours(6)) clock.Advance(seconds(10));
+    return Finished(c.id);
+  }, seconds(60)));
+  Campaign done = Get(c.id);
+  EXPECT_EQ(done.state, CampaignState::kCompleted);
+  EXPECT_EQ(done.counts.failed, 20);
+  EXPECT_EQ(done.counts.sent, 0);
+  for (const Recipient& r : Ledger(c.id)) {
+    EXPECT_EQ(r.state, RecipientState::kFailed);
+    EXPECT_EQ(r.attempts, 3);
+    EXPECT_EQ(r.error, "gave up after 3 attempts: cannot connect to provider: Connection refused");
+  }
+  EXPECT_EQ(script_->count(), 60u);  // 3 attempts each, no more: the holds kept it from a retry storm
+}
+
+// A provider down for an hour, then back: the holds spend few attempts during the
+// outage, so no recipient runs out of them, and every message goes out once it is back.
+TEST_F(DispatcherTest, AProviderDownForAnHourLosesNothingWhenItComesBack) {
+  FakeClock clock(FromMicros(1'800'000'000'000'000));
+  const Timestamp start = clock.Now();
+  Open(clock, "fake-clock.db");
+  AddContacts(20);
+  Campaign c = Started(Account(1000, 5));  // max_attempts 5
+  std::atomic<bool> down{true};
+  script_->SetReply([&](const OutboundMessage&) -> SendResult {
+    if (down) return {SendOutcome::kTransient, "", "HTTP 503: Service Unavailable", std::nullopt};
+    return {SendOutcome::kSent, "id", "", std::nullopt};
+  });
+  DispatcherOptions o = Fast();
+  o.retry_backoff = {seconds(30), std::chrono::hours(1)};
+  o.outage_backoff = {seconds(5), std::chrono::minutes(10)};
+  auto d = MakeDispatcher(o);
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] {
+    clock.Advance(seconds(10));
+    return clock.Now() - start >= std::chrono::hours(1);
+  }, seconds(60)));
+  EXPECT_EQ(Get(c.id).state, CampaignState::kProcessing);
+  EXPECT_EQ(Get(c.id).counts.failed, 0);
+  down = false;
+  ASSERT_TRUE(Eventually([&] {
+    clock.Advance(seconds(10));
+    return Finished(c.id);
+  }, seconds(60)));
+  EXPECT_EQ(Get(c.id).counts.sent, 20);
+  EXPECT_EQ(Get(c.id).counts.failed, 0);
+}
+
 }  // namespace
 }  // namespace outflow
