@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """End-to-end CSV import benchmark of the real `outflow serve` binary (stdlib only).
 
-  bench/import_bench.py [--rows 1000000] [--runs 3]
+  bench/import_bench.py [--rows 1000000] [--runs 3] [--segment NAME] [--dynamic N]
 
 Generates a 12-column CSV (email, names, phone, time zone, locale, owner, stage,
 tier, score, two custom columns), uploads it with POST /v1/imports into a fresh
 data directory, and times upload start -> import completed (parsed, validated,
-deduplicated, committed). Reports rows/s per run and the median, and the
-daemon's peak RSS (VmHWM).
+deduplicated, committed, segment memberships updated). Reports rows/s per run and
+the median, and the daemon's peak RSS (VmHWM).
+
+--segment NAME: every row also joins that static segment (the import's `segment`).
+--dynamic N: N dynamic segments exist before the import (filters on owner, pipeline
+stage, tier and score that each row's values match in turn, so each row joins about
+N/2 of them), kept up to date row by row as the import commits.
 """
 import argparse
 import http.client
@@ -37,7 +42,23 @@ def make_csv(path, rows):
                     f"owner{i % 20},hook,pro,{i % 100},Company {i % 997},City {i % 113}\n")
 
 
-def run_once(csv_path, rows):
+def dynamic_filters(n):
+    """N segment filters; a row matches about half of them."""
+    out = []
+    for k in range(n):
+        kind = k % 4
+        if kind == 0:
+            out.append({"field": "owner", "op": "in", "values": [f"owner{j}" for j in range(k % 20, 20, 2)]})
+        elif kind == 1:
+            out.append({"field": "pipeline_stage", "op": "equals", "value": "hook" if k % 8 == 1 else "closed"})
+        elif kind == 2:
+            out.append({"field": "engagement_score", "op": "greater_than", "value": 49})
+        else:
+            out.append({"field": "email", "op": "contains", "value": f"{k % 10}@"})
+    return out
+
+
+def run_once(csv_path, rows, segment=None, dynamic=0):
     tmp = tempfile.mkdtemp(prefix="outflow-ibench-")
     port = free_port()
     p = subprocess.Popen([OUTFLOW, "--log-level", "warn", "serve", "--addr", f"127.0.0.1:{port}",
@@ -57,9 +78,16 @@ def run_once(csv_path, rows):
                 raise SystemExit("daemon did not start")
             time.sleep(0.01)
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        for k, flt in enumerate(dynamic_filters(dynamic)):
+            c.request("POST", "/v1/segments", body=json.dumps({"name": f"dyn{k}", "filter": flt}),
+                      headers={"Content-Type": "application/json"})
+            resp = c.getresponse()
+            body = resp.read()
+            assert resp.status == 201, body
+        query = "/v1/imports?create_fields=true" + (f"&segment={segment}" if segment else "")
         t0 = time.monotonic()
         with open(csv_path, "rb") as body:
-            c.request("POST", "/v1/imports?create_fields=true", body=body,
+            c.request("POST", query, body=body,
                       headers={"Content-Length": str(os.path.getsize(csv_path))})
             r = c.getresponse()
             im = json.loads(r.read())
@@ -81,16 +109,19 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--segment", help="every row joins this static segment")
+    ap.add_argument("--dynamic", type=int, default=0, help="dynamic segments kept during the import")
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="outflow-ibench-csv-")
     try:
         path = os.path.join(work, "contacts.csv")
         make_csv(path, a.rows)
         mb = os.path.getsize(path) / 1e6
-        print(f"machine: {os.cpu_count()} cores; file: {a.rows} rows x 12 columns, {mb:.0f} MB")
+        print(f"machine: {os.cpu_count()} cores; file: {a.rows} rows x 12 columns, {mb:.0f} MB; "
+              f"static segment: {a.segment or 'none'}; dynamic segments: {a.dynamic}")
         rates, rss = [], []
         for i in range(a.runs):
-            dt, hwm = run_once(path, a.rows)
+            dt, hwm = run_once(path, a.rows, a.segment, a.dynamic)
             rates.append(a.rows / dt)
             rss.append(hwm)
             print(f"  run {i + 1}: {dt:.2f} s = {a.rows / dt:,.0f} rows/s, peak RSS {hwm:.0f} MB")

@@ -111,13 +111,75 @@ Result<bool> IsStaged(Connection& c, ContactId contact) {
   return staged;
 }
 
-Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bool staged, Timestamp now) {
-  if (!staged) return SetMember(c, segment, contact, true, now).status();
+Status JoinStaticSegment(Connection& c, SegmentId segment, ContactId contact, bool staged, Timestamp now,
+                         CountDeltas* deltas) {
+  if (!staged) return SetMember(c, segment, contact, true, now, deltas).status();
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
       "INSERT OR IGNORE INTO staged_memberships(contact_id, segment_id) VALUES(?1, ?2)"));
   s->Bind(1, contact.value());
   s->Bind(2, segment.value());
   return c.Run(*s, "record staged membership");
+}
+
+namespace {
+
+// "INSERT ... VALUES (?,?,?), ..." for `rows` rows of `per_row` parameters.
+std::string MultiRowInsert(std::string_view head, int rows, std::string_view row) {
+  std::string sql(head);
+  for (int i = 0; i < rows; ++i) {
+    sql += i == 0 ? " " : ", ";
+    sql += row;
+  }
+  return sql;
+}
+
+}  // namespace
+
+Status JoinNewContacts(Connection& c, std::span<const std::pair<SegmentId, ContactId>> joins, Timestamp now,
+                               CountDeltas& deltas) {
+  constexpr int kChunk = 64;
+  static const std::string kMembers =
+      MultiRowInsert("INSERT OR IGNORE INTO segment_members(segment_id, contact_id, joined_at) VALUES", kChunk, "(?, ?, ?)");
+  static const std::string kEvents =
+      MultiRowInsert("INSERT INTO segment_events(segment_id, contact_id, change, at) VALUES", kChunk, "(?, ?, 'joined', ?)");
+  for (size_t start = 0; start < joins.size(); start += kChunk) {
+    const int n = static_cast<int>(std::min<size_t>(kChunk, joins.size() - start));
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * m, n == kChunk ? c.PrepareStatic(kMembers.c_str())
+                                                   : c.Prepare(MultiRowInsert("INSERT OR IGNORE INTO segment_members("
+                                                                              "segment_id, contact_id, joined_at) VALUES",
+                                                                              n, "(?, ?, ?)")));
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * e, n == kChunk ? c.PrepareStatic(kEvents.c_str())
+                                                   : c.Prepare(MultiRowInsert("INSERT INTO segment_events(segment_id, "
+                                                                              "contact_id, change, at) VALUES",
+                                                                              n, "(?, ?, 'joined', ?)")));
+    for (int i = 0; i < n; ++i) {
+      const auto& [segment, contact] = joins[start + static_cast<size_t>(i)];
+      m->Bind(3 * i + 1, segment.value());
+      m->Bind(3 * i + 2, contact.value());
+      m->Bind(3 * i + 3, ToMicros(now));
+      e->Bind(3 * i + 1, segment.value());
+      e->Bind(3 * i + 2, contact.value());
+      e->Bind(3 * i + 3, ToMicros(now));
+      deltas[segment.value()] += 1;
+    }
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*m, "set memberships"));
+    if (c.Changes() != n) {
+      // Not new after all (the REQUIRES was broken): the counts and the log would be wrong.
+      return Status::Internal("bulk segment join: " + std::to_string(n - c.Changes()) +
+                              " memberships existed already");
+    }
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*e, "log memberships"));
+  }
+  return Status::Ok();
+}
+
+Status CollectNewMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact,
+                             Timestamp now, std::vector<std::pair<SegmentId, ContactId>>& joins) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto dynamic, segments.Get(c));
+  for (const Segment& seg : *dynamic) {
+    if (Matches(*seg.filter, contact, now)) joins.emplace_back(seg.id, id);
+  }
+  return Status::Ok();
 }
 
 Status SyncMemberships(Connection& c, DynamicSegments& segments, ContactId id, const Contact& contact, Timestamp now,

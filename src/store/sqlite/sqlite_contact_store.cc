@@ -214,6 +214,15 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
   OUTFLOW_ASSIGN_OR_RETURN(auto dynamic, segments.Get(c));
   const bool sync = !dynamic->empty();
   CountDeltas deltas;  // member counts, written once for the batch
+  // Dynamic memberships of the contacts this batch creates, written in bulk; flushed
+  // before any row-by-row sync that could see them (an update of a contact created
+  // earlier in the batch) and at the end.
+  std::vector<std::pair<SegmentId, ContactId>> new_joins;
+  auto flush_joins = [&]() -> Status {
+    Status st = JoinNewContacts(c, new_joins, now, deltas);
+    new_joins.clear();
+    return st;
+  };
   std::vector<UpsertOutcome> out;
   out.reserve(contacts.size());
   for (const Contact& in : contacts) {
@@ -231,7 +240,7 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
         if (sync) {
           Contact created = in;
           created.created_at = created.updated_at = now;
-          OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, id, created, now, /*is_new=*/true, &deltas));
+          OUTFLOW_RETURN_IF_ERROR(CollectNewMemberships(c, segments, id, created, now, new_joins));
         }
         out.push_back({UpsertOutcome::Kind::kCreated, id, {}});
         continue;
@@ -251,7 +260,7 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
       if (sync) {
         Contact created = in;
         created.created_at = created.updated_at = now;
-        OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, o.id, created, now, /*is_new=*/true, &deltas));
+        OUTFLOW_RETURN_IF_ERROR(CollectNewMemberships(c, segments, o.id, created, now, new_joins));
       }
     } else if (policy == ExistingPolicy::kSkip) {
       o = {UpsertOutcome::Kind::kSkipped, *match, {}};
@@ -268,11 +277,15 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
         continue;
       }
       OUTFLOW_RETURN_IF_ERROR(UpdateOn(c, existing));
-      if (sync) OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, *match, existing, now, false, &deltas));
+      if (sync) {
+        OUTFLOW_RETURN_IF_ERROR(flush_joins());
+        OUTFLOW_RETURN_IF_ERROR(SyncMemberships(c, segments, *match, existing, now, false, &deltas));
+      }
       o = {UpsertOutcome::Kind::kUpdated, *match, {}};
     }
     out.push_back(std::move(o));
   }
+  OUTFLOW_RETURN_IF_ERROR(flush_joins());
   OUTFLOW_RETURN_IF_ERROR(FlushCounts(c, deltas));
   return out;
 }

@@ -242,6 +242,7 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
   OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now, *segments_));
   std::vector<ImportRowError> errors = b.errors;
   std::map<std::string, std::optional<SegmentId>, std::less<>> segment_ids;  // name -> static segment (nullopt: dynamic)
+  std::vector<std::pair<SegmentId, ContactId>> new_joins, other_joins;  // (static segment, contact) to join
   for (size_t i = 0; i < outcomes.size() && i < b.contact_segments.size(); ++i) {
     const std::string& name = b.contact_segments[i];
     if (name.empty() || outcomes[i].kind == UpsertOutcome::Kind::kFailed) continue;
@@ -255,9 +256,21 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
                         "segment '" + name + "' is dynamic: its members follow its filter"});
       continue;
     }
-    OUTFLOW_ASSIGN_OR_RETURN(bool staged, sqlite::IsStaged(c, outcomes[i].id));  // an existing live contact joins now
-    OUTFLOW_RETURN_IF_ERROR(sqlite::JoinStaticSegment(c, *it->second, outcomes[i].id, staged, now));
+    if (outcomes[i].kind == UpsertOutcome::Kind::kCreated && b.contacts[i].status == ContactStatus::kLive) {
+      new_joins.emplace_back(*it->second, outcomes[i].id);
+    } else {
+      other_joins.emplace_back(*it->second, outcomes[i].id);
+    }
   }
+  // Contacts created by this batch are in no static segment yet: their joins go in
+  // bulk, first; then the rest (a contact updated, or named twice in the file) one by one.
+  sqlite::CountDeltas deltas;
+  OUTFLOW_RETURN_IF_ERROR(sqlite::JoinNewContacts(c, new_joins, now, deltas));
+  for (const auto& [segment, contact] : other_joins) {
+    OUTFLOW_ASSIGN_OR_RETURN(bool staged, sqlite::IsStaged(c, contact));  // an existing live contact joins now
+    OUTFLOW_RETURN_IF_ERROR(sqlite::JoinStaticSegment(c, segment, contact, staged, now, &deltas));
+  }
+  OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
   ImportProgress& p = im.progress;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     switch (outcomes[i].kind) {

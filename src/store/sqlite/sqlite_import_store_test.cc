@@ -69,5 +69,30 @@ TEST_F(ImportStoreTest, CancelledImportAcceptsNoMoreBatches) {
   EXPECT_EQ(stores_->imports().Cancel(im_.id, kT0).status().code(), Code::kConflict);
 }
 
+TEST_F(ImportStoreTest, SegmentJoinsOfNewUpdatedAndRepeatedContactsAreEachLoggedAndCountedOnce) {
+  // c@x.io exists before the import; a@x.io is named twice in the batch.
+  Contact existing;
+  existing.email = "c@x.io";
+  ASSERT_OK(stores_->contacts().Create(existing, kT0).status());
+  ImportBatch b = Batch(0, 500, {"a@x.io", "b@x.io", "a@x.io", "c@x.io", "d@x.io"});
+  b.contact_segments = {"vip", "vip", "vip", "vip", ""};
+  b.last = true;
+  ASSERT_OK_AND_ASSIGN(Import done, stores_->imports().CommitBatch(im_.id, b, ExistingPolicy::kUpdate, kT0));
+  EXPECT_EQ(done.progress.created, 3);
+  EXPECT_EQ(done.progress.updated, 2);
+  EXPECT_EQ(done.progress.failed, 0);
+  ASSERT_OK_AND_ASSIGN(std::optional<Segment> vip, stores_->segments().FindByName("vip"));
+  ASSERT_TRUE(vip.has_value());
+  ASSERT_OK_AND_ASSIGN(MemberPage members, stores_->segments().Members(vip->id, ContactId(), 100));
+  EXPECT_EQ(members.contacts.size(), 3u);  // a, b, c; not d
+  EXPECT_EQ(vip->member_count, 3);
+  ASSERT_OK_AND_ASSIGN(std::vector<MembershipEvent> events, stores_->segments().Events(0, 100));
+  ASSERT_EQ(events.size(), 3u);
+  for (const MembershipEvent& e : events) {
+    EXPECT_TRUE(e.joined);
+    EXPECT_EQ(e.segment, vip->id);
+  }
+}
+
 }  // namespace
 }  // namespace outflow

@@ -190,5 +190,21 @@ TEST_F(SegmentStoreTest, ImportBatchesKeepMembershipsToo) {
   EXPECT_EQ(stores_->segments().Get(seg.id)->member_count, 1);
 }
 
+TEST_F(SegmentStoreTest, ABatchThatCreatesAndThenChangesAContactLogsEachMembershipChangeOnce) {
+  Segment pro{SegmentId(), "Pro", SegmentKind::kDynamic, TierIs("pro"), 0, {}, {}};
+  ASSERT_OK_AND_ASSIGN(Segment seg, stores_->segments().Create(pro, kT0));
+  // e joins when created and leaves when its second row makes it free; f joins; g never.
+  std::vector<Contact> batch = {Person("e@x.io", "pro"), Person("f@x.io", "pro"), Person("e@x.io", "free"),
+                                Person("g@x.io", "free"), Person("f@x.io", "pro")};
+  ASSERT_OK_AND_ASSIGN(auto outcomes, stores_->contacts().UpsertBatch(batch, ExistingPolicy::kUpdate, kT0));
+  ASSERT_EQ(outcomes.size(), 5u);
+  const int64_t e = outcomes[0].id.value(), f = outcomes[1].id.value();
+  EXPECT_EQ(EventsFor(seg.id), (std::vector<std::pair<int64_t, bool>>{{e, true}, {f, true}, {e, false}}));
+  ASSERT_OK_AND_ASSIGN(Segment after, stores_->segments().Get(seg.id));
+  EXPECT_EQ(after.member_count, 1);
+  ASSERT_OK_AND_ASSIGN(MemberPage members, stores_->segments().Members(seg.id, ContactId(), 10));
+  EXPECT_EQ(members.contacts, std::vector<ContactId>{ContactId(f)});
+}
+
 }  // namespace
 }  // namespace outflow
