@@ -74,7 +74,10 @@ CampaignDispatcher::~CampaignDispatcher() {
 }
 
 Status CampaignDispatcher::Start() {
-  started_at_ = clock_.Now();
+  {
+    std::lock_guard lock(mu_);
+    started_at_ = clock_.Now();
+  }
   OUTFLOW_ASSIGN_OR_RETURN(std::vector<Campaign> active, store_.ActiveCampaigns());
   for (const Campaign& c : active) {
     if (c.state != CampaignState::kProcessing && c.state != CampaignState::kPaused) continue;
@@ -84,30 +87,63 @@ Status CampaignDispatcher::Start() {
                 {{"campaign", c.id.value()}, {"requeued", requeued}});
     }
   }
-  for (const Campaign& c : active) {
-    if (c.state == CampaignState::kProcessing) Wake(c.id);
+  std::set<CampaignId> woken;
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+    woken.swap(early_wakes_);
   }
+  for (const Campaign& c : active) {
+    if (c.state == CampaignState::kProcessing) woken.insert(c.id);
+  }
+  // Campaigns resumed or retried through the API while this ran are in early_wakes_.
+  for (CampaignId id : woken) Wake(id);
   return Status::Ok();
 }
 
 void CampaignDispatcher::Wake(CampaignId id) {
+  std::vector<std::unique_ptr<Loop>> ended;  // joined below, without the lock
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (!started_) {
+      // Before Start(): a loop now could claim entries that Start's requeue then
+      // takes back from under it, and its limiter would miss the restart guard.
+      early_wakes_.insert(id);
+      return;
+    }
+    // Reap every ended loop (a finished campaign leaves one).
+    for (auto it = loops_.begin(); it != loops_.end();) {
+      if (it->second->done) {
+        ended.push_back(std::move(it->second));
+        it = loops_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto it = loops_.find(id);
+    if (it != loops_.end()) {
+      it->second->wake = true;
+      cv_.notify_all();
+    } else {
+      auto loop = std::make_unique<Loop>();
+      loop->id = id;
+      Loop* raw = loop.get();
+      loops_.emplace(id, std::move(loop));
+      raw->thread = std::thread([this, raw] { Run(*raw); });
+    }
+  }
+  // An ended thread may still be closing its sender's connections (an SMTP QUIT to a
+  // server that hangs): never wait for that while holding mu_.
+  for (auto& loop : ended) loop->thread.join();
+}
+
+void CampaignDispatcher::WakeAll() {
   std::lock_guard lock(mu_);
-  if (stopping_) return;
-  auto it = loops_.find(id);
-  if (it != loops_.end() && !it->second->done) {
-    it->second->wake = true;
-    cv_.notify_all();
-    return;
+  for (auto& [id, loop] : loops_) {
+    if (!loop->done) loop->wake = true;
   }
-  if (it != loops_.end()) {
-    it->second->thread.join();  // ended: its thread returns without taking mu_
-    loops_.erase(it);
-  }
-  auto loop = std::make_unique<Loop>();
-  loop->id = id;
-  Loop* raw = loop.get();
-  loops_.emplace(id, std::move(loop));
-  raw->thread = std::thread([this, raw] { Run(*raw); });
+  cv_.notify_all();
 }
 
 void CampaignDispatcher::Interrupt(CampaignId id) {
@@ -164,6 +200,11 @@ void CampaignDispatcher::Sleep(Loop& loop, Timestamp deadline) {
   loop.wake = false;
 }
 
+void CampaignDispatcher::SleepUntilStop(Timestamp deadline) {
+  std::unique_lock lock(mu_);
+  while (!stopping_ && clock_.Now() < deadline) clock_.WaitUntil(cv_, lock, deadline);
+}
+
 std::shared_ptr<CampaignDispatcher::Gate> CampaignDispatcher::GateFor(const SendingAccount& a) {
   std::lock_guard lock(mu_);
   auto& gate = gates_[a.id];
@@ -218,6 +259,7 @@ void CampaignDispatcher::Run(Loop& loop) {
     Result<Campaign> r = store_.SetState(id, {CampaignState::kProcessing}, CampaignState::kFailed, clock_.Now(), why);
     if (!r.ok() && r.status().code() != Code::kConflict) {
       log::Error("cannot mark campaign failed", {{"campaign", id.value()}, {"error", r.status().message()}});
+      SleepUntilStop(clock_.Now() + std::chrono::seconds(1));  // not a tight loop of rebuilds and failures
     }
   };
   // A store error: log, wait a little, try again.
@@ -274,14 +316,19 @@ void CampaignDispatcher::Run(Loop& loop) {
       ctx.windows = std::move(windows).value();
       ctx.sender = std::move(sender).value();
     }
-    if (!ctx.compiled || ctx.template_record.id != campaign->template_id) {
-      Result<MessageTemplateRecord> t = store_.GetTemplate(campaign->template_id);
-      if (!t.ok()) {
-        store_trouble(t.status());
-        continue;
-      }
+    Result<MessageTemplateRecord> t = store_.GetTemplate(campaign->template_id);
+    if (!t.ok()) {
+      store_trouble(t.status());
+      continue;
+    }
+    // Re-read every batch: an edited template applies from the next batch on.
+    if (!ctx.compiled || ctx.template_record.id != t->id || ctx.template_record.updated_at != t->updated_at) {
       Result<CompiledTemplate> compiled = compile_(*t);
       if (!compiled.ok()) {
+        if (compiled.status().code() == Code::kUnavailable) {
+          store_trouble(compiled.status());
+          continue;
+        }
         fail_campaign("template " + t->name + ": " + compiled.status().message());
         continue;
       }
@@ -320,7 +367,18 @@ void CampaignDispatcher::Run(Loop& loop) {
       continue;
     }
     if (claim->recipients.empty()) {
-      if (claim->cap_reached) {
+      bool cap_used = false;
+      if (claim->cap_reached && acct.daily_cap) {
+        // The claim was cut to what the cap leaves; it is used up only if nothing is left
+        // (else nothing was due: wait for the next retry below, not for tomorrow).
+        Result<int64_t> used = store_.DayCount(acct.id, *day);
+        if (!used.ok()) {
+          store_trouble(used.status());
+          continue;
+        }
+        cap_used = *used >= *acct.daily_cap;
+      }
+      if (cap_used) {
         if (campaign->cap_policy == CapPolicy::kFail) {
           fail_campaign("daily cap of " + std::to_string(acct.daily_cap.value_or(0)) + " reached for account " +
                         acct.name + " on " + *day);
@@ -378,6 +436,7 @@ void CampaignDispatcher::Run(Loop& loop) {
         o.attempt = cr.recipient.attempts;
         o.state = RecipientState::kFailed;
         o.error = "template: " + r.status().message();
+        stats_.failed.fetch_add(1, std::memory_order_relaxed);
         outcomes.push_back(std::move(o));
         continue;
       }
@@ -411,6 +470,11 @@ void CampaignDispatcher::Run(Loop& loop) {
         hold = gate->hold_until;
       }
       if (hold > now) break;  // held (outage, Retry-After): give the rest back, the outer loop waits
+      // The claim's window and day must still hold when a chunk goes: a batch that
+      // waited on the limiter past the window's end or past local midnight gives the
+      // rest back (the next claim counts it against the new day's cap).
+      if (!ctx.windows->IsOpen(now)) break;
+      if (Result<std::string> today = LocalDay(acct.time_zone, now); !today.ok() || *today != *day) break;
       const int remaining = static_cast<int>(messages.size() - next_msg);
       const int granted = gate->limiter.TryAcquire(std::min(remaining, gate->limiter.burst()), now);
       if (granted == 0) {
@@ -489,6 +553,7 @@ void CampaignDispatcher::Run(Loop& loop) {
     stats_.batches.fetch_add(1, std::memory_order_relaxed);
     // The outcomes must be recorded: retry until the store takes them (or we stop,
     // leaving the entries `sending` for the next start to requeue).
+    const Timestamp record_deadline = clock_.Now() + std::chrono::seconds(5);
     while (true) {
       Result<Campaign> recorded = store_.Record(id, outcomes, clock_.Now());
       if (recorded.ok()) break;
@@ -496,9 +561,16 @@ void CampaignDispatcher::Run(Loop& loop) {
                  {{"campaign", id.value()}, {"error", recorded.status().ToString()}});
       {
         std::lock_guard lock(mu_);
-        if (stopping_) break;
+        if (stopping_ && clock_.Now() >= record_deadline) break;
       }
-      Sleep(loop, clock_.Now() + std::chrono::milliseconds(500));
+      // Neither a pause nor a wake may cut this wait short (they would make it spin);
+      // a stop gives the store until record_deadline before the entries are left
+      // `sending` for the next start to requeue.
+      std::unique_lock lock(mu_);
+      const Timestamp until = clock_.Now() + std::chrono::milliseconds(500);
+      while (clock_.Now() < until && !(stopping_ && clock_.Now() >= record_deadline)) {
+        clock_.WaitUntil(cv_, lock, stopping_ ? std::min(until, record_deadline) : until);
+      }
     }
   }
 }

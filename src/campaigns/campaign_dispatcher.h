@@ -46,6 +46,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "base/clock.h"
@@ -113,6 +114,8 @@ class CampaignDispatcher {
   void Wake(CampaignId id);
   // Makes the campaign's loop stop sending at once (pause, cancel).
   void Interrupt(CampaignId id);
+  // Wakes every loop to look again (an account's windows, limits or cap changed).
+  void WakeAll();
   // Stops every loop (claimed, unsent entries go back to pending) and joins them. Idempotent.
   void Stop();
 
@@ -128,6 +131,8 @@ class CampaignDispatcher {
   void Run(Loop& loop);
   // Sleeps until `deadline`, a wake, an interrupt or stop. REQUIRES: mu_ not held.
   void Sleep(Loop& loop, Timestamp deadline);
+  // Sleeps until `deadline` or stop only. REQUIRES: mu_ not held.
+  void SleepUntilStop(Timestamp deadline);
   std::shared_ptr<Gate> GateFor(const SendingAccount& a);
 
   CampaignStore& store_;
@@ -136,11 +141,13 @@ class CampaignDispatcher {
   Clock& clock_;
   const DispatcherOptions options_;
   DispatcherStats stats_;
-  Timestamp started_at_{};
+  Timestamp started_at_{};  // GUARDED_BY(mu_)
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // loops sleep on it; notified on wake, interrupt, stop
   bool stopping_ = false;
+  bool started_ = false;                // Start() has requeued and may start loops
+  std::set<CampaignId> early_wakes_;    // Wake calls before Start() finished
   std::map<CampaignId, std::unique_ptr<Loop>> loops_;
   std::map<AccountId, std::shared_ptr<Gate>> gates_;
 };

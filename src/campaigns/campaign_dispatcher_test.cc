@@ -518,5 +518,52 @@ TEST_F(DispatcherTest, AProviderDownForAnHourLosesNothingWhenItComesBack) {
   EXPECT_EQ(Get(c.id).counts.failed, 0);
 }
 
+TEST_F(DispatcherTest, ACapWithRoomLeftAndNothingDueWaitsForTheRetryNotForTomorrow) {
+  FakeClock clock(ParseRfc3339("2027-01-15T10:00:00Z").value());
+  Open(clock, "fake-clock.db");
+  AddContacts(3);
+  // A claim asks for 250 (1000/s x 250 ms), more than the cap of 10 leaves, so every
+  // claim is cut by the cap; with one recipient waiting on a retry, a claim finds
+  // nothing due while 7 sends are left today.
+  Campaign c = Started(Account(1000, 1000, /*cap=*/10), 5, CapPolicy::kFail);
+  const std::string flaky = Ledger(c.id)[0].address;
+  std::atomic<int> calls{0};
+  script_->SetReply([&](const OutboundMessage& m) -> SendResult {
+    if (m.to == flaky && calls++ == 0) return {SendOutcome::kTransient, "", "HTTP 503", std::nullopt};
+    return {SendOutcome::kSent, "id", "", std::nullopt};
+  });
+  DispatcherOptions o = Fast();
+  o.retry_backoff = {seconds(2), seconds(2)};
+  auto d = MakeDispatcher(o);
+  ASSERT_OK(d->Start());
+  d->Wake(c.id);
+  ASSERT_TRUE(Eventually([&] { return Get(c.id).counts.sent == 2; }));
+  ASSERT_TRUE(Eventually([&] {
+    clock.Advance(milliseconds(100));
+    return Finished(c.id);
+  }));
+  Campaign done = Get(c.id);
+  EXPECT_EQ(done.state, CampaignState::kCompleted) << done.error;
+  EXPECT_EQ(done.counts.sent, 3);
+  EXPECT_LT(clock.Now(), ParseRfc3339("2027-01-15T10:01:00Z").value()) << "it waited for the retry, not a day";
+}
+
+TEST_F(DispatcherTest, AWakeBeforeStartWaitsForStartsRequeue) {
+  AddContacts(10);
+  Campaign c = Started(Account(10000, 10000));
+  // A crash left three entries `sending`.
+  ASSERT_OK(store().Claim(c.id, clock_->Now(), 3, LocalDay("UTC", clock_->Now()).value(), std::nullopt).status());
+  auto d = MakeDispatcher(Fast());
+  d->Wake(c.id);  // e.g. a resume through the API while the daemon starts
+  EXPECT_EQ(d->active_loops(), 0u) << "no loop before Start()";
+  EXPECT_EQ(script_->count(), 0u);
+  ASSERT_OK(d->Start());
+  ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
+  std::map<std::string, int> times;
+  for (const Sent& x : script_->sent()) ++times[x.key];
+  EXPECT_EQ(times.size(), 10u);
+  for (const auto& [key, n] : times) EXPECT_EQ(n, 1) << key;
+}
+
 }  // namespace
 }  // namespace outflow

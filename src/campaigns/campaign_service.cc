@@ -76,6 +76,8 @@ Result<SendingAccount> CampaignService::UpdateAccount(AccountId id, const std::f
     OUTFLOW_ASSIGN_OR_RETURN(std::unique_ptr<channels::ChannelSender> sender, MakeSender(a));
   }
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount updated, store_.UpdateAccount(a, sealed, clock_.Now()));
+  // Loops sleeping on this account's windows, cap or hold look again at once.
+  if (dispatcher_ != nullptr) dispatcher_->WakeAll();
   log::Info("account updated", {{"account", id.value()}, {"credentials_changed", credentials.has_value()}});
   return updated;
 }

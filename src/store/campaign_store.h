@@ -13,6 +13,8 @@
 // - Record applies outcomes of claimed entries and updates the counts in one
 //   transaction; when nothing is pending or sending any more, a processing campaign
 //   completes (a paused one waits for CompleteIfDone after its resume).
+// - Record skips ("unsubscribed") an entry that would go back to pending when its
+//   contact unsubscribed while it was claimed.
 // - Record ignores an outcome whose entry is no longer `sending` at that attempt
 //   (it was requeued meanwhile). An outcome with attempted = false (claimed, never
 //   handed to the channel: a pause, a cancel, a stop) goes back to pending without
@@ -103,7 +105,8 @@ class CampaignStore {
   // after its last entries were recorded while it was paused); any other is left as
   // it is. Returns the campaign.
   virtual Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) = 0;
-  // Failed entries back to pending, and a completed or failed campaign back to processing.
+  // Failed entries back to pending, and a completed or failed campaign back to
+  // processing (a failed one also when no entry failed but some are still pending).
   virtual Result<int64_t> RetryFailed(CampaignId id, Timestamp now) = 0;
   // The earliest next_attempt_at of a pending entry, if any.
   virtual Result<std::optional<Timestamp>> NextAttempt(CampaignId id) = 0;

@@ -619,7 +619,8 @@ Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<Re
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * back, c.PrepareStatic(
       "UPDATE campaign_recipients SET state = 'pending', attempts = max(attempts - 1, 0), next_attempt_at = ?3, "
       "updated_at = ?4 WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'sending' AND (?5 = 0 OR attempts = ?5)"));
-  int64_t sent = 0, failed = 0;
+  int64_t sent = 0, failed = 0, skipped = 0;
+  std::vector<int64_t> back_to_pending;  // may have unsubscribed while claimed
   for (const RecipientOutcome& o : outcomes) {
     if (!o.attempted) {
       back->Bind(1, id.value());
@@ -627,7 +628,8 @@ Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<Re
       back->Bind(3, ToMicros(o.next_attempt_at));
       back->Bind(4, ToMicros(now));
       back->Bind(5, o.attempt);
-      OUTFLOW_RETURN_IF_ERROR(c.Run(*back, "put back an unsent claim"));
+      OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *back, "put back an unsent claim"));
+      if (n > 0) back_to_pending.push_back(o.contact_id);
       continue;  // still pending: nothing to count
     }
     s->Bind(1, id.value());
@@ -644,14 +646,31 @@ Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<Re
     if (n == 0) continue;  // not claimed (any more), or claimed again since: nothing to count
     if (o.state == RecipientState::kSent) ++sent;
     if (o.state == RecipientState::kFailed) ++failed;
+    if (o.state == RecipientState::kPending) back_to_pending.push_back(o.contact_id);
+  }
+  // SetUnsubscribed skips only pending entries; one that was claimed when its contact
+  // unsubscribed is skipped here instead of going back to pending.
+  if (!back_to_pending.empty()) {
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * unsub, c.PrepareStatic(
+        "UPDATE campaign_recipients SET state = 'skipped', error = 'unsubscribed', updated_at = ?3 "
+        "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'pending' "
+        "AND EXISTS (SELECT 1 FROM contacts WHERE id = ?2 AND unsubscribed_at IS NOT NULL)"));
+    for (int64_t contact : back_to_pending) {
+      unsub->Bind(1, id.value());
+      unsub->Bind(2, contact);
+      unsub->Bind(3, ToMicros(now));
+      OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *unsub, "skip an unsubscribed recipient"));
+      skipped += n;
+    }
   }
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic(
-      "UPDATE campaigns SET sent = sent + ?2, failed = failed + ?3, pending = pending - ?2 - ?3, updated_at = ?4 "
-      "WHERE id = ?1 RETURNING pending, state"));
+      "UPDATE campaigns SET sent = sent + ?2, failed = failed + ?3, skipped = skipped + ?5, "
+      "pending = pending - ?2 - ?3 - ?5, updated_at = ?4 WHERE id = ?1 RETURNING pending, state"));
   u->Bind(1, id.value());
   u->Bind(2, sent);
   u->Bind(3, failed);
   u->Bind(4, ToMicros(now));
+  u->Bind(5, skipped);
   int rc = u->Step();
   int64_t pending = rc == SQLITE_ROW ? u->Int(0) : -1;
   bool processing = rc == SQLITE_ROW && u->Text(1) == "processing";
@@ -714,7 +733,10 @@ Result<int64_t> SqliteCampaignStore::RetryFailed(CampaignId id, Timestamp now) {
   s->Bind(2, ToMicros(now));
   OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *s, "retry failed recipients"));
   OUTFLOW_RETURN_IF_ERROR(RecountOn(c, id, now));
-  if (n > 0 && (cur.state == CampaignState::kCompleted || cur.state == CampaignState::kFailed)) {
+  // A failed campaign also goes on when it still has pending entries (it failed on
+  // its account or template, since fixed): nothing else could send them.
+  if ((n > 0 || (cur.state == CampaignState::kFailed && cur.counts.pending > 0)) &&
+      (cur.state == CampaignState::kCompleted || cur.state == CampaignState::kFailed)) {
     OUTFLOW_RETURN_IF_ERROR(SetStateOn(c, id, {cur.state}, CampaignState::kProcessing, now, {}).status());
   }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("retry failed recipients"));

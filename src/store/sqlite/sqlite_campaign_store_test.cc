@@ -465,5 +465,42 @@ TEST_F(CampaignStoreTest, UnsubscribingSkipsPendingEntriesOfActiveCampaignsAndLa
   EXPECT_EQ(stores_->campaigns().UnsubscribedAt(999999).status().code(), Code::kNotFound);
 }
 
+TEST_F(CampaignStoreTest, AClaimedEntryWhoseContactUnsubscribedIsSkippedNotRequeued) {
+  ContactId a = AddContact("a@x.io", std::nullopt);
+  ContactId b = AddContact("b@x.io", std::nullopt);
+  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
+  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
+  ASSERT_OK_AND_ASSIGN(ClaimResult claim, stores_->campaigns().Claim(camp.id, kT0, 10, "2027-01-15", std::nullopt));
+  ASSERT_EQ(claim.recipients.size(), 2u);
+  // Both contacts unsubscribe while their entries are being sent; a transient
+  // result (a) and a give-back (b) would put them back to pending.
+  ASSERT_OK(stores_->campaigns().SetUnsubscribed(a.value(), true, kT0).status());
+  ASSERT_OK(stores_->campaigns().SetUnsubscribed(b.value(), true, kT0).status());
+  RecipientOutcome retry{a.value(), 1, RecipientState::kPending, "", "HTTP 503", kT0 + std::chrono::minutes(1)};
+  RecipientOutcome back{b.value(), 1, RecipientState::kPending, "", "", kT0, /*attempted=*/false};
+  ASSERT_OK_AND_ASSIGN(Campaign after, stores_->campaigns().Record(camp.id, {retry, back}, kT0));
+  EXPECT_EQ(after.counts.skipped, 2);
+  EXPECT_EQ(after.counts.pending, 0);
+  EXPECT_EQ(after.state, CampaignState::kCompleted);
+  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {}));
+  for (const Recipient& r : rs) {
+    EXPECT_EQ(r.state, RecipientState::kSkipped);
+    EXPECT_EQ(r.error, "unsubscribed");
+  }
+}
+
+TEST_F(CampaignStoreTest, RetryFailedContinuesAFailedCampaignWithPendingEntries) {
+  AddContact("a@x.io", std::nullopt);
+  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
+  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
+  CampaignStore& store = stores_->campaigns();
+  ASSERT_OK(store.SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kFailed, kT0, "template broke").status());
+  ASSERT_OK_AND_ASSIGN(int64_t n, store.RetryFailed(camp.id, kT0));
+  EXPECT_EQ(n, 0);
+  ASSERT_OK_AND_ASSIGN(Campaign c, store.GetCampaign(camp.id));
+  EXPECT_EQ(c.state, CampaignState::kProcessing);
+  EXPECT_EQ(c.counts.pending, 1);
+}
+
 }  // namespace
 }  // namespace outflow
