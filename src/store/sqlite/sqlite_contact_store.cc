@@ -33,16 +33,29 @@ std::string EncodeCustom(const std::map<std::string, FieldValue>& custom) {
 }
 
 void BindOpt(Stmt& s, int i, const std::optional<std::string>& v) {
-  if (v) s.Bind(i, std::string_view(*v));
+  if (v) s.BindStatic(i, std::string_view(*v));
   else s.BindNull(i);
 }
 
-// Binds ?1..?16 in the order of the INSERT and UPDATE statements below.
-void BindContact(Stmt& s, const Contact& c, const std::string& custom_json) {
+// The text BindContact derives from a contact, kept alive until the statement ran.
+struct ContactBinding {
+  std::string custom_json;
+  std::string email_norm;
+};
+
+// Binds ?1..?16 in the order of the INSERT and UPDATE statements below, without
+// copying the text (SQLITE_STATIC: an import binds ~10 strings a row).
+// REQUIRES: `c` and `keep` outlive the statement's run (Connection::Run resets it).
+void BindContact(Stmt& s, const Contact& c, ContactBinding& keep) {
+  keep.custom_json = EncodeCustom(c.custom);
   BindOpt(s, 1, c.external_id);
   BindOpt(s, 2, c.email);
-  if (c.email) s.Bind(3, std::string_view(NormalizeEmail(*c.email)));
-  else s.BindNull(3);
+  if (c.email) {
+    keep.email_norm = NormalizeEmail(*c.email);
+    s.BindStatic(3, keep.email_norm);
+  } else {
+    s.BindNull(3);
+  }
   BindOpt(s, 4, c.phone);
   BindOpt(s, 5, c.first_name);
   BindOpt(s, 6, c.last_name);
@@ -53,8 +66,8 @@ void BindContact(Stmt& s, const Contact& c, const std::string& custom_json) {
   BindOpt(s, 11, c.tier);
   if (c.engagement_score) sqlite3_bind_double(s.raw(), 12, *c.engagement_score);
   else s.BindNull(12);
-  s.Bind(13, std::string_view(custom_json));
-  s.Bind(14, ContactStatusName(c.status));
+  s.BindStatic(13, keep.custom_json);
+  s.BindStatic(14, ContactStatusName(c.status));
   s.Bind(15, ToMicros(c.created_at));
   s.Bind(16, ToMicros(c.updated_at));
 }
@@ -114,7 +127,8 @@ Result<Contact> GetOn(Connection& c, ContactId id) {
 // Inserts `c`, with created_at and updated_at set to `now` when given.
 Result<ContactId> InsertOn(Connection& conn, const Contact& c, std::optional<Timestamp> now = std::nullopt) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.PrepareStatic(kInsert));
-  BindContact(*s, c, EncodeCustom(c.custom));
+  ContactBinding keep;
+  BindContact(*s, c, keep);
   if (now) {
     s->Bind(15, ToMicros(*now));
     s->Bind(16, ToMicros(*now));
@@ -125,7 +139,8 @@ Result<ContactId> InsertOn(Connection& conn, const Contact& c, std::optional<Tim
 
 Status UpdateOn(Connection& conn, const Contact& c) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, conn.PrepareStatic(kUpdate));
-  BindContact(*s, c, EncodeCustom(c.custom));
+  ContactBinding keep;
+  BindContact(*s, c, keep);
   s->Bind(17, c.id.value());
   return conn.Run(*s, "update contact");
 }
@@ -225,13 +240,14 @@ Result<std::vector<UpsertOutcome>> UpsertContactsOn(Connection& c, std::span<con
   };
   std::vector<UpsertOutcome> out;
   out.reserve(contacts.size());
+  ContactBinding keep;  // reused: its buffers stay allocated across rows
   for (const Contact& in : contacts) {
     std::optional<ContactId> match;
     if (!in.external_id && in.email) {
       // The common import row (a new email): one insert that probes the unique index
       // once, instead of a lookup and then the insert's own probe.
       OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.PrepareStatic(kInsertIfNewEmail));
-      BindContact(*ins, in, EncodeCustom(in.custom));
+      BindContact(*ins, in, keep);
       ins->Bind(15, ToMicros(now));
       ins->Bind(16, ToMicros(now));
       OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "insert contact"));
