@@ -353,6 +353,13 @@ class CampaignTest(unittest.TestCase):
         status, reply, _ = self.api.call("POST", "/v1/campaigns", {
             "name": "nobody", "account_id": account["id"], "template_id": tpl["id"], "audience": {"segments": [9999]}})
         self.assertEqual(status, 404, reply)
+        self.assertIn("audience.segments", reply["error"]["message"])
+        # A segment with no members: the campaign fails with the reason when it starts.
+        empty = self.post("/v1/segments", {"name": "empty", "kind": "static"})
+        nobody = self.campaign(account, tpl, empty["id"], name="to nobody")
+        failed = self.wait_state(nobody["id"], ("failed", "completed"))
+        self.assertEqual(failed["state"], "failed")
+        self.assertIn("no recipients", failed["error"])
 
         at = time.time() + 2
         send_at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(at)) + "Z"
