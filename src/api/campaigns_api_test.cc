@@ -9,6 +9,7 @@
 #include "contacts/segment_service.h"
 #include "crypto/secret_box.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/fault_injection_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -32,7 +33,8 @@ class CampaignsApiTest : public ::testing::Test {
     box_ = std::make_unique<SecretBox>(std::move(box).value());
     start_handler_ = std::make_shared<CampaignStartHandler>();
     handlers_.Register(std::string(kCampaignStartKind), start_handler_);
-    jobs_ = std::make_unique<JobService>(stores_->jobs(), clock_, handlers_, metrics_, nullptr);
+    faults_ = std::make_unique<testing::FaultInjectionStore>(stores_->jobs());
+    jobs_ = std::make_unique<JobService>(*faults_, clock_, handlers_, metrics_, nullptr);
     contacts_ = std::make_unique<ContactService>(stores_->contacts(), clock_);
     segments_ = std::make_unique<SegmentService>(stores_->segments(), *contacts_, clock_);
     campaigns_ =
@@ -98,6 +100,7 @@ class CampaignsApiTest : public ::testing::Test {
   std::shared_ptr<CampaignStartHandler> start_handler_;
   HandlerRegistry handlers_;
   EngineMetrics metrics_;
+  std::unique_ptr<testing::FaultInjectionStore> faults_;  // between the jobs and their store
   std::unique_ptr<JobService> jobs_;
   std::unique_ptr<ContactService> contacts_;
   std::unique_ptr<SegmentService> segments_;
@@ -373,6 +376,11 @@ TEST_F(CampaignsApiTest, DraftThenScheduleAndStateChanges) {
   // A draft cannot be paused or resumed.
   EXPECT_EQ(Call("POST", "/v1/campaigns/" + id + "/pause").status, 409);
   EXPECT_EQ(Call("POST", "/v1/campaigns/" + id + "/resume").status, 409);
+  // Scheduling whose start job cannot be stored is refused whole: still a draft.
+  faults_->FailNext(testing::FaultInjectionStore::Op::kEnqueue);
+  r = Call("POST", "/v1/campaigns/" + id + "/schedule");
+  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(Body(Call("GET", "/v1/campaigns/" + id)).at("state").as_string(), "draft");
   r = Call("POST", "/v1/campaigns/" + id + "/schedule");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(Body(r).at("state").as_string(), "scheduled");

@@ -214,7 +214,12 @@ Result<Campaign> CampaignService::Schedule(CampaignId id) {
   }
   OUTFLOW_ASSIGN_OR_RETURN(Campaign scheduled,
                            store_.SetState(id, {CampaignState::kDraft}, CampaignState::kScheduled, now));
-  OUTFLOW_RETURN_IF_ERROR(EnqueueStart(scheduled, StartDue(scheduled)));
+  if (Status st = EnqueueStart(scheduled, StartDue(scheduled)); !st.ok()) {
+    // Two transactions: undo the first so that the error means "not scheduled"
+    // (a client that retries must not end up with two campaigns going out).
+    (void)store_.SetState(id, {CampaignState::kScheduled}, CampaignState::kDraft, clock_.Now());
+    return st;
+  }
   log::Info("campaign scheduled",
             {{"campaign", id.value()}, {"send_at", FormatRfc3339(StartDue(scheduled))}});
   return scheduled;
@@ -240,7 +245,10 @@ Result<Campaign> CampaignService::Resume(CampaignId id) {
     if (dispatcher_ != nullptr) dispatcher_->Wake(id);
   } else {
     OUTFLOW_ASSIGN_OR_RETURN(c, store_.SetState(id, {CampaignState::kPaused}, CampaignState::kScheduled, now));
-    OUTFLOW_RETURN_IF_ERROR(EnqueueStart(c, StartDue(c)));
+    if (Status st = EnqueueStart(c, StartDue(c)); !st.ok()) {
+      (void)store_.SetState(id, {CampaignState::kScheduled}, CampaignState::kPaused, clock_.Now());  // as in Schedule
+      return st;
+    }
   }
   log::Info("campaign resumed", {{"campaign", id.value()}, {"state", CampaignStateName(c.state)}});
   return c;
