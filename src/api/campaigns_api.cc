@@ -365,24 +365,23 @@ std::optional<HttpResponse> CampaignsApi::UnsubscribeLink(const HttpRequest& req
       return HttpResponse{400, "text/html; charset=utf-8", HtmlPage("Invalid link", "<p>This unsubscribe link is not valid.</p>"), {}};
     }
     return HttpResponse{200, "text/html; charset=utf-8",
-                        HtmlPage("Unsubscribe", "<p>Stop receiving these messages?</p><form method=\"post\" action=\"/u/" +
-                                                    std::string(token) +
-                                                    "\"><button type=\"submit\">Unsubscribe</button></form>"),
+                        HtmlPage("Unsubscribe", "<p>Stop receiving these messages?</p><form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>"),
                         {}};
   }
   if (req.method != "POST") return MethodNotAllowed("GET, POST");
   Result<int64_t> contact = campaigns_.UnsubscribeByToken(token);
-  if (!contact.ok()) {
-    const int status = contact.status().code() == Code::kInvalidArgument || contact.status().code() == Code::kNotFound ? 400 : 503;
-    return HttpResponse{status, "text/html; charset=utf-8",
-                        HtmlPage("Unsubscribe", "<p>" + std::string(status == 400 ? "This unsubscribe link is not valid."
-                                                                                 : "Please try again in a minute.") +
-                                                    "</p>"),
-                        {}};
+  auto page = [](int status, std::string_view title, std::string_view text) {
+    return HttpResponse{status, "text/html; charset=utf-8", HtmlPage(title, "<p>" + std::string(text) + "</p>"), {}};
+  };
+  if (contact.ok()) {
+    return page(200, "Unsubscribed", "You are unsubscribed. You will not receive these messages any more.");
   }
-  return HttpResponse{200, "text/html; charset=utf-8",
-                      HtmlPage("Unsubscribed", "<p>You are unsubscribed. You will not receive these messages any more.</p>"),
-                      {}};
+  switch (contact.status().code()) {
+    case Code::kInvalidArgument: return page(400, "Unsubscribe", "This unsubscribe link is not valid.");
+    case Code::kNotFound:  // a genuine link whose contact was deleted since
+      return page(200, "Unsubscribed", "You are not on this list any more.");
+    default: return page(503, "Unsubscribe", "Please try again in a minute.");
+  }
 }
 
 // POST /v1/contacts/{id}/unsubscribe | resubscribe, GET /v1/contacts/{id}/subscription.

@@ -510,7 +510,8 @@ TEST_F(CampaignsApiTest, RoutesAreAbsentWithoutTheServiceAndDocumented) {
        {"/v1/accounts", "/v1/accounts/{id}", "/v1/accounts/{id}/verify", "/v1/templates", "/v1/templates/{id}",
         "/v1/templates/{id}/preview", "/v1/campaigns", "/v1/campaigns/{id}", "/v1/campaigns/{id}/schedule",
         "/v1/campaigns/{id}/pause", "/v1/campaigns/{id}/resume", "/v1/campaigns/{id}/cancel",
-        "/v1/campaigns/{id}/retry-failed", "/v1/campaigns/{id}/recipients"}) {
+        "/v1/campaigns/{id}/retry-failed", "/v1/campaigns/{id}/recipients", "/v1/contacts/{id}/unsubscribe",
+        "/v1/contacts/{id}/resubscribe", "/v1/contacts/{id}/subscription", "/u/{token}"}) {
     EXPECT_TRUE(doc.at("paths").as_object().contains(path)) << path;
   }
 }

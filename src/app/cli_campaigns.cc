@@ -23,7 +23,12 @@ using api::ApiClient;
 using api::ApiReply;
 
 struct CampaignCommands::State {
-  std::string server = "http://127.0.0.1:8080";
+  // One per command: CLI11 fills an option's environment default for every
+  // subcommand, run or not, so a shared variable would let another command's
+  // OUTFLOW_SERVER overwrite an explicit --server.
+  std::string account_server = "http://127.0.0.1:8080";
+  std::string template_server = "http://127.0.0.1:8080";
+  std::string campaign_server = "http://127.0.0.1:8080";
   bool json_out = false;
   CLI::App* account = nullptr;
   CLI::App* tmpl = nullptr;
@@ -43,6 +48,7 @@ struct CampaignCommands::State {
   int64_t account_id = 0, template_id = 0;
   std::vector<int64_t> segments;
   std::string csv;  // an audience file: imported into its own static segment first
+  int csv_timeout_seconds = 600;
   std::optional<int64_t> exclude, missed_after;
   std::optional<int> max_attempts;
   std::string at, cap_policy;
@@ -333,37 +339,59 @@ int Page(ApiClient& c, const std::string& target, bool json_out, const char* cur
 }
 
 // Uploads --csv as an import into a new static segment named after the campaign,
-// waits for it, and returns the segment's id. Rows the import rejects are reported
-// (`outflow imports errors ID`); the campaign goes to the rows it accepted.
-Result<int64_t> ImportAudience(ApiClient& c, const State& s) {
-  const std::string segment = "campaign " + s.name + " audience " +
-                              FormatRfc3339(SystemClock::Instance().Now()).substr(0, 19);
-  OUTFLOW_ASSIGN_OR_RETURN(ApiReply up, c.Upload("/v1/imports?name=" + UrlEncode("audience of " + s.name) +
-                                                     "&segment=" + UrlEncode(segment),
-                                                 s.csv));
-  if (up.status >= 300) return Status::InvalidArgument("--csv: " + up.body);
-  json::value im = json::parse(up.body);
-  const std::string target = "/v1/imports/" + std::to_string(im.at("id").as_int64());
+// waits for it (at most --csv-timeout), and sets `segment` to the segment's id.
+// The account and template are checked first, so a typo changes no contact. Rows
+// the import rejects are reported (`outflow imports errors ID`); an audience with
+// no member is an error. Returns an exit code (kExitOk on success).
+int ImportAudience(ApiClient& c, const State& s, int64_t& segment) {
+  for (const std::string& target :
+       {"/v1/accounts/" + std::to_string(s.account_id), "/v1/templates/" + std::to_string(s.template_id)}) {
+    Result<ApiReply> r = c.Call("GET", target);
+    if (!r.ok()) return Fail(r.status());
+    if (r->status >= 300) return FailReply(*r);
+  }
+  const std::string name = "campaign " + s.name + " audience " +
+                           FormatRfc3339(SystemClock::Instance().Now()).substr(0, 19);
+  Result<ApiReply> up = c.Upload("/v1/imports?name=" + UrlEncode("audience of " + s.name) +
+                                     "&segment=" + UrlEncode(name),
+                                 s.csv);
+  if (!up.ok()) return Fail(up.status());
+  if (up->status >= 300) return FailReply(*up);
+  json::value im = json::parse(up->body);
+  const std::string id = std::to_string(im.at("id").as_int64());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.csv_timeout_seconds);
   while (Str(im.at("state")) != "completed") {
     const std::string state = Str(im.at("state"));
     if (state == "failed" || state == "cancelled") {
-      return Status::InvalidArgument("--csv: import " + target.substr(12) + " " + state +
-                                     (im.at("error").is_string() ? ": " + Str(im.at("error")) : std::string()));
+      return Fail(Status::InvalidArgument("--csv: import " + id + " " + state +
+                                          (im.at("error").is_string() ? ": " + Str(im.at("error")) : std::string())));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Fail(Status::Unavailable("--csv: import " + id + " is still " + state + " after " +
+                                      std::to_string(s.csv_timeout_seconds) +
+                                      " s; the campaign was not created (outflow imports show " + id + ")"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a remote import's progress
-    OUTFLOW_ASSIGN_OR_RETURN(ApiReply p, c.Call("GET", target));
-    if (p.status >= 300) return Status::Unavailable("--csv: " + p.body);
-    im = json::parse(p.body);
+    Result<ApiReply> p = c.Call("GET", "/v1/imports/" + id);
+    if (!p.ok()) return Fail(p.status());
+    if (p->status >= 300) return FailReply(*p);
+    im = json::parse(p->body);
   }
   std::cerr << "audience: " << im.at("rows_read").as_int64() << " rows read, " << im.at("failed").as_int64()
-            << " failed (outflow imports errors " << target.substr(12) << ")\n";
-  OUTFLOW_ASSIGN_OR_RETURN(ApiReply list, c.Call("GET", "/v1/segments"));
-  if (list.status >= 300) return Status::Unavailable("--csv: " + list.body);
-  const json::value segments = json::parse(list.body);
+            << " failed (outflow imports errors " << id << ")\n";
+  Result<ApiReply> list = c.Call("GET", "/v1/segments");
+  if (!list.ok()) return Fail(list.status());
+  if (list->status >= 300) return FailReply(*list);
+  const json::value segments = json::parse(list->body);
   for (const json::value& seg : segments.at("segments").as_array()) {
-    if (Str(seg.at("name")) == segment) return seg.at("id").as_int64();
+    if (Str(seg.at("name")) != name) continue;
+    if (seg.at("member_count").to_number<int64_t>() == 0) break;
+    segment = seg.at("id").as_int64();
+    return kExitOk;
   }
-  return Status::InvalidArgument("--csv: no row of " + s.csv + " was imported, so the audience is empty");
+  return Fail(Status::InvalidArgument("--csv: no row of " + s.csv +
+                                      " became a live member of the audience (rejected, staged, or in a "
+                                      "segment_name column), so the campaign was not created"));
 }
 
 int CampaignVerb(ApiClient& c, const std::string& verb, const State& s) {
@@ -371,9 +399,9 @@ int CampaignVerb(ApiClient& c, const std::string& verb, const State& s) {
   if (verb == "create") {
     if (!s.csv.empty()) {
       State with_csv = s;
-      Result<int64_t> segment = ImportAudience(c, s);
-      if (!segment.ok()) return Fail(segment.status());
-      with_csv.segments.push_back(*segment);
+      int64_t segment = 0;
+      if (int rc = ImportAudience(c, s, segment); rc != kExitOk) return rc;
+      with_csv.segments.push_back(segment);
       return CallAndPrint(c, "POST", "/v1/campaigns", json::serialize(CampaignBody(with_csv)), s.json_out,
                           PrintCampaign);
     }
@@ -425,16 +453,16 @@ int CampaignVerb(ApiClient& c, const std::string& verb, const State& s) {
 
 CampaignCommands::CampaignCommands(CLI::App& app) : s_(std::make_unique<State>()) {
   State& s = *s_;
-  auto common = [&](CLI::App* cmd) {
+  auto common = [&](CLI::App* cmd, std::string& server) {
     cmd->require_subcommand(1);
-    cmd->add_option("--server", s.server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+    cmd->add_option("--server", server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
     cmd->add_flag("--json", s.json_out, "print the API's JSON");
   };
   auto id_arg = [&](CLI::App* cmd, const char* what) { cmd->add_option("id", s.id, what)->required(); };
 
   s.account =
       app.add_subcommand("account", "sending accounts: a channel's provider, credentials and limits (through the API)");
-  common(s.account);
+  common(s.account, s.account_server);
   auto account_flags = [&](CLI::App* cmd, bool creating) {
     auto* name = cmd->add_option("--name", s.name, "account name (unique)");
     auto* channel =
@@ -473,7 +501,7 @@ CampaignCommands::CampaignCommands(CLI::App& app) : s_(std::make_unique<State>()
 
   s.tmpl =
       app.add_subcommand("template", "message templates: subject, text and html with {{fields}} (through the API)");
-  common(s.tmpl);
+  common(s.tmpl, s.template_server);
   auto template_flags = [&](CLI::App* cmd, bool creating) {
     auto* name = cmd->add_option("--name", s.name, "template name (unique)");
     if (creating) name->required();
@@ -496,7 +524,7 @@ CampaignCommands::CampaignCommands(CLI::App& app) : s_(std::make_unique<State>()
 
   s.campaign =
       app.add_subcommand("campaign", "campaigns: one template to segments through one account (through the API)");
-  common(s.campaign);
+  common(s.campaign, s.campaign_server);
   auto* c_create = s.campaign->add_subcommand("create", "create a campaign: scheduled (now or --at), or --draft");
   c_create->add_option("--name", s.name, "campaign name")->required();
   c_create->add_option("--account", s.account_id, "sending account id")->required();
@@ -505,6 +533,9 @@ CampaignCommands::CampaignCommands(CLI::App& app) : s_(std::make_unique<State>()
   auto* csv_opt = c_create->add_option(
       "--csv", s.csv,
       "audience CSV for this campaign: imported (as `outflow import` does) into a new static segment, then used");
+  c_create->add_option("--csv-timeout", s.csv_timeout_seconds, "how long to wait for the --csv import, in seconds")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   c_create->callback([seg_opt, csv_opt] {
     if (seg_opt->count() == 0 && csv_opt->count() == 0) throw CLI::RequiredError("--segment or --csv");
   });
@@ -541,7 +572,8 @@ std::optional<int> CampaignCommands::Run() {
   State& s = *s_;
   CLI::App* cmd = *s.account ? s.account : *s.tmpl ? s.tmpl : *s.campaign ? s.campaign : nullptr;
   if (cmd == nullptr) return std::nullopt;
-  Result<ApiClient> client = ApiClient::Create(s.server);
+  Result<ApiClient> client =
+      ApiClient::Create(cmd == s.account ? s.account_server : cmd == s.tmpl ? s.template_server : s.campaign_server);
   if (!client.ok()) return Fail(client.status());
   const std::string verb = cmd->get_subcommands().front()->get_name();
   if (cmd == s.account) return AccountVerb(*client, verb, s);

@@ -99,8 +99,9 @@ Status ValidateCampaign(const Campaign& c) {
   if (c.max_attempts < 1 || c.max_attempts > 100) {
     return Status::InvalidArgument("max_attempts: must be between 1 and 100");
   }
-  if (c.missed_after_seconds && *c.missed_after_seconds < 0) {
-    return Status::InvalidArgument("missed_after_seconds: must not be negative");
+  if (c.missed_after_seconds && (*c.missed_after_seconds < 0 || *c.missed_after_seconds > kMaxMissedAfterSeconds)) {
+    return Status::InvalidArgument("missed_after_seconds: must be between 0 and " +
+                                   std::to_string(kMaxMissedAfterSeconds) + " (a year)");
   }
   return ValidateTimeZone(c.time_zone, "time_zone");
 }

@@ -113,6 +113,8 @@ struct Campaign {
   std::optional<Timestamp> scheduled_state_at, started_at, paused_at, completed_at, failed_at, cancelled_at;
 };
 
+inline constexpr int64_t kMaxMissedAfterSeconds = 366 * 86400;
+
 Status ValidateCampaign(const Campaign& c);
 
 enum class RecipientState { kPending, kSending, kSent, kFailed, kSkipped };
