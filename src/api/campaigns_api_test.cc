@@ -376,6 +376,14 @@ TEST_F(CampaignsApiTest, DraftThenScheduleAndStateChanges) {
   // A draft cannot be paused or resumed.
   EXPECT_EQ(Call("POST", "/v1/campaigns/" + id + "/pause").status, 409);
   EXPECT_EQ(Call("POST", "/v1/campaigns/" + id + "/resume").status, 409);
+  // A campaign to send whose start job cannot be stored is an error, and the
+  // campaign is cancelled, so a client that retries does not send twice.
+  faults_->FailNext(testing::FaultInjectionStore::Op::kEnqueue);
+  HttpResponse failed = Call("POST", "/v1/campaigns", CampaignBody(account, tpl, segment, ""));
+  EXPECT_EQ(failed.status, 503) << failed.body;
+  json::value newest = Body(Call("GET", "/v1/campaigns?limit=1")).at("campaigns").at(0);
+  EXPECT_EQ(newest.at("state").as_string(), "cancelled");
+  EXPECT_NE(std::string(newest.at("error").as_string()).find("not scheduled"), std::string::npos);
   // Scheduling whose start job cannot be stored is refused whole: still a draft.
   faults_->FailNext(testing::FaultInjectionStore::Op::kEnqueue);
   r = Call("POST", "/v1/campaigns/" + id + "/schedule");

@@ -198,11 +198,23 @@ Result<Campaign> CampaignService::CreateCampaign(Campaign c, bool schedule) {
   OUTFLOW_ASSIGN_OR_RETURN(Campaign created, store_.CreateCampaign(c, now));
   log::Info("campaign created", {{"campaign", created.id.value()}, {"name", created.name}});
   if (!schedule) return created;
-  return Schedule(created.id);
+  // Its time was checked against `now` above; a send_at a few milliseconds ahead may
+  // have passed by now, which must not turn a valid request into an error.
+  Result<Campaign> scheduled = ScheduleAt(created.id, now);
+  if (!scheduled.ok()) {
+    // The start job could not be stored: the caller gets the error and may retry, so
+    // this campaign must never go out. Cancel it (it stays in the history).
+    (void)store_.SetState(created.id, {CampaignState::kDraft}, CampaignState::kCancelled, clock_.Now(),
+                          "not scheduled: " + scheduled.status().message());
+  }
+  return scheduled;
 }
 
 Result<Campaign> CampaignService::Schedule(CampaignId id) {
-  const Timestamp now = clock_.Now();
+  return ScheduleAt(id, clock_.Now());
+}
+
+Result<Campaign> CampaignService::ScheduleAt(CampaignId id, Timestamp now) {
   OUTFLOW_ASSIGN_OR_RETURN(Campaign c, store_.GetCampaign(id));
   if (c.state != CampaignState::kDraft) {
     return Status::Conflict(CampaignName(c) + " is " + std::string(CampaignStateName(c.state)) +

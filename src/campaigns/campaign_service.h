@@ -106,6 +106,8 @@ class CampaignService {
 
  private:
   Status EnqueueStart(const Campaign& c, Timestamp due);
+  // Schedule, with "in the past" judged against `now`.
+  Result<Campaign> ScheduleAt(CampaignId id, Timestamp now);
   Result<std::set<std::string, std::less<>>> KnownFields();
   Result<std::string> SealCredentials(const std::string& json, AccountId id) const;
 
