@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.parse
 from collections import Counter
 
 from harness import Api, Daemon, OUTFLOW, await_condition, db_query, run_cli, temp_data_dir
@@ -232,6 +233,36 @@ class CampaignTest(unittest.TestCase):
         self.assertIn('outflow_campaign_messages_total{result="sent"} 29\n', metrics)
         self.assertIn('outflow_campaign_messages_total{result="failed"} 1\n', metrics)
         self.assertIn('outflow_campaign_messages_total{result="transient"} 2\n', metrics)
+
+    def test_sms_through_the_twilio_preset(self):
+        self.start_daemon()
+        fake = self.fake()
+        rows = [(f"sms{i}@example.com", f"+1415559{i:04d}", f"Sam{i}") for i in range(6)]
+        segment = import_contacts(self, self.env, rows, "sms")
+        account = self.post("/v1/accounts", {
+            "name": "twilio", "channel": "sms", "provider": "twilio_sms",
+            "settings": {"account_sid": "AC00000000000000000000000000000001", "from": "+15005550006",
+                         "base_url": f"http://127.0.0.1:{fake.port}"},
+            "credentials": {"auth_token": "twilio-test-token"}, "rate_per_second": 100})
+        self.assertEqual(self.post(f"/v1/accounts/{account['id']}/verify", None, expect=200), {"ok": True})
+        # Twilio refuses one number for good (21610: the recipient replied STOP).
+        fake.control({"rules": [{"to": "+14155590002", "status": 400, "code": 21610,
+                                 "message": "Attempt to send to unsubscribed recipient"}]})
+        c = self.campaign(account, self.template(name="sms", subject="", text="Hi {{first_name}}, 20% off today"),
+                          segment)
+        done = self.wait_state(c["id"], ("completed", "failed"))
+        self.assertEqual(done["counts"]["sent"], 5, done)
+        self.assertEqual(done["counts"]["failed"], 1)
+        self.assertIn("21610", self.recipients(c["id"], "failed")[0]["error"])
+        sent = self.recipients(c["id"], "sent")
+        self.assertTrue(all(r["provider_id"].startswith("SM") for r in sent), sent)
+        posts = [r for r in fake.requests() if r["method"] == "POST"]
+        form = dict(urllib.parse.parse_qsl(posts[0]["body"]))
+        self.assertEqual(form["From"], "+15005550006")
+        self.assertTrue(form["Body"].startswith("Hi Sam"))
+        for r in posts:
+            self.assertEqual(r["headers"]["i-twilio-idempotency-token"], r["headers"]["idempotency-key"])
+            self.assertTrue(r["headers"]["authorization"].startswith("Basic "))
 
     def test_invalid_credentials_fail_the_campaign_early(self):
         self.start_daemon()
