@@ -35,6 +35,7 @@ namespace outflow {
 namespace json = boost::json;
 using api::ApiClient;
 using api::ApiReply;
+using cli::AwaitImport;
 using cli::CallAndPrint;
 using cli::Fail;
 using cli::FailReply;
@@ -511,25 +512,18 @@ int RunImport(ApiClient& c, const ImportFlags& f) {
     return kExitOk;
   }
   const bool tty = isatty(STDERR_FILENO);
-  while (true) {
-    std::string state = Str(im.at("state"));
-    if (state == "completed" || state == "failed" || state == "cancelled") break;
-    if (tty) {
-      double total = static_cast<double>(im.at("bytes_total").to_number<int64_t>());
-      double done = static_cast<double>(im.at("bytes_done").to_number<int64_t>());
-      int pct = total > 0 ? static_cast<int>(100.0 * done / total) : 0;
-      std::string bar(static_cast<size_t>(pct / 4), '#');
-      bar.resize(25, '.');
-      std::fprintf(stderr, "\r[%s] %3d%% %s: %lld rows, %lld failed   ", bar.c_str(), pct, state.c_str(),
-                   static_cast<long long>(im.at("rows_read").as_int64()),
-                   static_cast<long long>(im.at("failed").as_int64()));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling a remote import's progress
-    Result<ApiReply> p = c.Call("GET", "/v1/imports/" + std::to_string(id));
-    if (!p.ok()) return Fail(p.status());
-    if (p->status >= 300) return FailReply(*p);
-    im = json::parse(p->body);
-  }
+  int rc = AwaitImport(c, im, [tty](const json::value& now) {
+    if (!tty) return;
+    double total = static_cast<double>(now.at("bytes_total").to_number<int64_t>());
+    double done = static_cast<double>(now.at("bytes_done").to_number<int64_t>());
+    int pct = total > 0 ? static_cast<int>(100.0 * done / total) : 0;
+    std::string bar(static_cast<size_t>(pct / 4), '#');
+    bar.resize(25, '.');
+    std::fprintf(stderr, "\r[%s] %3d%% %s: %lld rows, %lld failed   ", bar.c_str(), pct, Str(now.at("state")).c_str(),
+                 static_cast<long long>(now.at("rows_read").as_int64()),
+                 static_cast<long long>(now.at("failed").as_int64()));
+  });
+  if (rc != kExitOk) return rc;
   if (tty) std::fprintf(stderr, "\r%80s\r", "");
   PrintImportSummary(im);
   return ImportExitCode(im);

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -360,22 +359,13 @@ int ImportAudience(ApiClient& c, const State& s, int64_t& segment) {
   json::value im = json::parse(up->body);
   const std::string id = std::to_string(im.at("id").as_int64());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.csv_timeout_seconds);
-  while (Str(im.at("state")) != "completed") {
-    const std::string state = Str(im.at("state"));
-    if (state == "failed" || state == "cancelled") {
-      return Fail(Status::InvalidArgument("--csv: import " + id + " " + state +
-                                          (im.at("error").is_string() ? ": " + Str(im.at("error")) : std::string())));
-    }
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Fail(Status::Unavailable("--csv: import " + id + " is still " + state + " after " +
-                                      std::to_string(s.csv_timeout_seconds) +
-                                      " s; the campaign was not created (outflow imports show " + id + ")"));
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a remote import's progress
-    Result<ApiReply> p = c.Call("GET", "/v1/imports/" + id);
-    if (!p.ok()) return Fail(p.status());
-    if (p->status >= 300) return FailReply(*p);
-    im = json::parse(p->body);
+  if (int rc = AwaitImport(c, im, [](const json::value&) {}, deadline); rc != kExitOk) {
+    std::cerr << "outflow: --csv: the campaign was not created (outflow imports show " << id << ")\n";
+    return rc;
+  }
+  if (const std::string state = Str(im.at("state")); state != "completed") {
+    return Fail(Status::InvalidArgument("--csv: import " + id + " " + state +
+                                        (im.at("error").is_string() ? ": " + Str(im.at("error")) : std::string())));
   }
   std::cerr << "audience: " << im.at("rows_read").as_int64() << " rows read, " << im.at("failed").as_int64()
             << " failed (outflow imports errors " << id << ")\n";

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "app/cli.h"
 
@@ -102,6 +103,24 @@ std::string Str(const json::value& v) {
   if (v.is_string()) return std::string(v.as_string());
   if (v.is_null()) return "-";
   return json::serialize(v);
+}
+
+int AwaitImport(api::ApiClient& c, json::value& im, const std::function<void(const json::value&)>& on_progress,
+                std::optional<std::chrono::steady_clock::time_point> deadline) {
+  const std::string target = "/v1/imports/" + std::to_string(im.at("id").as_int64());
+  while (true) {
+    const std::string state = Str(im.at("state"));
+    if (state == "completed" || state == "failed" || state == "cancelled") return kExitOk;
+    if (deadline && std::chrono::steady_clock::now() > *deadline) {
+      return Fail(Status::Unavailable("import " + target.substr(12) + " is still " + state));
+    }
+    on_progress(im);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // polling a remote import's progress
+    Result<api::ApiReply> p = c.Call("GET", target);
+    if (!p.ok()) return Fail(p.status());
+    if (p->status >= 300) return FailReply(*p);
+    im = json::parse(p->body);
+  }
 }
 
 }  // namespace outflow::cli

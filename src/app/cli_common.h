@@ -3,6 +3,9 @@
 // for an error (cli.h).
 #pragma once
 
+#include <chrono>
+#include <optional>
+
 #include <boost/json.hpp>
 
 #include <functional>
@@ -23,6 +26,13 @@ int FailReply(const api::ApiReply& r);
 int CallAndPrint(api::ApiClient& c, const std::string& method, const std::string& target, const std::string& body,
                  bool json_out, const std::function<void(const boost::json::value&)>& human);
 
+// Polls GET /v1/imports/{id} every 200 ms until the import `im` (the API's JSON,
+// updated in place) is completed, failed or cancelled, calling `on_progress` with
+// each state seen before that. An unfinished import at `deadline` ends the wait
+// with Unavailable. The exit code of a failed call, else kExitOk; the caller judges
+// the final state.
+int AwaitImport(api::ApiClient& c, boost::json::value& im, const std::function<void(const boost::json::value&)>& on_progress,
+                std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 // The whole file at `path` ("-": stdin); `ok` false when it cannot be opened.
 std::string ReadAll(const std::string& path, bool& ok);
 // Percent-encodes a query parameter value.

@@ -62,6 +62,10 @@ struct CampaignDispatcher::Gate {
   RateLimiter limiter;
   std::mutex mu;
   Timestamp hold_until{};  // GUARDED_BY(mu): no sends before (outage, Retry-After)
+  Timestamp HeldUntil() {
+    std::lock_guard lock(mu);
+    return hold_until;
+  }
   int outage_failures = 0; // GUARDED_BY(mu): chunks in a row that failed wholly transiently
 };
 
@@ -342,16 +346,9 @@ void CampaignDispatcher::Run(Loop& loop) {
       continue;
     }
     std::shared_ptr<Gate> gate = GateFor(acct);
-    {
-      Timestamp hold;
-      {
-        std::lock_guard g(gate->mu);
-        hold = gate->hold_until;
-      }
-      if (hold > now) {
-        Sleep(loop, hold);
-        continue;
-      }
+    if (const Timestamp hold = gate->HeldUntil(); hold > now) {
+      Sleep(loop, hold);
+      continue;
     }
     Result<std::string> day = LocalDay(acct.time_zone, now);
     if (!day.ok()) {
@@ -464,12 +461,7 @@ void CampaignDispatcher::Run(Loop& loop) {
       }
       if (interrupted) break;
       now = clock_.Now();
-      Timestamp hold;
-      {
-        std::lock_guard g(gate->mu);
-        hold = gate->hold_until;
-      }
-      if (hold > now) break;  // held (outage, Retry-After): give the rest back, the outer loop waits
+      if (gate->HeldUntil() > now) break;  // held (outage, Retry-After): give the rest back, the outer loop waits
       // The claim's window and day must still hold when a chunk goes: a batch that
       // waited on the limiter past the window's end or past local midnight gives the
       // rest back (the next claim counts it against the new day's cap).

@@ -138,20 +138,20 @@ std::string MultiRowInsert(std::string_view head, int rows, std::string_view row
 Status JoinNewContacts(Connection& c, std::span<const std::pair<SegmentId, ContactId>> joins, Timestamp now,
                                CountDeltas& deltas) {
   constexpr int kChunk = 64;
-  static const std::string kMembers =
-      MultiRowInsert("INSERT OR IGNORE INTO segment_members(segment_id, contact_id, joined_at) VALUES", kChunk, "(?, ?, ?)");
-  static const std::string kEvents =
-      MultiRowInsert("INSERT INTO segment_events(segment_id, contact_id, change, at) VALUES", kChunk, "(?, ?, 'joined', ?)");
+  constexpr std::string_view kMembersHead = "INSERT OR IGNORE INTO segment_members(segment_id, contact_id, joined_at) VALUES";
+  constexpr std::string_view kMembersRow = "(?, ?, ?)";
+  constexpr std::string_view kEventsHead = "INSERT INTO segment_events(segment_id, contact_id, change, at) VALUES";
+  constexpr std::string_view kEventsRow = "(?, ?, 'joined', ?)";
+  // Full chunks use statements cached by address; the one shorter tail per call is
+  // cached by its text.
+  static const std::string kMembers = MultiRowInsert(kMembersHead, kChunk, kMembersRow);
+  static const std::string kEvents = MultiRowInsert(kEventsHead, kChunk, kEventsRow);
   for (size_t start = 0; start < joins.size(); start += kChunk) {
     const int n = static_cast<int>(std::min<size_t>(kChunk, joins.size() - start));
     OUTFLOW_ASSIGN_OR_RETURN(Stmt * m, n == kChunk ? c.PrepareStatic(kMembers.c_str())
-                                                   : c.Prepare(MultiRowInsert("INSERT OR IGNORE INTO segment_members("
-                                                                              "segment_id, contact_id, joined_at) VALUES",
-                                                                              n, "(?, ?, ?)")));
+                                                   : c.Prepare(MultiRowInsert(kMembersHead, n, kMembersRow)));
     OUTFLOW_ASSIGN_OR_RETURN(Stmt * e, n == kChunk ? c.PrepareStatic(kEvents.c_str())
-                                                   : c.Prepare(MultiRowInsert("INSERT INTO segment_events(segment_id, "
-                                                                              "contact_id, change, at) VALUES",
-                                                                              n, "(?, ?, 'joined', ?)")));
+                                                   : c.Prepare(MultiRowInsert(kEventsHead, n, kEventsRow)));
     for (int i = 0; i < n; ++i) {
       const auto& [segment, contact] = joins[start + static_cast<size_t>(i)];
       m->Bind(3 * i + 1, segment.value());

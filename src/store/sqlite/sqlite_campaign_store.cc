@@ -124,6 +124,11 @@ Result<MessageTemplateRecord> GetTemplateOn(Connection& c, TemplateId id) {
 
 // ---- campaigns
 
+// The scheduled, processing and paused campaigns: the WHERE is the partial index's
+// (migration 7) word for word, so the index holds exactly these rows.
+constexpr std::string_view kFromActiveCampaigns =
+    "FROM campaigns INDEXED BY campaigns_active WHERE state = 'scheduled' OR state = 'processing' OR state = 'paused' ";
+
 constexpr const char* kSelectCampaignColumns =
     "SELECT id, name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, missed_after_seconds, "
     "max_attempts, state, error, total, pending, sent, failed, skipped, created_at, updated_at, scheduled_state_at, "
@@ -466,10 +471,7 @@ Result<std::vector<Campaign>> SqliteCampaignStore::ActiveCampaigns() {
   // The WHERE is the partial index's (migration 7) word for word, so it walks only the
   // active campaigns, in id order, with no sort; INDEXED BY makes a mismatch fail to
   // prepare instead of scanning every campaign.
-  static const std::string kSql =
-      std::string(kSelectCampaignColumns) +
-      "FROM campaigns INDEXED BY campaigns_active WHERE state = 'scheduled' OR state = 'processing' OR state = 'paused' "
-      "ORDER BY id";
+  static const std::string kSql = std::string(kSelectCampaignColumns) + std::string(kFromActiveCampaigns) + "ORDER BY id";
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(kSql));
   return sqlite::ReadRows<Campaign>(*reader, *s, "list active campaigns", ReadCampaign);
 }
@@ -806,9 +808,8 @@ Result<std::optional<Timestamp>> SqliteCampaignStore::SetUnsubscribed(int64_t co
   if (!found) return Status::NotFound("contact " + std::to_string(contact_id) + " does not exist");
   if (unsubscribed) {
     // The contact's pending entries in the active campaigns, each by its primary key.
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * a, c.PrepareStatic(
-        "SELECT id FROM campaigns INDEXED BY campaigns_active "
-        "WHERE state = 'scheduled' OR state = 'processing' OR state = 'paused'"));
+    static const std::string kActiveIds = "SELECT id " + std::string(kFromActiveCampaigns);
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * a, c.PrepareStatic(kActiveIds.c_str()));
     OUTFLOW_ASSIGN_OR_RETURN(std::vector<int64_t> active,
                              sqlite::ReadRows<int64_t>(c, *a, "list active campaigns",
                                                        [](const Stmt& r) -> Result<int64_t> { return r.Int(0); }));
