@@ -1,6 +1,6 @@
 // Campaigns end to end in one process (docs/benchmarks.md, "Campaigns (issue #4)"):
 // a real SQLite file in a fresh temporary directory, the Engine, JobService,
-// CampaignService and CampaignDispatcher wired as src/app/daemon.cc wires them
+// CampaignService and the outbox Sender wired as src/app/daemon.cc wires them
 // (credentials sealed with a SecretBox whose key is generated into the directory),
 // and the real channel senders over loopback to servers this benchmark runs on
 // their own threads (bench/http_sink.h, bench/smtp_sink.h). A campaign is created
@@ -62,7 +62,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "bench_store.h"
-#include "campaigns/campaign_dispatcher.h"
+#include "sending/sender.h"
 #include "campaigns/campaign_service.h"
 #include "contacts/contact_service.h"
 #include "crypto/secret_box.h"
@@ -217,17 +217,18 @@ class World {
     engine_ = std::make_unique<Engine>(store_->jobs(), clock, handlers_, metrics_, eo);
     jobs_ = std::make_unique<JobService>(store_->jobs(), clock, handlers_, metrics_, engine_.get());
     contacts_ = std::make_unique<ContactService>(store_->contacts(), clock);
-    dispatcher_ = std::make_unique<CampaignDispatcher>(
-        store_->campaigns(),
+    dispatcher_ = std::make_unique<Sender>(
+        store_->outbox(), store_->campaigns(),
         [this, handoffs](const SendingAccount& a) -> Result<std::unique_ptr<channels::ChannelSender>> {
           Result<std::unique_ptr<channels::ChannelSender>> sender = campaigns_->MakeSender(a);
           if (!sender.ok()) return sender;
           return std::unique_ptr<channels::ChannelSender>(
               std::make_unique<RecordingSender>(std::move(sender).value(), send_time_, handoffs));
         },
-        [this](const MessageTemplateRecord& t) { return campaigns_->Compile(t); }, clock, DispatcherOptions());
+        [this](const MessageTemplateRecord& t) { return campaigns_->Compile(t); }, clock, SenderOptions());
     campaigns_ = std::make_unique<CampaignService>(store_->campaigns(), *contacts_, *jobs_, dispatcher_.get(),
                                                    &*secrets_, clock);
+    dispatcher_->SetListener(campaigns_.get());
     starter_->SetService(campaigns_.get());
     OrDie(campaigns_->RequeueScheduled(), "requeue scheduled");
     OrDie(dispatcher_->Start(), "dispatcher start");
@@ -249,7 +250,7 @@ class World {
 
   SqliteStores& store() { return *store_; }
   CampaignService& campaigns() { return *campaigns_; }
-  CampaignDispatcher& dispatcher() { return *dispatcher_; }
+  Sender& dispatcher() { return *dispatcher_; }
   const SendTime& send_time() const { return send_time_; }
   const std::string& dir() const { return dir_.path(); }
 
@@ -332,7 +333,7 @@ class World {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<JobService> jobs_;
   std::unique_ptr<ContactService> contacts_;
-  std::unique_ptr<CampaignDispatcher> dispatcher_;
+  std::unique_ptr<Sender> dispatcher_;
   std::unique_ptr<CampaignService> campaigns_;
   Timestamp dispatcher_started_{};
 };

@@ -226,7 +226,8 @@ json::value CampaignToJson(const Campaign& c) {
                              {"pending", c.counts.pending},
                              {"sent", c.counts.sent},
                              {"failed", c.counts.failed},
-                             {"skipped", c.counts.skipped}};
+                             {"skipped", c.counts.skipped},
+                             {"cancelled", c.counts.cancelled}};
   o["created_at"] = FormatRfc3339(c.created_at);
   o["updated_at"] = FormatRfc3339(c.updated_at);
   o["scheduled_at"] = OptTime(c.scheduled_state_at);

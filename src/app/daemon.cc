@@ -14,16 +14,16 @@
 #include "api/http_server.h"
 #include "base/clock.h"
 #include "base/log.h"
-#include "campaigns/campaign_dispatcher.h"
 #include "campaigns/campaign_service.h"
 #include "channels/webhook/webhook_handler.h"
+#include "contacts/contact_service.h"
+#include "contacts/segment_service.h"
 #include "crypto/secret_box.h"
 #include "engine/engine.h"
 #include "engine/job_service.h"
-#include "contacts/contact_service.h"
-#include "contacts/segment_service.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
+#include "sending/sender.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace outflow {
@@ -110,7 +110,8 @@ Result<SecretBox> LoadSecretKey(const DaemonConfig& config) {
   return Status::FailedPrecondition(
       "no secret key: " + path +
       " does not exist. Account credentials are only ever stored encrypted, so outflow needs a key: create one with "
-      "`outflow keygen --data-dir " + config.data_dir +
+      "`outflow keygen --data-dir " +
+      config.data_dir +
       "` (or give --secret-key-file PATH, or set OUTFLOW_SECRET_KEY to 64 hex characters); see docs/secrets.md");
 }
 
@@ -132,7 +133,7 @@ struct Daemon::Parts {
   std::unique_ptr<ReleaseService> releases;
   std::unique_ptr<SegmentService> segments;
   std::shared_ptr<CampaignStartHandler> campaign_starter;
-  std::unique_ptr<CampaignDispatcher> dispatcher;
+  std::unique_ptr<Sender> sender;
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
@@ -161,8 +162,8 @@ Status Daemon::Start() {
     OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
   }
   OUTFLOW_ASSIGN_OR_RETURN(p.secrets, LoadSecretKey(config_));
-  log::Info("secret key loaded", {{"key_id", p.secrets->KeyId()},
-                                  {"from", config_.secret_key_value ? "OUTFLOW_SECRET_KEY" : "key file"}});
+  log::Info("secret key loaded",
+            {{"key_id", p.secrets->KeyId()}, {"from", config_.secret_key_value ? "OUTFLOW_SECRET_KEY" : "key file"}});
   {
     // Uploads cut short by a crash are never imported: clear them.
     std::error_code ec;
@@ -199,23 +200,26 @@ Status Daemon::Start() {
   p.segment_refresher->SetJobs(p.jobs.get());
   p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
   p.release_runner->SetJobs(p.jobs.get());
-  // The dispatcher builds senders and compiles templates through the service,
-  // which in turn hands started campaigns to the dispatcher.
-  DispatcherOptions dispatch;
-  dispatch.retry_backoff.base = config_.send_retry_base;
-  dispatch.pacing_guard = config_.pacing_guard;
-  dispatch.unsubscribe_url = [&p](CampaignId c, int64_t contact) { return p.campaigns->UnsubscribeUrl(c, contact); };
-  p.dispatcher = std::make_unique<CampaignDispatcher>(
-      p.store->campaigns(),
-      [&p](const SendingAccount& a) { return p.campaigns->MakeSender(a); },
-      [&p](const MessageTemplateRecord& t) { return p.campaigns->Compile(t); }, clock, dispatch);
-  p.campaigns = std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.dispatcher.get(),
-                                                  &*p.secrets, clock);
+  // The sender builds channel senders and compiles templates through the campaign
+  // service, which in turn wakes the sender and hears from it (SendListener).
+  SenderOptions sending;
+  sending.retry_backoff.base = config_.send_retry_base;
+  sending.pacing_guard = config_.pacing_guard;
+  sending.unsubscribe_url = [&p](const Message& m) {
+    return p.campaigns->UnsubscribeUrl(CampaignId(m.source.id), m.contact.value());
+  };
+  p.sender = std::make_unique<Sender>(
+      p.store->outbox(), p.store->campaigns(), [&p](const SendingAccount& a) { return p.campaigns->MakeSender(a); },
+      [&p](const MessageTemplateRecord& t) { return p.campaigns->Compile(t); }, clock, sending);
+  p.campaigns =
+      std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.sender.get(), &*p.secrets, clock);
+  p.sender->SetListener(p.campaigns.get());
   p.campaign_starter->SetService(p.campaigns.get());
-  p.api = std::make_unique<api::ApiHandler>(*p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(),
-                                            p.imports.get(), p.segments.get(), p.releases.get(), p.campaigns.get());
+  p.api = std::make_unique<api::ApiHandler>(
+      *p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(), p.imports.get(), p.segments.get(),
+      p.releases.get(), p.campaigns.get());
 
-  p.api->SetExtraMetrics([d = p.dispatcher.get()] { return d->RenderMetrics(); });
+  p.api->SetExtraMetrics([d = p.sender.get()] { return d->RenderMetrics(); });
 
   api::HttpServer::Options ho;
   ho.host = config_.host;
@@ -242,9 +246,9 @@ Status Daemon::Start() {
   OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
   OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
   OUTFLOW_RETURN_IF_ERROR(p.campaigns->RequeueScheduled());
-  // Before the engine: a start job that runs at once hands its campaign to a
-  // dispatcher whose limiters already know when the process started.
-  OUTFLOW_RETURN_IF_ERROR(p.dispatcher->Start());
+  // Before the engine: a start job that runs at once wakes a sender whose
+  // limiters already know when the process started.
+  OUTFLOW_RETURN_IF_ERROR(p.sender->Start());
   OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
@@ -284,8 +288,8 @@ Status RunOffline(const OfflineRun& run, std::ostream& out, std::optional<Import
     // The service takes the file it is given: import a copy, the user keeps theirs.
     fs::create_directories(fs::path(dir) / "uploads");
     std::random_device rd;
-    std::string copy = (fs::path(dir) / "uploads" /
-                        ("offline-" + std::to_string(rd()) + std::to_string(rd()) + ".part")).string();
+    std::string copy =
+        (fs::path(dir) / "uploads" / ("offline-" + std::to_string(rd()) + std::to_string(rd()) + ".part")).string();
     std::error_code ec;
     fs::copy_file(*run.import_file, copy, fs::copy_options::overwrite_existing, ec);
     if (ec) return Status::InvalidArgument("cannot read " + *run.import_file + ": " + ec.message());
@@ -323,13 +327,13 @@ void Daemon::Stop() {
   ready_ = false;
   if (p.http) p.http->StopAccepting();
   if (p.import_runner) p.import_runner->RequestStop();  // a running import stops after its batch
-  if (p.dispatcher) p.dispatcher->Stop();
+  if (p.sender) p.sender->Stop();
   if (p.engine) p.engine->Stop();
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
   p.campaigns.reset();
-  p.dispatcher.reset();
+  p.sender.reset();
   p.releases.reset();
   p.segments.reset();
   p.imports.reset();

@@ -4,10 +4,10 @@
 //   Start: lock the data directory -> load the secret key -> open the store
 //          (migrate) -> register handlers -> listen (a port in use fails here,
 //          before any job runs) -> start the engine (recovers this node's
-//          leases) -> start the campaign dispatcher (requeues sends in flight at
+//          leases) -> start the sender (each account loop requeues sends in flight at
 //          a crash) -> ready.
-//   Stop:  not ready -> stop accepting connections -> stop the dispatcher
-//          (claimed, unsent messages go back to pending) -> engine drain (stop
+//   Stop:  not ready -> stop accepting connections -> stop the sender
+//          (claimed, unsent messages go back to queued) -> engine drain (stop
 //          claiming, release queued jobs, finish running ones, commit) ->
 //          close connections -> close the store -> unlock.
 #pragma once
@@ -42,12 +42,12 @@ struct DaemonConfig {
   std::optional<std::string> secret_key_value;
   std::string secret_key_file;
   // The first retry of a transiently failed send waits about this long; each
-  // further one doubles it (DispatcherOptions::retry_backoff).
+  // further one doubles it (SenderOptions::retry_backoff).
   Duration send_retry_base = std::chrono::seconds(30);
   // Where recipients reach this daemon's unsubscribe links (List-Unsubscribe), e.g.
   // https://outflow.example.com. Empty: http://<listen address>.
   std::string public_url;
-  // DispatcherOptions::pacing_guard: slack for delivery-delay jitter in rate limits.
+  // SenderOptions::pacing_guard: slack for delivery-delay jitter in rate limits.
   Duration pacing_guard = std::chrono::milliseconds(10);
 };
 

@@ -6,6 +6,7 @@
 
 #include "base/log.h"
 #include "channels/sender_factory.h"
+#include "sending/render.h"
 
 namespace outflow {
 
@@ -30,9 +31,49 @@ Timestamp StartDue(const Campaign& c) {
 
 }  // namespace
 
-CampaignService::CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs,
-                                 CampaignDispatcher* dispatcher, const SecretBox* secrets, Clock& clock)
-    : store_(store), contacts_(contacts), jobs_(jobs), dispatcher_(dispatcher), secrets_(secrets), clock_(clock) {}
+CampaignService::CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs, Sender* sender,
+                                 const SecretBox* secrets, Clock& clock)
+    : store_(store), contacts_(contacts), jobs_(jobs), sender_(sender), secrets_(secrets), clock_(clock) {}
+
+// ---- What the send loops report ----
+
+void CampaignService::SourceDrained(SourceRef source) {
+  if (source.kind != SourceKind::kCampaign) return;
+  Result<Campaign> c = store_.CompleteIfDone(CampaignId(source.id), clock_.Now());
+  if (c.ok() && c->state == CampaignState::kCompleted) {
+    log::Info("campaign completed", {{"campaign", source.id},
+                                     {"sent", c->counts.sent},
+                                     {"failed", c->counts.failed},
+                                     {"skipped", c->counts.skipped}});
+  }
+}
+
+void CampaignService::CapReached(AccountId account, const std::string& day) {
+  Result<SendingAccount> a = store_.GetAccount(account);
+  const std::string name = a.ok() ? a->name : std::to_string(account.value());
+  FailAccountCampaigns(account,
+                       "daily cap of " + std::to_string(a.ok() ? a->daily_cap.value_or(0) : 0) +
+                           " reached for account " + name + " on " + day,
+                       true);
+}
+
+void CampaignService::AccountUnusable(AccountId account, const std::string& why) {
+  Result<SendingAccount> a = store_.GetAccount(account);
+  FailAccountCampaigns(account, "account " + (a.ok() ? a->name : std::to_string(account.value())) + ": " + why, false);
+}
+
+void CampaignService::FailAccountCampaigns(AccountId account, const std::string& why, bool only_cap_fail) {
+  Result<std::vector<Campaign>> active = store_.ActiveCampaigns();
+  if (!active.ok()) return;
+  for (const Campaign& c : *active) {
+    if (c.account != account || c.state != CampaignState::kProcessing) continue;
+    if (only_cap_fail && c.cap_policy != CapPolicy::kFail) continue;
+    if (store_.SetState(c.id, {CampaignState::kProcessing}, CampaignState::kFailed, clock_.Now(), why).ok()) {
+      log::Error("campaign failed", {{"campaign", c.id.value()}, {"error", why}});
+      if (sender_ != nullptr) sender_->Interrupt({SourceKind::kCampaign, c.id.value()});
+    }
+  }
+}
 
 // ---- Accounts ----
 
@@ -61,7 +102,8 @@ Result<SendingAccount> CampaignService::CreateAccount(SendingAccount a, const st
   return created;
 }
 
-Result<SendingAccount> CampaignService::UpdateAccount(AccountId id, const std::function<Status(SendingAccount&)>& change,
+Result<SendingAccount> CampaignService::UpdateAccount(AccountId id,
+                                                      const std::function<Status(SendingAccount&)>& change,
                                                       const std::optional<std::string>& credentials) {
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount a, store_.GetAccount(id));
   OUTFLOW_RETURN_IF_ERROR(change(a));
@@ -77,7 +119,10 @@ Result<SendingAccount> CampaignService::UpdateAccount(AccountId id, const std::f
   }
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount updated, store_.UpdateAccount(a, sealed, clock_.Now()));
   // Loops sleeping on this account's windows, cap or hold look again at once.
-  if (dispatcher_ != nullptr) dispatcher_->WakeAll();
+  if (sender_ != nullptr) {
+    sender_->WakeAll();
+    sender_->Wake(id);
+  }
   log::Info("account updated", {{"account", id.value()}, {"credentials_changed", credentials.has_value()}});
   return updated;
 }
@@ -130,8 +175,8 @@ Result<MessageTemplateRecord> CampaignService::CreateTemplate(MessageTemplateRec
   return store_.CreateTemplate(t, clock_.Now());
 }
 
-Result<MessageTemplateRecord> CampaignService::UpdateTemplate(TemplateId id,
-                                                              const std::function<Status(MessageTemplateRecord&)>& change) {
+Result<MessageTemplateRecord> CampaignService::UpdateTemplate(
+    TemplateId id, const std::function<Status(MessageTemplateRecord&)>& change) {
   OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord t, store_.GetTemplate(id));
   OUTFLOW_RETURN_IF_ERROR(change(t));
   t.id = id;
@@ -146,10 +191,10 @@ Result<RenderedMessage> CampaignService::Preview(TemplateId id, ContactId contac
   OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord t, store_.GetTemplate(id));
   OUTFLOW_ASSIGN_OR_RETURN(CompiledTemplate compiled, Compile(t));
   Result<Contact> c = contacts_.Get(contact);
-  if (!c.ok()) return c.status().code() == Code::kNotFound ? Status::NotFound("contact_id: contact " +
-                                                                                  std::to_string(contact.value()) +
-                                                                                  " does not exist")
-                                                                 : c.status();
+  if (!c.ok())
+    return c.status().code() == Code::kNotFound
+               ? Status::NotFound("contact_id: contact " + std::to_string(contact.value()) + " does not exist")
+               : c.status();
   return Render(compiled, ContactTemplateValues(*c));
 }
 
@@ -232,15 +277,14 @@ Result<Campaign> CampaignService::ScheduleAt(CampaignId id, Timestamp now) {
     (void)store_.SetState(id, {CampaignState::kScheduled}, CampaignState::kDraft, clock_.Now());
     return st;
   }
-  log::Info("campaign scheduled",
-            {{"campaign", id.value()}, {"send_at", FormatRfc3339(StartDue(scheduled))}});
+  log::Info("campaign scheduled", {{"campaign", id.value()}, {"send_at", FormatRfc3339(StartDue(scheduled))}});
   return scheduled;
 }
 
 Result<Campaign> CampaignService::Pause(CampaignId id) {
   OUTFLOW_ASSIGN_OR_RETURN(Campaign c, store_.SetState(id, {CampaignState::kScheduled, CampaignState::kProcessing},
                                                        CampaignState::kPaused, clock_.Now()));
-  if (dispatcher_ != nullptr) dispatcher_->Interrupt(id);
+  if (sender_ != nullptr) sender_->Interrupt({SourceKind::kCampaign, id.value()});
   log::Info("campaign paused", {{"campaign", id.value()}});
   return c;
 }
@@ -254,7 +298,9 @@ Result<Campaign> CampaignService::Resume(CampaignId id) {
   const Timestamp now = clock_.Now();
   if (c.started_at) {
     OUTFLOW_ASSIGN_OR_RETURN(c, store_.SetState(id, {CampaignState::kPaused}, CampaignState::kProcessing, now));
-    if (dispatcher_ != nullptr) dispatcher_->Wake(id);
+    // Its last messages may have been recorded while it was paused.
+    OUTFLOW_ASSIGN_OR_RETURN(c, store_.CompleteIfDone(id, now));
+    if (sender_ != nullptr) sender_->Wake(c.account);
   } else {
     OUTFLOW_ASSIGN_OR_RETURN(c, store_.SetState(id, {CampaignState::kPaused}, CampaignState::kScheduled, now));
     if (Status st = EnqueueStart(c, StartDue(c)); !st.ok()) {
@@ -267,19 +313,20 @@ Result<Campaign> CampaignService::Resume(CampaignId id) {
 }
 
 Result<Campaign> CampaignService::Cancel(CampaignId id) {
-  OUTFLOW_ASSIGN_OR_RETURN(
-      Campaign c, store_.SetState(id,
-                                  {CampaignState::kDraft, CampaignState::kScheduled, CampaignState::kProcessing,
-                                   CampaignState::kPaused},
-                                  CampaignState::kCancelled, clock_.Now()));
-  if (dispatcher_ != nullptr) dispatcher_->Interrupt(id);
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign c, store_.SetState(id,
+                                                       {CampaignState::kDraft, CampaignState::kScheduled,
+                                                        CampaignState::kProcessing, CampaignState::kPaused},
+                                                       CampaignState::kCancelled, clock_.Now()));
+  if (sender_ != nullptr) sender_->Interrupt({SourceKind::kCampaign, id.value()});
   log::Info("campaign cancelled", {{"campaign", id.value()}});
   return c;
 }
 
 Result<int64_t> CampaignService::RetryFailed(CampaignId id) {
   OUTFLOW_ASSIGN_OR_RETURN(int64_t n, store_.RetryFailed(id, clock_.Now()));
-  if (n > 0 && dispatcher_ != nullptr) dispatcher_->Wake(id);
+  if (sender_ != nullptr) {
+    if (Result<Campaign> c = store_.GetCampaign(id); c.ok()) sender_->Wake(c->account);
+  }
   log::Info("campaign retries failed recipients", {{"campaign", id.value()}, {"recipients", n}});
   return n;
 }
@@ -328,6 +375,10 @@ Status CampaignService::RequeueScheduled() {
   OUTFLOW_ASSIGN_OR_RETURN(std::vector<Campaign> active, store_.ActiveCampaigns());
   for (const Campaign& c : active) {
     if (c.state == CampaignState::kScheduled) OUTFLOW_RETURN_IF_ERROR(EnqueueStart(c, StartDue(c)));
+    // A stop between recording its last message and completing it.
+    if (c.state == CampaignState::kProcessing && c.counts.pending == 0) {
+      OUTFLOW_RETURN_IF_ERROR(store_.CompleteIfDone(c.id, clock_.Now()).status());
+    }
   }
   return Status::Ok();
 }
@@ -374,7 +425,7 @@ RunResult CampaignService::RunStart(CampaignId id) {
                                  {"pending", started->counts.pending},
                                  {"skipped", started->counts.skipped},
                                  {"late_ms", static_cast<int64_t>((now - due).count() / 1000)}});
-  if (started->state == CampaignState::kProcessing && dispatcher_ != nullptr) dispatcher_->Wake(id);
+  if (started->state == CampaignState::kProcessing && sender_ != nullptr) sender_->Wake(started->account);
   return RunResult::Done();
 }
 

@@ -16,12 +16,15 @@
 //   start job   -> fails the campaign as missed when it runs later than its
 //                  missed_after_seconds; verifies the account's credentials (a
 //                  rejection fails the campaign with one clear message); freezes the
-//                  audience (Start) and hands the campaign to the dispatcher.
+//                  audience into the outbox (Start) and wakes the account's send loop.
 //   pause       -> scheduled | processing -> paused; sending stops within ~batch_time.
 //   resume      -> paused -> processing (started before) or scheduled (with a new
 //                  start job due at once, or at its time if still ahead).
-//   cancel      -> the ledger stays as it is.
+//   cancel      -> its queued messages are cancelled; those sent stay as they are.
 //   retry-failed-> failed recipients back to pending; the campaign processes again.
+// As the outbox's SendListener it completes a campaign whose last message was
+// recorded, fails an account's campaigns with cap policy `fail` when its daily cap
+// is used up, and fails an account's processing campaigns when it cannot send.
 // Thread-safe.
 #pragma once
 
@@ -31,26 +34,31 @@
 #include <string>
 
 #include "base/clock.h"
-#include "campaigns/campaign_dispatcher.h"
 #include "campaigns/template.h"
 #include "channels/channel.h"
 #include "contacts/contact_service.h"
 #include "crypto/secret_box.h"
 #include "engine/handler.h"
 #include "engine/job_service.h"
+#include "sending/sender.h"
 #include "store/campaign_store.h"
 
 namespace outflow {
 
 inline constexpr std::string_view kCampaignStartKind = "campaign.start";
 
-class CampaignService {
+class CampaignService final : public SendListener {
  public:
   // `secrets` may be null: then accounts cannot be given credentials (an error
-  // naming the missing key, never plaintext storage). `dispatcher` may be null
+  // naming the missing key, never plaintext storage). `sender` may be null
   // (offline tools): started campaigns then wait for a daemon.
-  CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs, CampaignDispatcher* dispatcher,
+  CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs, Sender* sender,
                   const SecretBox* secrets, Clock& clock);
+
+  // SendListener.
+  void SourceDrained(SourceRef source) override;
+  void CapReached(AccountId account, const std::string& day) override;
+  void AccountUnusable(AccountId account, const std::string& why) override;
 
   // Accounts. `credentials_json`: a JSON object, or nullopt for none / unchanged.
   Result<SendingAccount> CreateAccount(SendingAccount a, const std::optional<std::string>& credentials_json);
@@ -65,7 +73,8 @@ class CampaignService {
 
   // Templates.
   Result<MessageTemplateRecord> CreateTemplate(MessageTemplateRecord t);
-  Result<MessageTemplateRecord> UpdateTemplate(TemplateId id, const std::function<Status(MessageTemplateRecord&)>& change);
+  Result<MessageTemplateRecord> UpdateTemplate(TemplateId id,
+                                               const std::function<Status(MessageTemplateRecord&)>& change);
   Result<MessageTemplateRecord> GetTemplate(TemplateId id) { return store_.GetTemplate(id); }
   Result<std::vector<MessageTemplateRecord>> ListTemplates() { return store_.ListTemplates(); }
   Result<CompiledTemplate> Compile(const MessageTemplateRecord& t);
@@ -82,7 +91,9 @@ class CampaignService {
   Result<Campaign> Resume(CampaignId id);
   Result<Campaign> Cancel(CampaignId id);
   Result<int64_t> RetryFailed(CampaignId id);
-  Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) { return store_.Recipients(id, f); }
+  Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) {
+    return store_.Recipients(id, f);
+  }
 
   // Unsubscribes (docs/campaigns.md, "Unsubscribes"). Returns the stamp (none: subscribed).
   Result<std::optional<Timestamp>> Unsubscribe(int64_t contact_id, std::string_view source);
@@ -114,7 +125,9 @@ class CampaignService {
   CampaignStore& store_;
   ContactService& contacts_;
   JobService& jobs_;
-  CampaignDispatcher* dispatcher_;
+  Sender* sender_;
+  // Fails the account's processing campaigns (those with `only_cap_fail`: whose cap policy is fail).
+  void FailAccountCampaigns(AccountId account, const std::string& why, bool only_cap_fail);
   const SecretBox* secrets_;
   Clock& clock_;
   std::string public_url_;  // set before serving; read-only afterwards

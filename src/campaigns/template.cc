@@ -218,7 +218,10 @@ class PartCompiler {
 
   Status CheckField(std::string_view name, Position pos) {
     if (name.empty()) return Error("missing field name " + At(pos));
-    if (known_.find(name) == known_.end()) return Error("unknown field '" + std::string(name) + "' " + At(pos));
+    const bool variable = name.starts_with(kVariablePrefix) && name.size() > kVariablePrefix.size();
+    if (!variable && known_.find(name) == known_.end()) {
+      return Error("unknown field '" + std::string(name) + "' " + At(pos));
+    }
     used_.emplace(name);
     return Status::Ok();
   }

@@ -50,6 +50,11 @@ struct MessageTemplate {
 // by its name, built by the caller from a Contact. Missing and empty are the same.
 using TemplateValues = std::map<std::string, std::string, std::less<>>;
 
+// A field named "vars.<name>" is a message's own variable (a transactional send's
+// `variables`), not a contact field: any such name compiles, and a message that
+// lacks it fails to render unless the template gives a default.
+inline constexpr std::string_view kVariablePrefix = "vars.";
+
 // Each part's limit, in bytes.
 inline constexpr size_t kMaxTemplatePartBytes = 256 * 1024;
 

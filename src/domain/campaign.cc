@@ -68,13 +68,14 @@ std::string_view RecipientStateName(RecipientState s) {
     case RecipientState::kSent: return "sent";
     case RecipientState::kFailed: return "failed";
     case RecipientState::kSkipped: return "skipped";
+    case RecipientState::kCancelled: return "cancelled";
   }
   return "pending";
 }
 
 std::optional<RecipientState> ParseRecipientState(std::string_view s) {
   static constexpr std::array kAll{RecipientState::kPending, RecipientState::kSending, RecipientState::kSent,
-                                   RecipientState::kFailed, RecipientState::kSkipped};
+                                   RecipientState::kFailed, RecipientState::kSkipped, RecipientState::kCancelled};
   return ParseName(s, kAll, &RecipientStateName);
 }
 
@@ -106,8 +107,5 @@ Status ValidateCampaign(const Campaign& c) {
   return ValidateTimeZone(c.time_zone, "time_zone");
 }
 
-std::string RecipientKey(CampaignId campaign, int64_t contact_id) {
-  return "outflow-c" + std::to_string(campaign.value()) + "-r" + std::to_string(contact_id);
-}
 
 }  // namespace outflow

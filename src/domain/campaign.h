@@ -7,12 +7,10 @@
 //   scheduled | processing <-> paused;  draft | scheduled | processing | paused -> cancelled
 //   scheduled -> failed (missed: its time passed longer ago than missed_after)
 //
-// The audience is frozen into the ledger when processing starts. A ledger entry
-// (campaign, contact) is unique: it is what makes a resend impossible.
+// The audience is frozen into the outbox when processing starts: one message per
+// (campaign, contact), unique, which is what makes a resend impossible.
 //
-//   recipient: pending -> sending -> sent | failed | pending (transient, retried later)
-//              pending -> skipped (no address, unsubscribed, duplicate address)
-//              failed -> pending (retry the failed recipients)
+// Recipients are the campaign's messages in the outbox (domain/message.h).
 #pragma once
 
 #include <optional>
@@ -42,14 +40,14 @@ struct SendingAccount {
   AccountId id;
   std::string name;
   Channel channel = Channel::kLog;
-  std::string provider;          // smtp | whatsapp_cloud | twilio_sms | http | webhook | log
+  std::string provider;              // smtp | whatsapp_cloud | twilio_sms | http | webhook | log
   std::string settings_json = "{}";  // provider settings (no secrets)
-  bool has_credentials = false;  // the sealed credentials are never read back out
-  int rate_per_second = 10;      // hard ceiling in any 1 s sliding window
-  int burst = 10;                // 1..rate_per_second
+  bool has_credentials = false;      // the sealed credentials are never read back out
+  int rate_per_second = 10;          // hard ceiling in any 1 s sliding window
+  int burst = 10;                    // 1..rate_per_second
   std::optional<int64_t> daily_cap;  // sends per local day of time_zone
   std::string time_zone = "UTC";
-  std::vector<Window> windows;   // empty: any time
+  std::vector<Window> windows;  // empty: any time
   Timestamp created_at;
   Timestamp updated_at;
 };
@@ -92,6 +90,7 @@ struct CampaignCounts {
   int64_t sent = 0;
   int64_t failed = 0;
   int64_t skipped = 0;
+  int64_t cancelled = 0;
 };
 
 struct Campaign {
@@ -117,7 +116,9 @@ inline constexpr int64_t kMaxMissedAfterSeconds = 366 * 86400;
 
 Status ValidateCampaign(const Campaign& c);
 
-enum class RecipientState { kPending, kSending, kSent, kFailed, kSkipped };
+// A campaign's recipient is its message in the outbox (domain/message.h), seen as
+// the ledger: queued and deferred are pending.
+enum class RecipientState { kPending, kSending, kSent, kFailed, kSkipped, kCancelled };
 std::string_view RecipientStateName(RecipientState s);
 std::optional<RecipientState> ParseRecipientState(std::string_view s);
 
@@ -133,8 +134,5 @@ struct Recipient {
   std::string error;
   Timestamp updated_at;
 };
-
-// The idempotency key of a ledger entry: the same on every attempt.
-std::string RecipientKey(CampaignId campaign, int64_t contact_id);
 
 }  // namespace outflow

@@ -1,26 +1,21 @@
 // CampaignStore: sending accounts, templates, campaigns and the recipient ledger.
 //
 // Contract:
-// - Start is one transaction: it moves a scheduled campaign to processing and freezes its audience into the ledger: one pending
-//   entry per live contact in any audience segment and not in the exclusion
-//   segment, with the address for the account's channel; entries with no address,
-//   an unsubscribed contact or an address already taken by an earlier contact are
+// - Start is one transaction: it moves a scheduled campaign to processing and
+//   freezes its audience into the outbox (OutboxStore): one queued message per
+//   live contact in any audience segment and not in the exclusion segment, with
+//   the address for the account's channel; messages with no address, to an
+//   unsubscribed contact or to an address already taken by an earlier contact are
 //   skipped with the reason. A campaign with no recipients fails ("no recipients").
-// - Claim marks up to `limit` due pending entries `sending` (attempts + 1) and
-//   returns them with their contacts, in contact order, only while the campaign is
-//   processing; it reserves them against the account's daily cap for `day` in the
-//   same transaction, claiming no more than the cap leaves.
-// - Record applies outcomes of claimed entries and updates the counts in one
-//   transaction; when nothing is pending or sending any more, a processing campaign
-//   completes (a paused one waits for CompleteIfDone after its resume).
-// - Record skips ("unsubscribed") an entry that would go back to pending when its
-//   contact unsubscribed while it was claimed.
-// - Record ignores an outcome whose entry is no longer `sending` at that attempt
-//   (it was requeued meanwhile). An outcome with attempted = false (claimed, never
-//   handed to the channel: a pause, a cancel, a stop) goes back to pending without
-//   counting the attempt.
-// - RequeueSending puts entries left `sending` by a crash back to pending (they may
-//   have been sent: the idempotency key lets a provider drop the repeat).
+// - A campaign's messages are one outbox source (kind campaign, its id), whose
+//   counts are the campaign's. SetState moves the source with the campaign in the
+//   same transaction: processing makes it active (claimed), paused and failed
+//   pause it, cancelled cancels its queued messages.
+// - CompleteIfDone completes a processing campaign with nothing pending.
+// - RetryFailed puts failed messages back to queued and a completed or failed
+//   campaign back to processing, in one transaction.
+// - SetUnsubscribed stamps the contact and skips all its queued messages, of every
+//   source, in the same transaction.
 // Thread-safe.
 #pragma once
 
@@ -34,26 +29,6 @@
 #include "domain/contact.h"
 
 namespace outflow {
-
-struct ClaimedRecipient {
-  Recipient recipient;
-  Contact contact;
-};
-
-struct RecipientOutcome {
-  int64_t contact_id = 0;
-  int attempt = 0;  // Recipient::attempts as claimed; 0: any attempt
-  RecipientState state = RecipientState::kSent;  // sent, failed, or pending (retry at next_attempt_at)
-  std::string provider_id;
-  std::string error;
-  Timestamp next_attempt_at;
-  bool attempted = true;  // false: never handed to the channel (the attempt is not counted)
-};
-
-struct ClaimResult {
-  std::vector<ClaimedRecipient> recipients;
-  bool cap_reached = false;  // the daily cap stopped the claim short
-};
 
 struct RecipientFilter {
   std::optional<RecipientState> state;
@@ -73,8 +48,8 @@ class CampaignStore {
   virtual Result<SendingAccount> GetAccount(AccountId id) = 0;
   virtual Result<std::vector<SendingAccount>> ListAccounts() = 0;
   // Replaces settings and limits; credentials only when given.
-  virtual Result<SendingAccount> UpdateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
-                                               Timestamp now) = 0;
+  virtual Result<SendingAccount> UpdateAccount(const SendingAccount& a,
+                                               const std::optional<std::string>& sealed_credentials, Timestamp now) = 0;
   virtual Result<std::optional<std::string>> AccountCredentials(AccountId id) = 0;
   // Sends reserved so far on the account's local `day`.
   virtual Result<int64_t> DayCount(AccountId id, const std::string& day) = 0;
@@ -97,10 +72,6 @@ class CampaignStore {
   virtual Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
                                     std::string error = {}) = 0;
   virtual Result<Campaign> Start(CampaignId id, Timestamp now) = 0;
-  virtual Result<ClaimResult> Claim(CampaignId id, Timestamp now, int limit, const std::string& day,
-                                    std::optional<int64_t> daily_cap) = 0;
-  virtual Result<Campaign> Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) = 0;
-  virtual Result<int64_t> RequeueSending(CampaignId id, Timestamp now) = 0;
   // A processing campaign with nothing pending or sending completes (e.g. one resumed
   // after its last entries were recorded while it was paused); any other is left as
   // it is. Returns the campaign.
@@ -108,8 +79,6 @@ class CampaignStore {
   // Failed entries back to pending, and a completed or failed campaign back to
   // processing (a failed one also when no entry failed but some are still pending).
   virtual Result<int64_t> RetryFailed(CampaignId id, Timestamp now) = 0;
-  // The earliest next_attempt_at of a pending entry, if any.
-  virtual Result<std::optional<Timestamp>> NextAttempt(CampaignId id) = 0;
   virtual Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) = 0;
 
   // Unsubscribes. Unsubscribing stamps contacts.unsubscribed_at (the first time is

@@ -235,6 +235,82 @@ CREATE INDEX campaign_recipients_sending ON campaign_recipients(campaign_id, con
 -- reading the finished ones (campaigns are never deleted).
 CREATE INDEX campaigns_active ON campaigns(id) WHERE state = 'scheduled' OR state = 'processing' OR state = 'paused';
 )sql"},
+      {8, "outbox", R"sql(
+-- One outbox for every message (docs/sending.md). Each producer is a source with
+-- its counts; the campaign ledger becomes the campaigns' messages.
+CREATE TABLE message_sources (
+  account_id INTEGER NOT NULL REFERENCES sending_accounts(id),
+  kind       TEXT    NOT NULL,                    -- transactional | journey | rule | schedule | campaign
+  source_id  INTEGER NOT NULL,                    -- campaign id; the account's id for transactional sends
+  priority   INTEGER NOT NULL,                    -- lower first
+  state      TEXT    NOT NULL CHECK (state = 'active' OR state = 'paused' OR state = 'cancelled'),
+  total      INTEGER NOT NULL DEFAULT 0,
+  pending    INTEGER NOT NULL DEFAULT 0,          -- queued, deferred or sending
+  sent       INTEGER NOT NULL DEFAULT 0,
+  failed     INTEGER NOT NULL DEFAULT 0,
+  skipped    INTEGER NOT NULL DEFAULT 0,
+  cancelled  INTEGER NOT NULL DEFAULT 0,
+  served_at  INTEGER NOT NULL DEFAULT 0,          -- last claim that took from it (round robin)
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (account_id, kind, source_id)
+) WITHOUT ROWID;
+CREATE INDEX message_sources_by_source ON message_sources(kind, source_id);
+CREATE INDEX message_sources_active ON message_sources(account_id, priority, served_at)
+  WHERE state = 'active' AND pending > 0;
+CREATE TABLE messages (
+  id              INTEGER PRIMARY KEY,
+  account_id      INTEGER NOT NULL,
+  contact_id      INTEGER NOT NULL,
+  template_id     INTEGER NOT NULL,
+  variables       TEXT,                           -- JSON object over the contact's values; NULL: none
+  address         TEXT    NOT NULL DEFAULT '',    -- frozen when made
+  source_kind     TEXT    NOT NULL,
+  source_id       INTEGER NOT NULL,
+  step            INTEGER NOT NULL DEFAULT 0,
+  priority        INTEGER NOT NULL,
+  send_at         INTEGER NOT NULL,               -- earliest send (and retry) time
+  state           TEXT    NOT NULL CHECK (state = 'queued' OR state = 'deferred' OR state = 'sending' OR
+                                          state = 'sent' OR state = 'failed' OR state = 'skipped' OR
+                                          state = 'cancelled'),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  max_attempts    INTEGER NOT NULL,
+  cap_day         TEXT,                           -- the local day its last claim was counted on
+  provider_id     TEXT,
+  reason          TEXT,
+  client_key      TEXT,                           -- a transactional caller's idempotency key
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  last_attempt_at INTEGER,
+  sent_at         INTEGER
+);
+-- A producer cannot make a message twice (a transactional send's step is random);
+-- nor can a caller's key within an account.
+CREATE UNIQUE INDEX messages_by_source ON messages(source_kind, source_id, contact_id, step);
+CREATE UNIQUE INDEX messages_client_key ON messages(account_id, client_key) WHERE client_key IS NOT NULL;
+CREATE INDEX messages_due ON messages(account_id, source_kind, source_id, send_at, id) WHERE state = 'queued';
+CREATE INDEX messages_sending ON messages(account_id) WHERE state = 'sending';
+CREATE INDEX messages_by_contact ON messages(contact_id, id);
+
+INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, send_at,
+                     state, attempts, max_attempts, provider_id, reason, created_at, updated_at, last_attempt_at)
+SELECT c.account_id, r.contact_id, c.template_id, r.address, 'campaign', r.campaign_id, 0, 30, r.next_attempt_at,
+       CASE r.state WHEN 'pending' THEN 'queued' WHEN 'sending' THEN 'queued' ELSE r.state END,
+       r.attempts, c.max_attempts, r.provider_id, r.error, r.updated_at, r.updated_at, r.last_attempt_at
+FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id ORDER BY r.campaign_id, r.contact_id;
+INSERT INTO message_sources(account_id, kind, source_id, priority, state, total, pending, sent, failed, skipped,
+                            updated_at)
+SELECT account_id, 'campaign', id, 30,
+       CASE state WHEN 'cancelled' THEN 'cancelled' WHEN 'paused' THEN 'paused' WHEN 'failed' THEN 'paused'
+                  ELSE 'active' END,
+       total, pending, sent, failed, skipped, updated_at
+FROM campaigns WHERE started_at IS NOT NULL;
+DROP TABLE campaign_recipients;
+ALTER TABLE campaigns DROP COLUMN total;
+ALTER TABLE campaigns DROP COLUMN pending;
+ALTER TABLE campaigns DROP COLUMN sent;
+ALTER TABLE campaigns DROP COLUMN failed;
+ALTER TABLE campaigns DROP COLUMN skipped;
+)sql"},
   };
   return kMigrations;
 }

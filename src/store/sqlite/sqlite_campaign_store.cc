@@ -5,6 +5,7 @@
 #include "codec/windows_json.h"
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
+#include "store/sqlite/outbox_rows.h"
 
 namespace outflow {
 
@@ -131,8 +132,9 @@ constexpr std::string_view kFromActiveCampaigns =
 
 constexpr const char* kSelectCampaignColumns =
     "SELECT id, name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, missed_after_seconds, "
-    "max_attempts, state, error, total, pending, sent, failed, skipped, created_at, updated_at, scheduled_state_at, "
-    "started_at, paused_at, completed_at, failed_at, cancelled_at ";
+    "max_attempts, state, error, created_at, updated_at, scheduled_state_at, started_at, paused_at, completed_at, "
+    "failed_at, cancelled_at, (SELECT printf('%d %d %d %d %d %d', total, pending, sent, failed, skipped, cancelled) "
+    "FROM message_sources WHERE kind = 'campaign' AND source_id = campaigns.id) ";
 
 std::string EncodeAudience(const Audience& a) {
   json::object o;
@@ -171,17 +173,28 @@ Result<Campaign> ReadCampaign(const Stmt& s) {
   c.cap_policy = s.Text(7) == "fail" ? CapPolicy::kFail : CapPolicy::kWait;
   c.missed_after_seconds = s.OptInt(8);
   c.max_attempts = static_cast<int>(s.Int(9));
-  c.state = ParseCampaignState(s.Text(10)).value_or(CampaignState::kFailed);
+  std::optional<CampaignState> state = ParseCampaignState(s.Text(10));
+  if (!state) {
+    return Status::Corruption("campaign " + std::to_string(c.id.value()) + " has an unknown state '" +
+                              std::string(s.Text(10)) + "'");
+  }
+  c.state = *state;
   c.error = std::string(s.Text(11));
-  c.counts = {s.Int(12), s.Int(13), s.Int(14), s.Int(15), s.Int(16)};
-  c.created_at = FromMicros(s.Int(17));
-  c.updated_at = FromMicros(s.Int(18));
-  c.scheduled_state_at = OptTime(s, 19);
-  c.started_at = OptTime(s, 20);
-  c.paused_at = OptTime(s, 21);
-  c.completed_at = OptTime(s, 22);
-  c.failed_at = OptTime(s, 23);
-  c.cancelled_at = OptTime(s, 24);
+  c.created_at = FromMicros(s.Int(12));
+  c.updated_at = FromMicros(s.Int(13));
+  c.scheduled_state_at = OptTime(s, 14);
+  c.started_at = OptTime(s, 15);
+  c.paused_at = OptTime(s, 16);
+  c.completed_at = OptTime(s, 17);
+  c.failed_at = OptTime(s, 18);
+  c.cancelled_at = OptTime(s, 19);
+  if (!s.IsNull(20)) {
+    CampaignCounts& n = c.counts;
+    if (std::sscanf(std::string(s.Text(20)).c_str(), "%ld %ld %ld %ld %ld %ld", &n.total, &n.pending, &n.sent, &n.failed,
+                    &n.skipped, &n.cancelled) != 6) {
+      return Status::Corruption("campaign " + std::to_string(c.id.value()) + ": unreadable counts");
+    }
+  }
   return c;
 }
 
@@ -216,22 +229,6 @@ const char* StampColumn(CampaignState to) {
   return nullptr;
 }
 
-Result<int64_t> RunChanges(Connection& c, Stmt& s, std::string_view what) {
-  OUTFLOW_RETURN_IF_ERROR(c.Run(s, what));
-  return static_cast<int64_t>(c.Changes());
-}
-
-// Re-reads the counts from the ledger (after bulk changes).
-Status RecountOn(Connection& c, CampaignId id, Timestamp now) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "UPDATE campaigns SET (total, pending, sent, failed, skipped) = (SELECT count(*), "
-      "coalesce(sum(state = 'pending' OR state = 'sending'), 0), coalesce(sum(state = 'sent'), 0), "
-      "coalesce(sum(state = 'failed'), 0), coalesce(sum(state = 'skipped'), 0) "
-      "FROM campaign_recipients WHERE campaign_id = ?1), updated_at = ?2 WHERE id = ?1"));
-  s->Bind(1, id.value());
-  s->Bind(2, ToMicros(now));
-  return c.Run(*s, "count recipients");
-}
 
 Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<CampaignState>& from, CampaignState to,
                             Timestamp now, const std::string& error) {
@@ -254,23 +251,40 @@ Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<Camp
   s->Bind(3, ToMicros(now));
   if (!error.empty()) s->Bind(4, std::string_view(error));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "set campaign state"));
+  // The campaign's messages follow its state: claimed only while it processes.
+  const SourceRef source{SourceKind::kCampaign, id.value()};
+  switch (to) {
+    case CampaignState::kProcessing:
+      OUTFLOW_RETURN_IF_ERROR(sqlite::SetSourceStateOn(c, source, SourceState::kActive, now));
+      break;
+    case CampaignState::kPaused:
+    case CampaignState::kFailed:
+      OUTFLOW_RETURN_IF_ERROR(sqlite::SetSourceStateOn(c, source, SourceState::kPaused, now));
+      break;
+    case CampaignState::kCancelled:
+      OUTFLOW_RETURN_IF_ERROR(sqlite::SetSourceStateOn(c, source, SourceState::kCancelled, now));
+      break;
+    default: break;
+  }
   return GetCampaignOn(c, id);
 }
 
-// ---- recipients
+// ---- recipients: a campaign's messages, as the ledger showed them
 
 constexpr const char* kRecipientSelect =
-    "SELECT campaign_id, contact_id, state, address, attempts, next_attempt_at, last_attempt_at, provider_id, error, "
-    "updated_at FROM campaign_recipients ";
+    "SELECT source_id, contact_id, state, address, attempts, send_at, last_attempt_at, provider_id, reason, "
+    "updated_at FROM messages INDEXED BY messages_by_source ";
 
 Result<Recipient> ReadRecipient(const Stmt& s) {
   Recipient r;
   r.campaign = CampaignId(s.Int(0));
   r.contact_id = s.Int(1);
-  r.state = ParseRecipientState(s.Text(2)).value_or(RecipientState::kFailed);
+  std::optional<MessageState> state = ParseMessageState(s.Text(2));
+  if (!state) return Status::Corruption("a message has an unknown state '" + std::string(s.Text(2)) + "'");
+  r.state = RecipientStateOf(*state);
   r.address = std::string(s.Text(3));
   r.attempts = static_cast<int>(s.Int(4));
-  if (int64_t next = s.Int(5); next != 0) r.next_attempt_at = FromMicros(next);
+  if (IsPending(*state)) r.next_attempt_at = FromMicros(s.Int(5));
   r.last_attempt_at = OptTime(s, 6);
   r.provider_id = std::string(s.Text(7));
   r.error = std::string(s.Text(8));
@@ -487,17 +501,15 @@ Result<Campaign> SqliteCampaignStore::SetState(CampaignId id, std::vector<Campai
   return out;
 }
 
-Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
-  auto writer = db_->Writer();
-  Connection& c = *writer;
-  Transaction tx(c);
-  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("start campaign"));
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
-  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount account, GetAccountOn(c, cur.account));
+namespace {
+
+// The campaign's audience frozen into the outbox: one message per live contact in any
+// audience segment and not in the exclusion, with the account channel's address.
+Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now) {
   // The address each channel sends to (fixed names only: no user text in the SQL).
   std::string addr;
   std::string missing;
-  switch (account.channel) {
+  switch (channel) {
     case Channel::kEmail: addr = "c.email"; missing = "no email address"; break;
     case Channel::kSms:
     case Channel::kWhatsapp: addr = "c.phone"; missing = "no phone number"; break;
@@ -511,34 +523,52 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
   }
   if (segs.empty()) segs = "NULL";
   std::string sql =
-      "INSERT OR IGNORE INTO campaign_recipients(campaign_id, contact_id, state, address, error, updated_at) "
-      "SELECT ?1, c.id, "
-      "CASE WHEN c.unsubscribed_at IS NOT NULL OR coalesce(" + addr + ", '') = '' THEN 'skipped' ELSE 'pending' END, "
-      "coalesce(" + addr + ", ''), "
-      "CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' "
-      "WHEN coalesce(" + addr + ", '') = '' THEN '" + missing + "' END, ?2 "
-      "FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
-      "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live'";
+      "INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, "
+      "send_at, state, max_attempts, reason, created_at, updated_at) "
+      "SELECT ?3, c.id, ?4, coalesce(" + addr + ", ''), 'campaign', ?1, 0, ?5, ?2, "
+      "CASE WHEN c.unsubscribed_at IS NOT NULL OR coalesce(" + addr + ", '') = '' THEN 'skipped' ELSE 'queued' END, "
+      "?6, CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' "
+      "WHEN coalesce(" + addr + ", '') = '' THEN '" + missing + "' END, ?2, ?2 "
+      "FROM (SELECT DISTINCT contact_id FROM segment_members WHERE segment_id IN (" + segs + ")) m "
+      "JOIN contacts c ON c.id = m.contact_id WHERE c.status = 'live'";
   if (cur.audience.exclude_segment) {
-    sql += " AND NOT EXISTS (SELECT 1 FROM segment_members x WHERE x.segment_id = ?3 AND x.contact_id = c.id)";
+    sql += " AND NOT EXISTS (SELECT 1 FROM segment_members x WHERE x.segment_id = ?7 AND x.contact_id = c.id)";
   }
+  sql += " ORDER BY c.id ON CONFLICT DO NOTHING";
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(sql));
-  ins->Bind(1, id.value());
+  ins->Bind(1, cur.id.value());
   ins->Bind(2, ToMicros(now));
-  if (cur.audience.exclude_segment) ins->Bind(3, *cur.audience.exclude_segment);
+  ins->Bind(3, cur.account.value());
+  ins->Bind(4, cur.template_id.value());
+  ins->Bind(5, DefaultPriority(SourceKind::kCampaign));
+  ins->Bind(6, cur.max_attempts);
+  if (cur.audience.exclude_segment) ins->Bind(7, *cur.audience.exclude_segment);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "freeze the audience"));
-  if (account.channel != Channel::kEmail) {
+  if (channel != Channel::kEmail) {
     // Emails are unique among contacts; phone numbers and the like are not: the
     // first contact with an address gets the message, later ones are skipped.
     OUTFLOW_ASSIGN_OR_RETURN(Stmt * dup, c.Prepare(
-        "UPDATE campaign_recipients SET state = 'skipped', error = 'duplicate address' "
-        "WHERE campaign_id = ?1 AND state = 'pending' AND contact_id IN (SELECT contact_id FROM ("
-        "SELECT contact_id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n "
-        "FROM campaign_recipients WHERE campaign_id = ?1 AND state = 'pending') WHERE n > 1)"));
-    dup->Bind(1, id.value());
+        "UPDATE messages SET state = 'skipped', reason = 'duplicate address' WHERE id IN (SELECT id FROM ("
+        "SELECT id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n FROM messages "
+        "INDEXED BY messages_by_source WHERE source_kind = 'campaign' AND source_id = ?1 AND state = 'queued') "
+        "WHERE n > 1)"));
+    dup->Bind(1, cur.id.value());
     OUTFLOW_RETURN_IF_ERROR(c.Run(*dup, "skip duplicate addresses"));
   }
-  OUTFLOW_RETURN_IF_ERROR(RecountOn(c, id, now));
+  return sqlite::RecountSource(c, cur.account, {SourceKind::kCampaign, cur.id.value()},
+                               DefaultPriority(SourceKind::kCampaign), now);
+}
+
+}  // namespace
+
+Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("start campaign"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount account, GetAccountOn(c, cur.account));
+  OUTFLOW_RETURN_IF_ERROR(FanOut(c, cur, account.channel, now));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
   if (out.counts.total == 0) {
     OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kFailed, now,
@@ -550,166 +580,13 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
   return out;
 }
 
-Result<ClaimResult> SqliteCampaignStore::Claim(CampaignId id, Timestamp now, int limit, const std::string& day,
-                                               std::optional<int64_t> daily_cap) {
-  auto writer = db_->Writer();
-  Connection& c = *writer;
-  Transaction tx(c);
-  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("claim recipients"));
-  ClaimResult out;
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
-  if (cur.state != CampaignState::kProcessing || limit <= 0) return out;
-  int64_t used = 0;
-  if (daily_cap) {
-    OUTFLOW_ASSIGN_OR_RETURN(used, DayCountOn(c, cur.account, day));
-    if (used + limit > *daily_cap) {
-      out.cap_reached = true;
-      limit = static_cast<int>(std::max<int64_t>(0, *daily_cap - used));
-      if (limit == 0) return out;
-    }
-  }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?2, updated_at = ?2 "
-      "WHERE campaign_id = ?1 AND contact_id IN (SELECT contact_id FROM campaign_recipients "
-      "WHERE campaign_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2 ORDER BY next_attempt_at, contact_id "
-      "LIMIT ?3) RETURNING campaign_id, contact_id, state, address, attempts, next_attempt_at, last_attempt_at, "
-      "provider_id, error, updated_at"));
-  s->Bind(1, id.value());
-  s->Bind(2, ToMicros(now));
-  s->Bind(3, limit);
-  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Recipient> claimed,
-                           sqlite::ReadRows<Recipient>(c, *s, "claim recipients", ReadRecipient));
-  std::sort(claimed.begin(), claimed.end(), [](const Recipient& a, const Recipient& b) { return a.contact_id < b.contact_id; });
-  static const std::string kContact = "SELECT " + std::string(sqlite::kContactColumns) + " FROM contacts WHERE id = ?1";
-  for (Recipient& r : claimed) {
-    Result<Contact> contact = sqlite::ReadOneById<Contact>(c, kContact, r.contact_id, "contact", sqlite::ReadContact);
-    Contact ct;
-    if (contact.ok()) {
-      ct = std::move(contact).value();
-    } else if (contact.status().code() == Code::kNotFound) {
-      ct.id = ContactId(r.contact_id);  // deleted since the fan-out: sent with the frozen address only
-    } else {
-      return contact.status();
-    }
-    out.recipients.push_back({std::move(r), std::move(ct)});
-  }
-  if (daily_cap && !out.recipients.empty()) {
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * d, c.PrepareStatic(
-        "INSERT INTO account_day_counts(account_id, day, sent) VALUES(?1, ?2, ?3) "
-        "ON CONFLICT(account_id, day) DO UPDATE SET sent = sent + excluded.sent"));
-    d->Bind(1, cur.account.value());
-    d->Bind(2, std::string_view(day));
-    d->Bind(3, static_cast<int64_t>(out.recipients.size()));
-    OUTFLOW_RETURN_IF_ERROR(c.Run(*d, "count the day's sends"));
-  }
-  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("claim recipients"));
-  return out;
-}
-
-Result<Campaign> SqliteCampaignStore::Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) {
-  auto writer = db_->Writer();
-  Connection& c = *writer;
-  Transaction tx(c);
-  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("record sends"));
-  // Both statements apply only to an entry still `sending` in the claim the outcome
-  // answers (?8: its attempt number, 0 for any): an entry requeued meanwhile, or
-  // requeued and claimed again, is left alone.
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "UPDATE campaign_recipients SET state = ?3, provider_id = ?4, error = ?5, next_attempt_at = ?6, updated_at = ?7 "
-      "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'sending' AND (?8 = 0 OR attempts = ?8)"));
-  // Claimed but never handed to the channel: back to pending, the claim not counted.
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * back, c.PrepareStatic(
-      "UPDATE campaign_recipients SET state = 'pending', attempts = max(attempts - 1, 0), next_attempt_at = ?3, "
-      "updated_at = ?4 WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'sending' AND (?5 = 0 OR attempts = ?5)"));
-  int64_t sent = 0, failed = 0, skipped = 0;
-  std::vector<int64_t> back_to_pending;  // may have unsubscribed while claimed
-  for (const RecipientOutcome& o : outcomes) {
-    if (!o.attempted) {
-      back->Bind(1, id.value());
-      back->Bind(2, o.contact_id);
-      back->Bind(3, ToMicros(o.next_attempt_at));
-      back->Bind(4, ToMicros(now));
-      back->Bind(5, o.attempt);
-      OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *back, "put back an unsent claim"));
-      if (n > 0) back_to_pending.push_back(o.contact_id);
-      continue;  // still pending: nothing to count
-    }
-    s->Bind(1, id.value());
-    s->Bind(2, o.contact_id);
-    s->Bind(3, RecipientStateName(o.state));
-    if (o.provider_id.empty()) s->BindNull(4);
-    else s->Bind(4, std::string_view(o.provider_id));
-    if (o.error.empty()) s->BindNull(5);
-    else s->Bind(5, std::string_view(o.error));
-    s->Bind(6, o.state == RecipientState::kPending ? ToMicros(o.next_attempt_at) : int64_t{0});
-    s->Bind(7, ToMicros(now));
-    s->Bind(8, o.attempt);
-    OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *s, "record send"));
-    if (n == 0) continue;  // not claimed (any more), or claimed again since: nothing to count
-    if (o.state == RecipientState::kSent) ++sent;
-    if (o.state == RecipientState::kFailed) ++failed;
-    if (o.state == RecipientState::kPending) back_to_pending.push_back(o.contact_id);
-  }
-  // SetUnsubscribed skips only pending entries; one that was claimed when its contact
-  // unsubscribed is skipped here instead of going back to pending.
-  if (!back_to_pending.empty()) {
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * unsub, c.PrepareStatic(
-        "UPDATE campaign_recipients SET state = 'skipped', error = 'unsubscribed', updated_at = ?3 "
-        "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'pending' "
-        "AND EXISTS (SELECT 1 FROM contacts WHERE id = ?2 AND unsubscribed_at IS NOT NULL)"));
-    for (int64_t contact : back_to_pending) {
-      unsub->Bind(1, id.value());
-      unsub->Bind(2, contact);
-      unsub->Bind(3, ToMicros(now));
-      OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *unsub, "skip an unsubscribed recipient"));
-      skipped += n;
-    }
-  }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic(
-      "UPDATE campaigns SET sent = sent + ?2, failed = failed + ?3, skipped = skipped + ?5, "
-      "pending = pending - ?2 - ?3 - ?5, updated_at = ?4 WHERE id = ?1 RETURNING pending, state"));
-  u->Bind(1, id.value());
-  u->Bind(2, sent);
-  u->Bind(3, failed);
-  u->Bind(4, ToMicros(now));
-  u->Bind(5, skipped);
-  int rc = u->Step();
-  int64_t pending = rc == SQLITE_ROW ? u->Int(0) : -1;
-  bool processing = rc == SQLITE_ROW && u->Text(1) == "processing";
-  while (rc == SQLITE_ROW) rc = u->Step();
-  u->Reset();
-  if (rc != SQLITE_DONE) return c.Error(rc, "count sends");
-  if (pending < 0) return Status::NotFound("campaign " + std::to_string(id.value()) + " does not exist");
-  if (pending == 0 && processing) {
-    OUTFLOW_RETURN_IF_ERROR(SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}).status());
-  }
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
-  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("record sends"));
-  return out;
-}
-
-Result<int64_t> SqliteCampaignStore::RequeueSending(CampaignId id, Timestamp now) {
-  auto writer = db_->Writer();
-  Connection& c = *writer;
-  // Without INDEXED BY, SQLite 3.40 walks the primary key over every entry of the
-  // campaign (no ANALYZE statistics); the partial index holds only the `sending`
-  // ones. Should the index ever go, the statement fails to prepare instead of
-  // silently scanning.
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "UPDATE campaign_recipients INDEXED BY campaign_recipients_sending SET state = 'pending', updated_at = ?2 "
-      "WHERE campaign_id = ?1 AND state = 'sending'"));
-  s->Bind(1, id.value());
-  s->Bind(2, ToMicros(now));
-  return RunChanges(c, *s, "requeue unfinished sends");
-}
-
 Result<Campaign> SqliteCampaignStore::CompleteIfDone(CampaignId id, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("complete campaign"));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
-  // counts.pending includes `sending`; Record and Start keep it in step with the ledger.
+  // counts.pending includes `sending`; the outbox keeps it in step with the messages.
   if (out.state == CampaignState::kProcessing && out.counts.pending == 0) {
     OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}));
   }
@@ -728,13 +605,7 @@ Result<int64_t> SqliteCampaignStore::RetryFailed(CampaignId id, Timestamp now) {
     return Status::Conflict("campaign " + std::to_string(id.value()) + " is " +
                             std::string(CampaignStateName(cur.state)) + "; only a started campaign retries recipients");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "UPDATE campaign_recipients SET state = 'pending', attempts = 0, next_attempt_at = 0, error = NULL, "
-      "updated_at = ?2 WHERE campaign_id = ?1 AND state = 'failed'"));
-  s->Bind(1, id.value());
-  s->Bind(2, ToMicros(now));
-  OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *s, "retry failed recipients"));
-  OUTFLOW_RETURN_IF_ERROR(RecountOn(c, id, now));
+  OUTFLOW_ASSIGN_OR_RETURN(int64_t n, sqlite::RetrySourceFailed(c, {SourceKind::kCampaign, id.value()}, now));
   // A failed campaign also goes on when it still has pending entries (it failed on
   // its account or template, since fixed): nothing else could send them.
   if ((n > 0 || (cur.state == CampaignState::kFailed && cur.counts.pending > 0)) &&
@@ -745,30 +616,22 @@ Result<int64_t> SqliteCampaignStore::RetryFailed(CampaignId id, Timestamp now) {
   return n;
 }
 
-Result<std::optional<Timestamp>> SqliteCampaignStore::NextAttempt(CampaignId id) {
-  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
-      "SELECT next_attempt_at FROM campaign_recipients WHERE campaign_id = ?1 AND state = 'pending' "
-      "ORDER BY next_attempt_at LIMIT 1"));
-  s->Bind(1, id.value());
-  int rc = s->Step();
-  std::optional<Timestamp> out;
-  if (rc == SQLITE_ROW) out = FromMicros(s->Int(0));
-  s->Reset();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return reader->Error(rc, "next attempt");
-  return out;
-}
-
 Result<std::vector<Recipient>> SqliteCampaignStore::Recipients(CampaignId id, const RecipientFilter& f) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  std::string sql = std::string(kRecipientSelect) + "WHERE campaign_id = ?1 AND contact_id > ?2";
-  if (f.state) sql += " AND state = ?4";
+  std::string sql = std::string(kRecipientSelect) +
+                    "WHERE source_kind = 'campaign' AND source_id = ?1 AND step = 0 AND contact_id > ?2";
+  if (f.state) {
+    switch (*f.state) {
+      case RecipientState::kPending: sql += " AND (state = 'queued' OR state = 'deferred')"; break;
+      default: sql += " AND state = ?4"; break;
+    }
+  }
   sql += " ORDER BY contact_id LIMIT ?3";
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(sql));
   s->Bind(1, id.value());
   s->Bind(2, f.after_contact);
   s->Bind(3, f.limit);
-  if (f.state) s->Bind(4, RecipientStateName(*f.state));
+  if (f.state && *f.state != RecipientState::kPending) s->Bind(4, RecipientStateName(*f.state));
   return sqlite::ReadRows<Recipient>(*reader, *s, "list recipients", ReadRecipient);
 }
 
@@ -806,28 +669,11 @@ Result<std::optional<Timestamp>> SqliteCampaignStore::SetUnsubscribed(int64_t co
   u->Reset();
   if (rc != SQLITE_DONE) return c.Error(rc, "unsubscribe");
   if (!found) return Status::NotFound("contact " + std::to_string(contact_id) + " does not exist");
+  // Every queued message to the contact, whatever its source, is skipped in the same
+  // transaction; one being sent at this moment is not recalled (the claim skips a
+  // message whose contact unsubscribed, so a retry never goes out).
   if (unsubscribed) {
-    // The contact's pending entries in the active campaigns, each by its primary key.
-    static const std::string kActiveIds = "SELECT id " + std::string(kFromActiveCampaigns);
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * a, c.PrepareStatic(kActiveIds.c_str()));
-    OUTFLOW_ASSIGN_OR_RETURN(std::vector<int64_t> active,
-                             sqlite::ReadRows<int64_t>(c, *a, "list active campaigns",
-                                                       [](const Stmt& r) -> Result<int64_t> { return r.Int(0); }));
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * skip, c.PrepareStatic(
-        "UPDATE campaign_recipients SET state = 'skipped', error = 'unsubscribed', updated_at = ?3 "
-        "WHERE campaign_id = ?1 AND contact_id = ?2 AND state = 'pending'"));
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * count, c.PrepareStatic(
-        "UPDATE campaigns SET pending = pending - 1, skipped = skipped + 1, updated_at = ?2 WHERE id = ?1"));
-    for (int64_t campaign : active) {
-      skip->Bind(1, campaign);
-      skip->Bind(2, contact_id);
-      skip->Bind(3, ToMicros(now));
-      OUTFLOW_ASSIGN_OR_RETURN(int64_t n, RunChanges(c, *skip, "skip an unsubscribed recipient"));
-      if (n == 0) continue;
-      count->Bind(1, campaign);
-      count->Bind(2, ToMicros(now));
-      OUTFLOW_RETURN_IF_ERROR(c.Run(*count, "count an unsubscribed recipient"));
-    }
+    OUTFLOW_RETURN_IF_ERROR(sqlite::SkipContactMessages(c, ContactId(contact_id), "unsubscribed", now).status());
   }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("unsubscribe"));
   return at;

@@ -1,5 +1,5 @@
 // SqliteCampaignStore: the CampaignStore over the embedded SQLite database; it
-// shares the writer with the other stores (docs/schema.md, migrations 6 and 7).
+// shares the writer with the other stores (docs/schema.md, migrations 6 to 8).
 #pragma once
 
 #include <memory>
@@ -37,15 +37,10 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
                             std::string error) override;
   Result<Campaign> Start(CampaignId id, Timestamp now) override;
-  Result<ClaimResult> Claim(CampaignId id, Timestamp now, int limit, const std::string& day,
-                            std::optional<int64_t> daily_cap) override;
-  Result<Campaign> Record(CampaignId id, const std::vector<RecipientOutcome>& outcomes, Timestamp now) override;
-  Result<int64_t> RequeueSending(CampaignId id, Timestamp now) override;
   Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) override;
   Result<std::optional<Timestamp>> SetUnsubscribed(int64_t contact_id, bool unsubscribed, Timestamp now) override;
   Result<std::optional<Timestamp>> UnsubscribedAt(int64_t contact_id) override;
   Result<int64_t> RetryFailed(CampaignId id, Timestamp now) override;
-  Result<std::optional<Timestamp>> NextAttempt(CampaignId id) override;
   Result<std::vector<Recipient>> Recipients(CampaignId id, const RecipientFilter& f) override;
 
  private:

@@ -1,5 +1,6 @@
 // The campaign store over a real SQLite file: accounts, templates, the audience
-// frozen into the ledger, claims under a daily cap, outcomes and counts.
+// frozen into the outbox, and campaign states moving their outbox source. (Claims,
+// outcomes and the daily cap: the outbox conformance suite.)
 #include "store/sqlite/sqlite_campaign_store.h"
 
 #include <gtest/gtest.h>
@@ -51,8 +52,8 @@ class CampaignStoreTest : public ::testing::Test {
     a.rate_per_second = 29;
     a.burst = 29;
     a.daily_cap = cap;
-    Result<SendingAccount> r =
-        stores_->campaigns().CreateAccount(a, [](AccountId id) { return "v1:sealed-" + std::to_string(id.value()); }, kT0);
+    Result<SendingAccount> r = stores_->campaigns().CreateAccount(
+        a, [](AccountId id) { return "v1:sealed-" + std::to_string(id.value()); }, kT0);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
   }
@@ -66,6 +67,21 @@ class CampaignStoreTest : public ::testing::Test {
     Result<Campaign> r = stores_->campaigns().CreateCampaign(c, kT0);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return *r;
+  }
+  // Claims up to `n` messages of the account.
+  std::vector<Message> ClaimAll(AccountId account, Timestamp now, int n = 10) {
+    Result<OutboxClaim> c = stores_->outbox().Claim(account, now, n, "2027-01-15", std::nullopt);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    std::vector<Message> out;
+    if (c.ok()) {
+      for (auto& m : c->messages) out.push_back(m.message);
+    }
+    return out;
+  }
+  void RecordSent(AccountId account, const std::vector<Message>& ms, Timestamp now) {
+    std::vector<MessageOutcome> out;
+    for (const Message& m : ms) out.push_back({.id = m.id, .attempt = m.attempts, .state = MessageState::kSent});
+    EXPECT_OK(stores_->outbox().Record(account, out, now).status());
   }
   testing::TempDir dir_;
   std::unique_ptr<SqliteStores> stores_;
@@ -96,10 +112,13 @@ TEST_F(CampaignStoreTest, CreateAccountSealsWithTheNewRowsIdInItsTransaction) {
   a.channel = Channel::kSms;
   a.provider = "twilio_sms";
   std::vector<AccountId> seen;
-  ASSERT_OK_AND_ASSIGN(SendingAccount created, stores_->campaigns().CreateAccount(a, [&](AccountId id) {
-    seen.push_back(id);
-    return std::string("v1:for-") + std::to_string(id.value());
-  }, kT0));
+  ASSERT_OK_AND_ASSIGN(SendingAccount created, stores_->campaigns().CreateAccount(
+                                                   a,
+                                                   [&](AccountId id) {
+                                                     seen.push_back(id);
+                                                     return std::string("v1:for-") + std::to_string(id.value());
+                                                   },
+                                                   kT0));
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0], created.id) << "the seal is bound to the row it is stored in";
   EXPECT_EQ(created.id.value(), 2);
@@ -115,17 +134,20 @@ TEST_F(CampaignStoreTest, CreateAccountSealsWithTheNewRowsIdInItsTransaction) {
 
   a.name = "sealed";  // taken: the seal is not called, nothing is written
   seen.clear();
-  Result<SendingAccount> dup = stores_->campaigns().CreateAccount(a, [&](AccountId id) {
-    seen.push_back(id);
-    return std::string("v1:x");
-  }, kT0);
+  Result<SendingAccount> dup = stores_->campaigns().CreateAccount(
+      a,
+      [&](AccountId id) {
+        seen.push_back(id);
+        return std::string("v1:x");
+      },
+      kT0);
   EXPECT_EQ(dup.status().code(), Code::kConflict);
   EXPECT_TRUE(seen.empty());
   EXPECT_EQ(stores_->campaigns().ListAccounts()->size(), 3u);
 
   a.name = "unsealable";  // a seal that throws leaves no account behind
-  EXPECT_THROW(stores_->campaigns().CreateAccount(a, [](AccountId) -> std::string { throw std::runtime_error("no key"); },
-                                                  kT0),
+  EXPECT_THROW(stores_->campaigns().CreateAccount(
+                   a, [](AccountId) -> std::string { throw std::runtime_error("no key"); }, kT0),
                std::runtime_error);
   EXPECT_EQ(stores_->campaigns().ListAccounts()->size(), 3u);
   ASSERT_OK_AND_ASSIGN(SendingAccount after, stores_->campaigns().CreateAccount(a, nullptr, kT0));
@@ -199,152 +221,30 @@ TEST_F(CampaignStoreTest, DuplicatePhonesAreSkippedAndAnEmptyAudienceFails) {
   EXPECT_TRUE(failed.failed_at.has_value());
 }
 
-TEST_F(CampaignStoreTest, ClaimRecordAndCompleteKeepCountsAndTheDailyCap) {
-  for (int i = 0; i < 5; ++i) AddContact("p" + std::to_string(i) + "@x.io", std::nullopt);
-  SendingAccount acct = Account(Channel::kEmail, /*cap=*/3);
-  Campaign camp = NewCampaign(acct.id);
-  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
-  ASSERT_OK_AND_ASSIGN(ClaimResult first, stores_->campaigns().Claim(camp.id, kT0, 10, "2027-01-15", acct.daily_cap));
-  EXPECT_EQ(first.recipients.size(), 3u) << "the cap of 3 for the day";
-  EXPECT_TRUE(first.cap_reached);
-  EXPECT_EQ(first.recipients[0].contact.email, "p0@x.io");
-  EXPECT_EQ(first.recipients[0].recipient.attempts, 1);
-  ASSERT_OK_AND_ASSIGN(ClaimResult none, stores_->campaigns().Claim(camp.id, kT0, 10, "2027-01-15", acct.daily_cap));
-  EXPECT_TRUE(none.recipients.empty());
-  EXPECT_TRUE(none.cap_reached);
-  EXPECT_EQ(*stores_->campaigns().DayCount(acct.id, "2027-01-15"), 3);
-
-  std::vector<RecipientOutcome> out;
-  out.push_back({.contact_id = first.recipients[0].recipient.contact_id, .state = RecipientState::kSent,
-                 .provider_id = "prov-1"});
-  out.push_back({.contact_id = first.recipients[1].recipient.contact_id, .state = RecipientState::kFailed,
-                 .error = "550 no such user"});
-  out.push_back({.contact_id = first.recipients[2].recipient.contact_id, .state = RecipientState::kPending,
-                 .error = "451 try later", .next_attempt_at = kT0 + std::chrono::seconds(30)});
-  ASSERT_OK_AND_ASSIGN(Campaign after, stores_->campaigns().Record(camp.id, out, kT0));
-  EXPECT_EQ(after.counts.sent, 1);
-  EXPECT_EQ(after.counts.failed, 1);
-  EXPECT_EQ(after.counts.pending, 3);
-  ASSERT_OK_AND_ASSIGN(auto next, stores_->campaigns().NextAttempt(camp.id));
-  ASSERT_TRUE(next.has_value());
-  EXPECT_LE(*next, kT0) << "two never tried are due now";
-  ASSERT_OK(stores_->campaigns().Record(camp.id, out, kT0).status());
-  EXPECT_EQ(stores_->campaigns().GetCampaign(camp.id)->counts.sent, 1) << "a repeated record counts nothing";
-
-  // The next day: the rest go; the retried one only when due.
-  ASSERT_OK_AND_ASSIGN(ClaimResult day2, stores_->campaigns().Claim(camp.id, kT0, 10, "2027-01-16", acct.daily_cap));
-  EXPECT_EQ(day2.recipients.size(), 2u) << "the one retried later is not due yet";
-  std::vector<RecipientOutcome> sent2;
-  for (const auto& r : day2.recipients) {
-    sent2.push_back({.contact_id = r.recipient.contact_id, .state = RecipientState::kSent, .provider_id = "p"});
-  }
-  ASSERT_OK(stores_->campaigns().Record(camp.id, sent2, kT0).status());
-  ASSERT_OK_AND_ASSIGN(ClaimResult late, stores_->campaigns().Claim(camp.id, kT0 + std::chrono::seconds(30), 10,
-                                                                    "2027-01-16", acct.daily_cap));
-  ASSERT_EQ(late.recipients.size(), 1u);
-  EXPECT_EQ(late.recipients[0].recipient.attempts, 2);
-  ASSERT_OK_AND_ASSIGN(Campaign done, stores_->campaigns().Record(
-      camp.id,
-      {{.contact_id = late.recipients[0].recipient.contact_id, .attempt = 2, .state = RecipientState::kSent,
-        .provider_id = "p3"}},
-      kT0));
-  EXPECT_EQ(done.state, CampaignState::kCompleted);
-  EXPECT_EQ(done.counts.sent, 4);
-  EXPECT_EQ(done.counts.pending, 0);
-  EXPECT_TRUE(done.completed_at.has_value());
-
-  ASSERT_OK_AND_ASSIGN(int64_t retried, stores_->campaigns().RetryFailed(camp.id, kT0));
-  EXPECT_EQ(retried, 1);
-  ASSERT_OK_AND_ASSIGN(Campaign again, stores_->campaigns().GetCampaign(camp.id));
-  EXPECT_EQ(again.state, CampaignState::kProcessing);
-  EXPECT_EQ(again.counts.failed, 0);
-  EXPECT_EQ(again.counts.pending, 1);
-}
-
-TEST_F(CampaignStoreTest, PausedCampaignsClaimNothingAndCrashLeftoversGoBackToPending) {
+TEST_F(CampaignStoreTest, APausedCampaignsMessagesAreNotClaimedAndCancelCancelsThem) {
   for (int i = 0; i < 3; ++i) AddContact("q" + std::to_string(i) + "@x.io", std::nullopt);
-  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
+  AccountId acct = Account(Channel::kEmail).id;
+  Campaign camp = NewCampaign(acct);
   ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
-  ASSERT_OK_AND_ASSIGN(ClaimResult claimed, stores_->campaigns().Claim(camp.id, kT0, 2, "d", std::nullopt));
-  EXPECT_EQ(claimed.recipients.size(), 2u);
-  ASSERT_OK(stores_->campaigns().SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kPaused, kT0, {}).status());
-  ASSERT_OK_AND_ASSIGN(ClaimResult none, stores_->campaigns().Claim(camp.id, kT0, 2, "d", std::nullopt));
-  EXPECT_TRUE(none.recipients.empty());
-  ASSERT_OK_AND_ASSIGN(int64_t requeued, stores_->campaigns().RequeueSending(camp.id, kT0));
+  EXPECT_EQ(ClaimAll(acct, kT0, 2).size(), 2u);
+  ASSERT_OK(
+      stores_->campaigns().SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kPaused, kT0, {}).status());
+  EXPECT_TRUE(ClaimAll(acct, kT0).empty()) << "paused in the same transaction";
+  ASSERT_OK_AND_ASSIGN(int64_t requeued, stores_->outbox().RequeueSending(acct, kT0));
   EXPECT_EQ(requeued, 2);
   ASSERT_OK_AND_ASSIGN(Campaign resumed, stores_->campaigns().SetState(camp.id, {CampaignState::kPaused},
                                                                        CampaignState::kProcessing, kT0, {}));
   EXPECT_EQ(resumed.counts.pending, 3);
   EXPECT_TRUE(resumed.paused_at.has_value());
+  EXPECT_EQ(ClaimAll(acct, kT0, 1).size(), 1u);
+  ASSERT_OK_AND_ASSIGN(Campaign cancelled, stores_->campaigns().SetState(camp.id, {CampaignState::kProcessing},
+                                                                         CampaignState::kCancelled, kT0, {}));
+  EXPECT_EQ(cancelled.counts.cancelled, 2);
+  EXPECT_EQ(cancelled.counts.pending, 1) << "the one being sent";
+  EXPECT_TRUE(ClaimAll(acct, kT0).empty());
+  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {RecipientState::kCancelled, 0, 10}));
+  EXPECT_EQ(rs.size(), 2u);
 }
-
-TEST_F(CampaignStoreTest, RecordIgnoresAnOutcomeOfAnEarlierClaim) {
-  ContactId p = AddContact("p@x.io", std::nullopt);
-  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
-  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
-  ASSERT_OK_AND_ASSIGN(ClaimResult first, stores_->campaigns().Claim(camp.id, kT0, 10, "d", std::nullopt));
-  ASSERT_EQ(first.recipients.size(), 1u);
-  EXPECT_EQ(first.recipients[0].recipient.attempts, 1);
-  // A crash, a requeue, a second claim: the first claim's late outcome is stale.
-  ASSERT_OK_AND_ASSIGN(int64_t requeued, stores_->campaigns().RequeueSending(camp.id, kT0));
-  EXPECT_EQ(requeued, 1);
-  ASSERT_OK_AND_ASSIGN(ClaimResult second, stores_->campaigns().Claim(camp.id, kT0, 10, "d", std::nullopt));
-  ASSERT_EQ(second.recipients.size(), 1u);
-  EXPECT_EQ(second.recipients[0].recipient.attempts, 2);
-
-  ASSERT_OK_AND_ASSIGN(Campaign after_stale, stores_->campaigns().Record(
-      camp.id, {{.contact_id = p.value(), .attempt = 1, .state = RecipientState::kFailed, .error = "late"}}, kT0));
-  EXPECT_EQ(after_stale.counts.failed, 0);
-  EXPECT_EQ(after_stale.counts.pending, 1);
-  EXPECT_EQ(after_stale.state, CampaignState::kProcessing);
-  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {}));
-  ASSERT_EQ(rs.size(), 1u);
-  EXPECT_EQ(rs[0].state, RecipientState::kSending) << "the second claim still owns the entry";
-  EXPECT_EQ(rs[0].error, "");
-
-  ASSERT_OK_AND_ASSIGN(Campaign done, stores_->campaigns().Record(
-      camp.id, {{.contact_id = p.value(), .attempt = 2, .state = RecipientState::kSent, .provider_id = "m2"}}, kT0));
-  EXPECT_EQ(done.counts.sent, 1);
-  EXPECT_EQ(done.state, CampaignState::kCompleted);
-  ASSERT_OK_AND_ASSIGN(Campaign again, stores_->campaigns().Record(
-      camp.id, {{.contact_id = p.value(), .attempt = 2, .state = RecipientState::kSent, .provider_id = "m2"}}, kT0));
-  EXPECT_EQ(again.counts.sent, 1) << "a repeat of the current claim's outcome counts nothing either";
-}
-
-TEST_F(CampaignStoreTest, AnOutcomeNotAttemptedGoesBackToPendingUncounted) {
-  ContactId p = AddContact("p@x.io", std::nullopt);
-  ContactId q = AddContact("q@x.io", std::nullopt);
-  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
-  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
-  const Timestamp t1 = kT0 + std::chrono::seconds(5);
-  ASSERT_OK_AND_ASSIGN(ClaimResult claimed, stores_->campaigns().Claim(camp.id, t1, 10, "d", std::nullopt));
-  ASSERT_EQ(claimed.recipients.size(), 2u);
-  const Timestamp later = kT0 + std::chrono::seconds(60);
-  ASSERT_OK_AND_ASSIGN(Campaign after, stores_->campaigns().Record(
-      camp.id,
-      {{.contact_id = p.value(), .attempt = 1, .next_attempt_at = later, .attempted = false},
-       {.contact_id = q.value(), .attempt = 7, .next_attempt_at = later, .attempted = false}},  // stale: ignored
-      t1));
-  EXPECT_EQ(after.counts.pending, 2);
-  EXPECT_EQ(after.counts.sent, 0);
-  EXPECT_EQ(after.counts.failed, 0);
-  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {}));
-  ASSERT_EQ(rs.size(), 2u);
-  EXPECT_EQ(rs[0].state, RecipientState::kPending);
-  EXPECT_EQ(rs[0].attempts, 0) << "the claim is not counted";
-  ASSERT_TRUE(rs[0].next_attempt_at.has_value());
-  EXPECT_EQ(*rs[0].next_attempt_at, later);
-  EXPECT_EQ(rs[0].last_attempt_at, t1);
-  EXPECT_EQ(rs[1].state, RecipientState::kSending);
-  EXPECT_EQ(rs[1].attempts, 1);
-
-  ASSERT_OK_AND_ASSIGN(ClaimResult early, stores_->campaigns().Claim(camp.id, t1, 10, "d", std::nullopt));
-  EXPECT_TRUE(early.recipients.empty()) << "not due before next_attempt_at";
-  ASSERT_OK_AND_ASSIGN(ClaimResult again, stores_->campaigns().Claim(camp.id, later, 10, "d", std::nullopt));
-  ASSERT_EQ(again.recipients.size(), 1u);
-  EXPECT_EQ(again.recipients[0].recipient.attempts, 1) << "its first real attempt";
-}
-
 TEST_F(CampaignStoreTest, ActiveCampaignsAreScheduledProcessingOrPausedOldestFirst) {
   AddContact("p@x.io", std::nullopt);
   AddContact("q@x.io", std::nullopt);
@@ -364,12 +264,12 @@ TEST_F(CampaignStoreTest, ActiveCampaignsAreScheduledProcessingOrPausedOldestFir
   Campaign failed = NewCampaign(acct);
   ASSERT_OK(cs.SetState(failed.id, {CampaignState::kScheduled}, CampaignState::kFailed, kT0, "missed").status());
   Campaign completed = NewCampaign(acct);
+  ASSERT_OK(cs.SetState(processing.id, {CampaignState::kProcessing}, CampaignState::kPaused, kT0).status());
   ASSERT_OK(cs.Start(completed.id, kT0).status());
-  ASSERT_OK_AND_ASSIGN(ClaimResult all, cs.Claim(completed.id, kT0, 10, "d", std::nullopt));
-  std::vector<RecipientOutcome> sent;
-  for (const auto& r : all.recipients) sent.push_back({.contact_id = r.recipient.contact_id, .provider_id = "m"});
-  ASSERT_OK_AND_ASSIGN(Campaign done, cs.Record(completed.id, sent, kT0));
+  RecordSent(acct, ClaimAll(acct, kT0), kT0);
+  ASSERT_OK_AND_ASSIGN(Campaign done, cs.CompleteIfDone(completed.id, kT0));
   ASSERT_EQ(done.state, CampaignState::kCompleted);
+  ASSERT_OK(cs.SetState(processing.id, {CampaignState::kPaused}, CampaignState::kProcessing, kT0).status());
   Campaign scheduled_last = NewCampaign(acct);
 
   ASSERT_OK_AND_ASSIGN(auto active, cs.ActiveCampaigns());
@@ -392,25 +292,24 @@ TEST_F(CampaignStoreTest, CompleteIfDoneCompletesAResumedCampaignWhoseLastSendsW
   EXPECT_EQ(busy.state, CampaignState::kProcessing) << "two pending: unchanged";
   EXPECT_FALSE(busy.completed_at.has_value());
 
-  ASSERT_OK_AND_ASSIGN(ClaimResult claimed, cs.Claim(camp.id, kT0, 10, "d", std::nullopt));
-  ASSERT_EQ(claimed.recipients.size(), 2u);
+  const AccountId acct = camp.account;
+  std::vector<Message> claimed = ClaimAll(acct, kT0);
+  ASSERT_EQ(claimed.size(), 2u);
   ASSERT_OK_AND_ASSIGN(Campaign sending, cs.CompleteIfDone(camp.id, kT0));
   EXPECT_EQ(sending.state, CampaignState::kProcessing) << "two sending: unchanged";
 
   const Timestamp t1 = kT0 + std::chrono::seconds(1);
   ASSERT_OK(cs.SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kPaused, t1).status());
-  std::vector<RecipientOutcome> sent;
-  for (const auto& r : claimed.recipients) {
-    sent.push_back({.contact_id = r.recipient.contact_id, .attempt = 1, .state = RecipientState::kSent});
-  }
-  ASSERT_OK_AND_ASSIGN(Campaign recorded, cs.Record(camp.id, sent, t1));
+  RecordSent(acct, claimed, t1);
+  ASSERT_OK_AND_ASSIGN(Campaign recorded, cs.GetCampaign(camp.id));
   EXPECT_EQ(recorded.state, CampaignState::kPaused) << "a paused campaign does not complete";
   EXPECT_EQ(recorded.counts.pending, 0);
   ASSERT_OK_AND_ASSIGN(Campaign still_paused, cs.CompleteIfDone(camp.id, t1));
   EXPECT_EQ(still_paused.state, CampaignState::kPaused) << "only a processing campaign completes";
 
   const Timestamp t2 = kT0 + std::chrono::seconds(2);
-  ASSERT_OK_AND_ASSIGN(Campaign resumed, cs.SetState(camp.id, {CampaignState::kPaused}, CampaignState::kProcessing, t2));
+  ASSERT_OK_AND_ASSIGN(Campaign resumed,
+                       cs.SetState(camp.id, {CampaignState::kPaused}, CampaignState::kProcessing, t2));
   EXPECT_EQ(resumed.state, CampaignState::kProcessing);
   const Timestamp t3 = kT0 + std::chrono::seconds(3);
   ASSERT_OK_AND_ASSIGN(Campaign done, cs.CompleteIfDone(camp.id, t3));
@@ -426,7 +325,7 @@ TEST_F(CampaignStoreTest, CompleteIfDoneCompletesAResumedCampaignWhoseLastSendsW
   EXPECT_EQ(cs.CompleteIfDone(CampaignId(999), t3).status().code(), Code::kNotFound);
 }
 
-TEST_F(CampaignStoreTest, UnsubscribingSkipsPendingEntriesOfActiveCampaignsAndLaterFanOuts) {
+TEST_F(CampaignStoreTest, UnsubscribingSkipsQueuedMessagesOfActiveCampaignsAndLaterFanOuts) {
   ContactId a = AddContact("a@x.io", std::nullopt);
   ContactId b = AddContact("b@x.io", std::nullopt);
   AccountId acct = Account(Channel::kEmail).id;
@@ -451,9 +350,9 @@ TEST_F(CampaignStoreTest, UnsubscribingSkipsPendingEntriesOfActiveCampaignsAndLa
   EXPECT_EQ(rs[0].state, RecipientState::kPending);
   EXPECT_EQ(rs[1].state, RecipientState::kSkipped);
   EXPECT_EQ(rs[1].error, "unsubscribed");
-  ASSERT_OK_AND_ASSIGN(ClaimResult claim, stores_->campaigns().Claim(running.id, kT0, 10, "2027-01-15", std::nullopt));
-  ASSERT_EQ(claim.recipients.size(), 1u);
-  EXPECT_EQ(claim.recipients[0].recipient.contact_id, a.value());
+  std::vector<Message> claim = ClaimAll(acct, kT0);
+  ASSERT_EQ(claim.size(), 1u);
+  EXPECT_EQ(claim[0].contact, a);
 
   ASSERT_OK_AND_ASSIGN(Campaign l, stores_->campaigns().Start(later.id, kT0));
   EXPECT_EQ(l.counts.pending, 1);
@@ -465,36 +364,13 @@ TEST_F(CampaignStoreTest, UnsubscribingSkipsPendingEntriesOfActiveCampaignsAndLa
   EXPECT_EQ(stores_->campaigns().UnsubscribedAt(999999).status().code(), Code::kNotFound);
 }
 
-TEST_F(CampaignStoreTest, AClaimedEntryWhoseContactUnsubscribedIsSkippedNotRequeued) {
-  ContactId a = AddContact("a@x.io", std::nullopt);
-  ContactId b = AddContact("b@x.io", std::nullopt);
-  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
-  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
-  ASSERT_OK_AND_ASSIGN(ClaimResult claim, stores_->campaigns().Claim(camp.id, kT0, 10, "2027-01-15", std::nullopt));
-  ASSERT_EQ(claim.recipients.size(), 2u);
-  // Both contacts unsubscribe while their entries are being sent; a transient
-  // result (a) and a give-back (b) would put them back to pending.
-  ASSERT_OK(stores_->campaigns().SetUnsubscribed(a.value(), true, kT0).status());
-  ASSERT_OK(stores_->campaigns().SetUnsubscribed(b.value(), true, kT0).status());
-  RecipientOutcome retry{a.value(), 1, RecipientState::kPending, "", "HTTP 503", kT0 + std::chrono::minutes(1)};
-  RecipientOutcome back{b.value(), 1, RecipientState::kPending, "", "", kT0, /*attempted=*/false};
-  ASSERT_OK_AND_ASSIGN(Campaign after, stores_->campaigns().Record(camp.id, {retry, back}, kT0));
-  EXPECT_EQ(after.counts.skipped, 2);
-  EXPECT_EQ(after.counts.pending, 0);
-  EXPECT_EQ(after.state, CampaignState::kCompleted);
-  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {}));
-  for (const Recipient& r : rs) {
-    EXPECT_EQ(r.state, RecipientState::kSkipped);
-    EXPECT_EQ(r.error, "unsubscribed");
-  }
-}
-
 TEST_F(CampaignStoreTest, RetryFailedContinuesAFailedCampaignWithPendingEntries) {
   AddContact("a@x.io", std::nullopt);
   Campaign camp = NewCampaign(Account(Channel::kEmail).id);
   ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
   CampaignStore& store = stores_->campaigns();
-  ASSERT_OK(store.SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kFailed, kT0, "template broke").status());
+  ASSERT_OK(
+      store.SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kFailed, kT0, "template broke").status());
   ASSERT_OK_AND_ASSIGN(int64_t n, store.RetryFailed(camp.id, kT0));
   EXPECT_EQ(n, 0);
   ASSERT_OK_AND_ASSIGN(Campaign c, store.GetCampaign(camp.id));

@@ -16,6 +16,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   s->segments_ = std::make_unique<SqliteSegmentStore>(db, dynamic);
   s->releases_ = std::make_unique<SqliteReleaseStore>(db, dynamic);
   s->campaigns_ = std::make_unique<SqliteCampaignStore>(db);
+  s->outbox_ = std::make_unique<SqliteOutboxStore>(db);
   return s;
 }
 

@@ -1,5 +1,5 @@
 // SqliteStores: the embedded database as the app sees it: one SQLite file and
-// every store facet over it (jobs, contacts, imports, segments, releases, campaigns), without the sqlite3 API.
+// every store facet over it (jobs, contacts, imports, segments, releases, campaigns, outbox), without the sqlite3 API.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,7 @@
 #include "store/sqlite/sqlite_release_store.h"
 #include "store/sqlite/sqlite_segment_store.h"
 #include "store/sqlite/sqlite_job_store.h"
+#include "store/sqlite/sqlite_outbox_store.h"
 #include "store/sqlite/sqlite_options.h"
 
 namespace outflow {
@@ -29,6 +30,7 @@ class SqliteStores {
   SqliteSegmentStore& segments() { return *segments_; }
   SqliteReleaseStore& releases() { return *releases_; }
   SqliteCampaignStore& campaigns() { return *campaigns_; }
+  SqliteOutboxStore& outbox() { return *outbox_; }
 
  private:
   SqliteStores() = default;
@@ -38,6 +40,7 @@ class SqliteStores {
   std::unique_ptr<SqliteSegmentStore> segments_;
   std::unique_ptr<SqliteReleaseStore> releases_;
   std::unique_ptr<SqliteCampaignStore> campaigns_;
+  std::unique_ptr<SqliteOutboxStore> outbox_;
 };
 
 }  // namespace outflow

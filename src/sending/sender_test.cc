@@ -1,7 +1,8 @@
-// The dispatcher over a real SQLite store, with a scripted channel in place of a
+// The sender over a real SQLite store, with a scripted channel in place of a
 // provider (the channels themselves are tested against real servers in
-// channels/*_test.cc, and the whole path end to end in tests/e2e/test_campaigns.py).
-#include "campaigns/campaign_dispatcher.h"
+// channels/*_test.cc, and the whole path end to end in tests/e2e/). Campaigns are
+// the producer here, with the real CampaignService as the sender's listener.
+#include "sending/sender.h"
 
 #include <gtest/gtest.h>
 
@@ -9,6 +10,9 @@
 #include <set>
 #include <thread>
 
+#include "campaigns/campaign_service.h"
+#include "engine/handler.h"
+#include "engine/job_service.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -83,7 +87,7 @@ bool Eventually(const std::function<bool()>& cond, Duration limit = seconds(20))
   return cond();
 }
 
-class DispatcherTest : public ::testing::Test {
+class SenderTest : public ::testing::Test {
  protected:
   void SetUp() override { Open(SystemClock::Instance(), "outflow.db"); }
 
@@ -104,10 +108,10 @@ class DispatcherTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(template_, stores_->campaigns().CreateTemplate(t, clock.Now()));
   }
 
-  std::unique_ptr<CampaignDispatcher> MakeDispatcher(DispatcherOptions o) {
+  std::unique_ptr<Sender> MakeDispatcher(SenderOptions o) {
     auto script = script_;
-    return std::make_unique<CampaignDispatcher>(
-        stores_->campaigns(),
+    auto sender = std::make_unique<Sender>(
+        stores_->outbox(), stores_->campaigns(),
         [script](const SendingAccount&) -> Result<std::unique_ptr<channels::ChannelSender>> {
           return std::unique_ptr<channels::ChannelSender>(std::make_unique<ScriptedSender>(script));
         },
@@ -115,10 +119,16 @@ class DispatcherTest : public ::testing::Test {
           return CompileTemplate({t.subject, t.text, t.html}, {"first_name", "tier"});
         },
         *clock_, o);
+    contacts_ = std::make_unique<ContactService>(stores_->contacts(), *clock_);
+    jobs_ = std::make_unique<JobService>(stores_->jobs(), *clock_, handlers_, metrics_, nullptr);
+    service_ =
+        std::make_unique<CampaignService>(stores_->campaigns(), *contacts_, *jobs_, sender.get(), nullptr, *clock_);
+    sender->SetListener(service_.get());
+    return sender;
   }
 
-  static DispatcherOptions Fast() {
-    DispatcherOptions o;
+  static SenderOptions Fast() {
+    SenderOptions o;
     o.guard_restart = false;
     o.retry_backoff = {milliseconds(1), milliseconds(4)};
     o.outage_backoff = {milliseconds(1), milliseconds(4)};
@@ -137,8 +147,8 @@ class DispatcherTest : public ::testing::Test {
     ASSERT_OK(stores_->segments().AddMembers(segment_.id, ids, clock_->Now()));
   }
 
-  SendingAccount Account(int rate, int burst, std::optional<int64_t> cap = std::nullopt,
-                         std::string time_zone = "UTC", std::vector<Window> windows = {}) {
+  SendingAccount Account(int rate, int burst, std::optional<int64_t> cap = std::nullopt, std::string time_zone = "UTC",
+                         std::vector<Window> windows = {}) {
     SendingAccount a;
     a.time_zone = std::move(time_zone);
     a.windows = std::move(windows);
@@ -179,6 +189,17 @@ class DispatcherTest : public ::testing::Test {
     return stores_->campaigns().Recipients(id, f).value();
   }
 
+  static std::string Key(CampaignId c, int64_t contact) {
+    return "outflow-c" + std::to_string(c.value()) + "-r" + std::to_string(contact);
+  }
+  // Claims `n` of the account's messages as a crashed process would have left them.
+  void ClaimAndCrash(AccountId account, int n) {
+    Result<OutboxClaim> c =
+        stores_->outbox().Claim(account, clock_->Now(), n, LocalDay("UTC", clock_->Now()).value(), std::nullopt);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    ASSERT_EQ(c->messages.size(), static_cast<size_t>(n));
+  }
+
   testing::TempDir dir_;
   Clock* clock_ = nullptr;
   std::shared_ptr<Script> script_;
@@ -186,15 +207,20 @@ class DispatcherTest : public ::testing::Test {
   Segment segment_;
   MessageTemplateRecord template_;
   int next_ = 0;
+  HandlerRegistry handlers_;
+  EngineMetrics metrics_;
+  std::unique_ptr<ContactService> contacts_;
+  std::unique_ptr<JobService> jobs_;
+  std::unique_ptr<CampaignService> service_;
 };
 
-TEST_F(DispatcherTest, SendsEveryRecipientOnceRenderedAndCompletes) {
+TEST_F(SenderTest, SendsEveryRecipientOnceRenderedAndCompletes) {
   AddContacts(40);
   AddContacts(1, /*named=*/false);  // the subject needs first_name: this one fails, the rest go on
   Campaign c = Started(Account(10000, 10000));
   auto d = MakeDispatcher(Fast());
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
+  d->Wake(c.account);
   ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
   Campaign done = Get(c.id);
   EXPECT_EQ(done.state, CampaignState::kCompleted);
@@ -211,18 +237,18 @@ TEST_F(DispatcherTest, SendsEveryRecipientOnceRenderedAndCompletes) {
   EXPECT_EQ(keys.size(), 40u);
   for (const Recipient& r : Ledger(c.id)) {
     if (r.state == RecipientState::kSent) {
-      EXPECT_EQ(r.provider_id, "p-" + RecipientKey(c.id, r.contact_id));
-      EXPECT_EQ(keys.count(RecipientKey(c.id, r.contact_id)), 1u);
+      EXPECT_EQ(r.provider_id, "p-" + Key(c.id, r.contact_id));
+      EXPECT_EQ(keys.count(Key(c.id, r.contact_id)), 1u);
     } else {
       EXPECT_EQ(r.state, RecipientState::kFailed);
       EXPECT_NE(r.error.find("template: subject: field 'first_name' has no value"), std::string::npos) << r.error;
-      EXPECT_EQ(keys.count(RecipientKey(c.id, r.contact_id)), 0u);
+      EXPECT_EQ(keys.count(Key(c.id, r.contact_id)), 0u);
     }
   }
   EXPECT_TRUE(Eventually([&] { return d->active_loops() == 0; }));
 }
 
-TEST_F(DispatcherTest, TransientFailuresRetryWithBackoffPermanentOnesFailWithTheReason) {
+TEST_F(SenderTest, TransientFailuresRetryWithBackoffPermanentOnesFailWithTheReason) {
   AddContacts(3);
   Campaign c = Started(Account(10000, 10000), /*max_attempts=*/3);
   const std::vector<Recipient> ledger = Ledger(c.id);
@@ -231,13 +257,14 @@ TEST_F(DispatcherTest, TransientFailuresRetryWithBackoffPermanentOnesFailWithThe
   std::atomic<int> flaky_calls{0};
   script_->SetReply([&](const OutboundMessage& m) -> SendResult {
     if (m.to == down) return {SendOutcome::kTransient, "", "HTTP 503: upstream down", std::nullopt};
-    if (m.to == refused) return {SendOutcome::kPermanent, "", "HTTP 400: invalid recipient (code 131026)", std::nullopt};
+    if (m.to == refused)
+      return {SendOutcome::kPermanent, "", "HTTP 400: invalid recipient (code 131026)", std::nullopt};
     if (flaky_calls++ == 0) return {SendOutcome::kTransient, "", "timeout", std::nullopt};
     return {SendOutcome::kSent, "wamid.1", "", std::nullopt};
   });
   auto d = MakeDispatcher(Fast());
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
+  d->Wake(c.account);
   ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
   std::map<std::string, Recipient> by_address;
   for (const Recipient& r : Ledger(c.id)) by_address[r.address] = r;
@@ -256,7 +283,7 @@ TEST_F(DispatcherTest, TransientFailuresRetryWithBackoffPermanentOnesFailWithThe
   EXPECT_EQ(done.counts.failed, 2);
 }
 
-TEST_F(DispatcherTest, RetryAfterHoldsTheAccountAtLeastThatLong) {
+TEST_F(SenderTest, RetryAfterHoldsTheAccountAtLeastThatLong) {
   AddContacts(2);
   Campaign c = Started(Account(10000, 1));
   std::atomic<int> calls{0};
@@ -266,7 +293,7 @@ TEST_F(DispatcherTest, RetryAfterHoldsTheAccountAtLeastThatLong) {
   });
   auto d = MakeDispatcher(Fast());
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
+  d->Wake(c.account);
   ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
   std::vector<Sent> sent = script_->sent();
   ASSERT_EQ(sent.size(), 3u);  // the 429, then both
@@ -276,17 +303,18 @@ TEST_F(DispatcherTest, RetryAfterHoldsTheAccountAtLeastThatLong) {
   EXPECT_EQ(Get(c.id).counts.sent, 2);
 }
 
-TEST_F(DispatcherTest, PauseStopsSendingWithinASecondAndResumeSendsNothingTwice) {
+TEST_F(SenderTest, PauseStopsSendingWithinASecondAndResumeSendsNothingTwice) {
   AddContacts(60);
   Campaign c = Started(Account(20, 1));  // one message every 50 ms
   auto d = MakeDispatcher(Fast());
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
+  d->Wake(c.account);
   ASSERT_TRUE(Eventually([&] { return script_->count() >= 5; }));
-  ASSERT_OK(store().SetState(c.id, {CampaignState::kProcessing}, CampaignState::kPaused, clock_->Now()).status());
   const auto paused_at = std::chrono::steady_clock::now();
+  ASSERT_OK(service_->Pause(c.id).status());
   const size_t at_pause = script_->count();
-  d->Interrupt(c.id);
+  // The loop gives the campaign's claimed messages back and, nothing else being
+  // queued on the account, ends.
   ASSERT_TRUE(Eventually([&] { return d->active_loops() == 0; }, seconds(5)));
   EXPECT_LT(std::chrono::steady_clock::now() - paused_at, seconds(1));
   // At most the chunk in the channel's hands when the pause came (one message) went out after it.
@@ -302,8 +330,7 @@ TEST_F(DispatcherTest, PauseStopsSendingWithinASecondAndResumeSendsNothingTwice)
   EXPECT_EQ(Get(c.id).state, CampaignState::kPaused);
   EXPECT_EQ(script_->count(), after);  // the loop has ended: nothing can have been sent since
 
-  ASSERT_OK(store().SetState(c.id, {CampaignState::kPaused}, CampaignState::kProcessing, clock_->Now()).status());
-  d->Wake(c.id);
+  ASSERT_OK(service_->Resume(c.id).status());
   ASSERT_TRUE(Eventually([&] { return Finished(c.id); }));
   std::set<std::string> keys;
   for (const Sent& s : script_->sent()) EXPECT_TRUE(keys.insert(s.key).second) << "sent twice: " << s.key;
@@ -311,14 +338,14 @@ TEST_F(DispatcherTest, PauseStopsSendingWithinASecondAndResumeSendsNothingTwice)
   EXPECT_EQ(Get(c.id).counts.sent, 60);
 }
 
-TEST_F(DispatcherTest, StopThenRestartResumesFromTheLedgerAndRequeuesCrashedClaims) {
+TEST_F(SenderTest, StopThenRestartResumesFromTheOutboxAndRequeuesCrashedClaims) {
   AddContacts(40);
   SendingAccount a = Account(100, 1);
   Campaign c = Started(a);
   {
     auto d = MakeDispatcher(Fast());
     ASSERT_OK(d->Start());
-    d->Wake(c.id);
+    d->Wake(c.account);
     ASSERT_TRUE(Eventually([&] { return script_->count() >= 10; }));
     d->Stop();
   }
@@ -326,10 +353,7 @@ TEST_F(DispatcherTest, StopThenRestartResumesFromTheLedgerAndRequeuesCrashedClai
   const size_t before = script_->count();
   ASSERT_LT(before, 40u);
   // A crash leaves claims behind: three entries `sending` that nobody will record.
-  ASSERT_OK_AND_ASSIGN(ClaimResult crashed,
-                       stores_->campaigns().Claim(c.id, clock_->Now(), 3, LocalDay("UTC", clock_->Now()).value(),
-                                                  std::nullopt));
-  ASSERT_EQ(crashed.recipients.size(), 3u);
+  ClaimAndCrash(a.id, 3);
 
   auto d = MakeDispatcher(Fast());
   ASSERT_OK(d->Start());  // requeues them and starts the processing campaign's loop
@@ -341,18 +365,17 @@ TEST_F(DispatcherTest, StopThenRestartResumesFromTheLedgerAndRequeuesCrashedClai
   EXPECT_EQ(Get(c.id).counts.sent, 40);
 }
 
-TEST_F(DispatcherTest, CampaignsOnOneAccountShareItsLimitAndARestartWaitsOneWindow) {
+TEST_F(SenderTest, CampaignsOnOneAccountShareItsLimitAndARestartWaitsOneWindow) {
   AddContacts(15);
   SendingAccount a = Account(10, 10);
   Campaign c1 = Started(a);
   Campaign c2 = Started(a);
-  DispatcherOptions o = Fast();
+  SenderOptions o = Fast();
   o.guard_restart = true;
   auto d = MakeDispatcher(o);
   const Timestamp start = clock_->Now();
   ASSERT_OK(d->Start());
-  d->Wake(c1.id);
-  d->Wake(c2.id);
+  d->Wake(a.id);
   ASSERT_TRUE(Eventually([&] { return Finished(c1.id) && Finished(c2.id); }));
   std::vector<Sent> sent = script_->sent();
   ASSERT_EQ(sent.size(), 30u);
@@ -367,7 +390,7 @@ TEST_F(DispatcherTest, CampaignsOnOneAccountShareItsLimitAndARestartWaitsOneWind
   }
 }
 
-TEST_F(DispatcherTest, AnOutageHoldsTheAccountInsteadOfSpendingEveryRecipientsAttempts) {
+TEST_F(SenderTest, AnOutageHoldsTheAccountInsteadOfSpendingEveryRecipientsAttempts) {
   FakeClock clock(FromMicros(1'800'000'000'000'000));
   Open(clock, "fake-clock.db");
   AddContacts(20);
@@ -377,12 +400,12 @@ TEST_F(DispatcherTest, AnOutageHoldsTheAccountInsteadOfSpendingEveryRecipientsAt
     if (down) return {SendOutcome::kTransient, "", "cannot connect", std::nullopt};
     return {SendOutcome::kSent, "ok", "", std::nullopt};
   });
-  DispatcherOptions o = Fast();
+  SenderOptions o = Fast();
   o.outage_backoff = {seconds(10), seconds(60)};
   o.retry_backoff = {seconds(1), seconds(1)};
   auto d = MakeDispatcher(o);
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
+  d->Wake(c.account);
   auto attempted = [&] {
     int n = 0, sending = 0;
     for (const Recipient& r : Ledger(c.id)) {
@@ -404,7 +427,7 @@ TEST_F(DispatcherTest, AnOutageHoldsTheAccountInsteadOfSpendingEveryRecipientsAt
   EXPECT_EQ(script_->count(), 25u);
 }
 
-TEST_F(DispatcherTest, TheDailyCapWaitsForTheNextLocalDayOrFailsTheCampaign) {
+TEST_F(SenderTest, TheDailyCapWaitsForTheNextLocalDayOrFailsTheCampaign) {
   // 2027-01-15 10:00 UTC.
   FakeClock clock(ParseRfc3339("2027-01-15T10:00:00Z").value());
   Open(clock, "fake-clock.db");
@@ -412,7 +435,7 @@ TEST_F(DispatcherTest, TheDailyCapWaitsForTheNextLocalDayOrFailsTheCampaign) {
   Campaign waits = Started(Account(1000, 1000, /*cap=*/5));
   auto d = MakeDispatcher(Fast());
   ASSERT_OK(d->Start());
-  d->Wake(waits.id);
+  d->Wake(waits.account);
   ASSERT_TRUE(Eventually([&] { return Get(waits.id).counts.sent == 5; }));
   EXPECT_EQ(Get(waits.id).state, CampaignState::kProcessing);
   EXPECT_EQ(Get(waits.id).counts.pending, 3);
@@ -422,7 +445,7 @@ TEST_F(DispatcherTest, TheDailyCapWaitsForTheNextLocalDayOrFailsTheCampaign) {
   EXPECT_EQ(Get(waits.id).counts.sent, 8);
 
   Campaign fails = Started(Account(1000, 1000, /*cap=*/5), 5, CapPolicy::kFail);
-  d->Wake(fails.id);
+  d->Wake(fails.account);
   ASSERT_TRUE(Eventually([&] { return Finished(fails.id); }));
   Campaign f = Get(fails.id);
   EXPECT_EQ(f.state, CampaignState::kFailed);
@@ -430,7 +453,7 @@ TEST_F(DispatcherTest, TheDailyCapWaitsForTheNextLocalDayOrFailsTheCampaign) {
   EXPECT_NE(f.error.find("daily cap of 5 reached"), std::string::npos) << f.error;
 }
 
-TEST_F(DispatcherTest, SendWindowsHoldMessagesUntilTheyOpenInTheAccountsZone) {
+TEST_F(SenderTest, SendWindowsHoldMessagesUntilTheyOpenInTheAccountsZone) {
   // Saturday 2027-01-16 12:00 in Berlin; the account sends Monday to Friday 09:00-17:00 Berlin time.
   FakeClock clock(ParseRfc3339("2027-01-16T11:00:00Z").value());
   Open(clock, "fake-clock.db");
@@ -438,7 +461,7 @@ TEST_F(DispatcherTest, SendWindowsHoldMessagesUntilTheyOpenInTheAccountsZone) {
   Campaign c = Started(Account(1000, 1000, std::nullopt, "Europe/Berlin", {Window{0x1f, 9 * 60, 17 * 60}}));
   auto d = MakeDispatcher(Fast());
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
+  d->Wake(c.account);
   // Monday 08:59:59 Berlin: still closed. The loop sleeps until the opening, and
   // moving the clock wakes it to look again.
   clock.Set(ParseRfc3339("2027-01-18T07:59:59Z").value());
@@ -451,9 +474,9 @@ TEST_F(DispatcherTest, SendWindowsHoldMessagesUntilTheyOpenInTheAccountsZone) {
 }
 
 // A provider that stays down: the account is probed with a growing hold, each probe
-// spends the attempts of one chunk, and every recipient fails with the reason after
+// one message, and every recipient fails with the reason after
 // max_attempts; the campaign completes and reports them in `failed`.
-TEST_F(DispatcherTest, AProviderThatStaysDownFailsEveryRecipientWithTheReasonAfterRetries) {
+TEST_F(SenderTest, AProviderThatStaysDownFailsEveryRecipientWithTheReasonAfterRetries) {
   FakeClock clock(FromMicros(1'800'000'000'000'000));
   const Timestamp start = clock.Now();
   Open(clock, "fake-clock.db");
@@ -462,16 +485,18 @@ TEST_F(DispatcherTest, AProviderThatStaysDownFailsEveryRecipientWithTheReasonAft
   script_->SetReply([](const OutboundMessage&) -> SendResult {
     return {SendOutcome::kTransient, "", "cannot connect to provider: Connection refused", std::nullopt};
   });
-  DispatcherOptions o = Fast();
+  SenderOptions o = Fast();
   o.retry_backoff = {seconds(30), std::chrono::hours(1)};
-  o.outage_backoff = {seconds(5), std::chrono::minutes(10)};
+  // The default circuit breaker: one probe at most every 2 s.
   auto d = MakeDispatcher(o);
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
-  ASSERT_TRUE(Eventually([&] {
-    if (clock.Now() - start < std::chrono::hours(6)) clock.Advance(seconds(10));
-    return Finished(c.id);
-  }, seconds(60)));
+  d->Wake(c.account);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        if (clock.Now() - start < std::chrono::hours(6)) clock.Advance(seconds(10));
+        return Finished(c.id);
+      },
+      seconds(60)));
   Campaign done = Get(c.id);
   EXPECT_EQ(done.state, CampaignState::kCompleted);
   EXPECT_EQ(done.counts.failed, 20);
@@ -486,7 +511,7 @@ TEST_F(DispatcherTest, AProviderThatStaysDownFailsEveryRecipientWithTheReasonAft
 
 // A provider down for an hour, then back: the holds spend few attempts during the
 // outage, so no recipient runs out of them, and every message goes out once it is back.
-TEST_F(DispatcherTest, AProviderDownForAnHourLosesNothingWhenItComesBack) {
+TEST_F(SenderTest, AProviderDownForAnHourLosesNothingWhenItComesBack) {
   FakeClock clock(FromMicros(1'800'000'000'000'000));
   const Timestamp start = clock.Now();
   Open(clock, "fake-clock.db");
@@ -497,28 +522,32 @@ TEST_F(DispatcherTest, AProviderDownForAnHourLosesNothingWhenItComesBack) {
     if (down) return {SendOutcome::kTransient, "", "HTTP 503: Service Unavailable", std::nullopt};
     return {SendOutcome::kSent, "id", "", std::nullopt};
   });
-  DispatcherOptions o = Fast();
+  SenderOptions o = Fast();
   o.retry_backoff = {seconds(30), std::chrono::hours(1)};
   o.outage_backoff = {seconds(5), std::chrono::minutes(10)};
   auto d = MakeDispatcher(o);
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
-  ASSERT_TRUE(Eventually([&] {
-    clock.Advance(seconds(10));
-    return clock.Now() - start >= std::chrono::hours(1);
-  }, seconds(60)));
+  d->Wake(c.account);
+  ASSERT_TRUE(Eventually(
+      [&] {
+        clock.Advance(seconds(10));
+        return clock.Now() - start >= std::chrono::hours(1);
+      },
+      seconds(60)));
   EXPECT_EQ(Get(c.id).state, CampaignState::kProcessing);
   EXPECT_EQ(Get(c.id).counts.failed, 0);
   down = false;
-  ASSERT_TRUE(Eventually([&] {
-    clock.Advance(seconds(10));
-    return Finished(c.id);
-  }, seconds(60)));
+  ASSERT_TRUE(Eventually(
+      [&] {
+        clock.Advance(seconds(10));
+        return Finished(c.id);
+      },
+      seconds(60)));
   EXPECT_EQ(Get(c.id).counts.sent, 20);
   EXPECT_EQ(Get(c.id).counts.failed, 0);
 }
 
-TEST_F(DispatcherTest, ACapWithRoomLeftAndNothingDueWaitsForTheRetryNotForTomorrow) {
+TEST_F(SenderTest, ACapWithRoomLeftAndNothingDueWaitsForTheRetryNotForTomorrow) {
   FakeClock clock(ParseRfc3339("2027-01-15T10:00:00Z").value());
   Open(clock, "fake-clock.db");
   AddContacts(3);
@@ -532,11 +561,11 @@ TEST_F(DispatcherTest, ACapWithRoomLeftAndNothingDueWaitsForTheRetryNotForTomorr
     if (m.to == flaky && calls++ == 0) return {SendOutcome::kTransient, "", "HTTP 503", std::nullopt};
     return {SendOutcome::kSent, "id", "", std::nullopt};
   });
-  DispatcherOptions o = Fast();
+  SenderOptions o = Fast();
   o.retry_backoff = {seconds(2), seconds(2)};
   auto d = MakeDispatcher(o);
   ASSERT_OK(d->Start());
-  d->Wake(c.id);
+  d->Wake(c.account);
   ASSERT_TRUE(Eventually([&] { return Get(c.id).counts.sent == 2; }));
   ASSERT_TRUE(Eventually([&] {
     clock.Advance(milliseconds(100));
@@ -548,13 +577,13 @@ TEST_F(DispatcherTest, ACapWithRoomLeftAndNothingDueWaitsForTheRetryNotForTomorr
   EXPECT_LT(clock.Now(), ParseRfc3339("2027-01-15T10:01:00Z").value()) << "it waited for the retry, not a day";
 }
 
-TEST_F(DispatcherTest, AWakeBeforeStartWaitsForStartsRequeue) {
+TEST_F(SenderTest, AWakeBeforeStartWaitsForStartsRequeue) {
   AddContacts(10);
   Campaign c = Started(Account(10000, 10000));
   // A crash left three entries `sending`.
-  ASSERT_OK(store().Claim(c.id, clock_->Now(), 3, LocalDay("UTC", clock_->Now()).value(), std::nullopt).status());
+  ClaimAndCrash(c.account, 3);
   auto d = MakeDispatcher(Fast());
-  d->Wake(c.id);  // e.g. a resume through the API while the daemon starts
+  d->Wake(c.account);  // e.g. a resume through the API while the sender starts
   EXPECT_EQ(d->active_loops(), 0u) << "no loop before Start()";
   EXPECT_EQ(script_->count(), 0u);
   ASSERT_OK(d->Start());
@@ -563,6 +592,90 @@ TEST_F(DispatcherTest, AWakeBeforeStartWaitsForStartsRequeue) {
   for (const Sent& x : script_->sent()) ++times[x.key];
   EXPECT_EQ(times.size(), 10u);
   for (const auto& [key, n] : times) EXPECT_EQ(n, 1) << key;
+}
+
+// The circuit breaker: after a 20 s outage sending resumes within 2 s of the
+// provider's recovery (it probed with one message at a time meanwhile).
+TEST_F(SenderTest, AfterAnOutageSendingResumesWithinTwoSecondsOfRecovery) {
+  FakeClock clock(FromMicros(1'800'000'000'000'000));
+  Open(clock, "fake-clock.db");
+  AddContacts(200);
+  Campaign c = Started(Account(1000, 10));
+  std::atomic<bool> down{true};
+  script_->SetReply([&](const OutboundMessage&) -> SendResult {
+    if (down) return {SendOutcome::kTransient, "", "cannot connect", std::nullopt};
+    return {SendOutcome::kSent, "ok", "", std::nullopt};
+  });
+  SenderOptions o;  // the default circuit breaker
+  o.guard_restart = false;
+  auto d = MakeDispatcher(o);
+  ASSERT_OK(d->Start());
+  d->Wake(c.account);
+  const Timestamp start = clock.Now();
+  ASSERT_TRUE(Eventually([&] {
+    clock.Advance(milliseconds(100));
+    return clock.Now() - start >= seconds(20);
+  }));
+  const size_t during = script_->count();
+  EXPECT_LE(during, 10u + 20u) << "one chunk, then about one probe a second";
+  down = false;
+  const Timestamp recovered = clock.Now();
+  std::optional<Timestamp> first_ok;
+  ASSERT_TRUE(Eventually([&] {
+    for (const Sent& s : script_->sent()) {
+      if (s.at >= recovered) {
+        first_ok = s.at;
+        return true;
+      }
+    }
+    clock.Advance(milliseconds(50));
+    return false;
+  }));
+  EXPECT_LE(*first_ok - recovered, seconds(2));
+  ASSERT_TRUE(Eventually([&] {
+    clock.Advance(milliseconds(100));
+    return Finished(c.id);
+  }));
+  EXPECT_EQ(Get(c.id).counts.sent, 200);
+}
+
+// Transactional messages go before a big campaign's on the same account, and two
+// campaigns of one priority take turns.
+TEST_F(SenderTest, TransactionalMessagesJumpTheQueueAndCampaignsTakeTurns) {
+  AddContacts(300);
+  SendingAccount a = Account(100, 10);
+  Campaign big = Started(a);
+  Campaign other = Started(a);
+  auto d = MakeDispatcher(Fast());
+  ASSERT_OK(d->Start());
+  d->Wake(a.id);
+  ASSERT_TRUE(Eventually([&] { return script_->count() >= 50; }));
+  // Both campaigns are sending, interleaved.
+  std::map<std::string, int> per_campaign;
+  for (const Sent& s : script_->sent()) ++per_campaign[s.key.substr(0, s.key.find("-r"))];
+  EXPECT_EQ(per_campaign.size(), 2u);
+  for (const auto& [k, n] : per_campaign) EXPECT_GE(n, 15) << k;
+
+  NewMessage t;
+  t.account = a.id;
+  t.contact = ContactId(1);
+  t.template_id = template_.id;
+  t.source = {SourceKind::kTransactional, a.id.value()};
+  t.send_at = clock_->Now();
+  ASSERT_OK_AND_ASSIGN(auto made, stores_->outbox().Enqueue(std::vector{t}, clock_->Now()));
+  const std::string key = MessageKey(made[0].message);
+  const auto enqueued = std::chrono::steady_clock::now();
+  d->Wake(a.id);
+  ASSERT_TRUE(Eventually([&] {
+    for (const Sent& s : script_->sent()) {
+      if (s.key == key) return true;
+    }
+    return false;
+  }));
+  // One claim of campaign messages (250 ms of the rate) may be ahead of it.
+  EXPECT_LT(std::chrono::steady_clock::now() - enqueued, milliseconds(1000));
+  ASSERT_TRUE(Eventually([&] { return Finished(big.id) && Finished(other.id); }, seconds(30)));
+  EXPECT_EQ(script_->count(), 601u);
 }
 
 }  // namespace
