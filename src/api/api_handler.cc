@@ -104,6 +104,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
     if (get) return ListJobs(query);
     return MethodNotAllowed("GET, POST");
   }
+  if (messages_ && (path.starts_with("/v1/messages") || path.starts_with("/v1/contacts/"))) {
+    if (auto r = messages_->Route(req, path, query)) return *r;
+  }
   if (contacts_ && (path.starts_with("/v1/contacts") || path == "/v1/fields")) {
     if (auto r = contacts_->Route(req, path, query)) return *r;
   }

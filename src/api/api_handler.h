@@ -7,8 +7,8 @@
 //   GET  /v1/jobs              list: state, kind, due_from, due_until, limit, after
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
-//   and the routes of contacts_api.h, imports_api.h, segments_api.h, releases_api.h
-//   and campaigns_api.h
+//   and the routes of contacts_api.h, imports_api.h, segments_api.h, releases_api.h,
+//   campaigns_api.h and messages_api.h
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -24,6 +24,7 @@
 #include "api/contacts_api.h"
 #include "api/http_server.h"
 #include "api/imports_api.h"
+#include "api/messages_api.h"
 #include "api/releases_api.h"
 #include "api/segments_api.h"
 #include "engine/job_service.h"
@@ -41,7 +42,11 @@ class ApiHandler {
              SegmentService* segments = nullptr, ReleaseService* releases = nullptr,
              CampaignService* campaigns = nullptr);
   HttpResponse Handle(const HttpRequest& req);
-  // More Prometheus text appended to /metrics (e.g. the campaign dispatcher's).
+  // Serves the message routes (messages_api.h). REQUIRES: set before serving.
+  void SetMessages(MessageService* messages) {
+    if (messages != nullptr) messages_.emplace(*messages);
+  }
+  // More Prometheus text appended to /metrics (e.g. the sender's).
   // REQUIRES: set before serving.
   void SetExtraMetrics(std::function<std::string()> render) { extra_metrics_ = std::move(render); }
 
@@ -63,6 +68,7 @@ class ApiHandler {
   std::optional<SegmentsApi> segments_;
   std::optional<ReleasesApi> releases_;
   std::optional<CampaignsApi> campaigns_;
+  std::optional<MessagesApi> messages_;
 };
 
 // The HTTP response for a failed Status.

@@ -23,6 +23,7 @@
 #include "engine/job_service.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
+#include "sending/message_service.h"
 #include "sending/sender.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -134,6 +135,7 @@ struct Daemon::Parts {
   std::unique_ptr<SegmentService> segments;
   std::shared_ptr<CampaignStartHandler> campaign_starter;
   std::unique_ptr<Sender> sender;
+  std::unique_ptr<MessageService> messages;
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
@@ -214,11 +216,14 @@ Status Daemon::Start() {
   p.campaigns =
       std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.sender.get(), &*p.secrets, clock);
   p.sender->SetListener(p.campaigns.get());
+  p.messages = std::make_unique<MessageService>(p.store->outbox(), p.store->campaigns(), p.store->contacts(),
+                                                p.sender.get(), clock);
   p.campaign_starter->SetService(p.campaigns.get());
   p.api = std::make_unique<api::ApiHandler>(
       *p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(), p.imports.get(), p.segments.get(),
       p.releases.get(), p.campaigns.get());
 
+  p.api->SetMessages(p.messages.get());
   p.api->SetExtraMetrics([d = p.sender.get()] { return d->RenderMetrics(); });
 
   api::HttpServer::Options ho;
@@ -332,6 +337,7 @@ void Daemon::Stop() {
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
+  p.messages.reset();
   p.campaigns.reset();
   p.sender.reset();
   p.releases.reset();

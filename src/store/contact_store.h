@@ -21,6 +21,7 @@ namespace outflow {
 
 struct ContactFilter {
   std::optional<std::string> email;  // compared normalised
+  std::optional<std::string> phone;  // E.164, as stored
   std::optional<std::string> external_id;
   std::optional<std::string> owner;
   std::optional<std::string> pipeline_stage;

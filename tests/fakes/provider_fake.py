@@ -51,7 +51,7 @@ Control (not recorded):
   GET  /_stats   {"connections", "requests", "sent", "duplicates"}
 
 --record FILE appends one JSON line per provider request, before the reply is sent:
-  {"seq", "connection", "method", "path", "headers": {lower-case name: value},
+  {"seq", "t" (arrival, Unix seconds), "connection", "method", "path", "headers": {lower-case name: value},
    "body", "duplicate"}
 """
 
@@ -207,7 +207,8 @@ class Handler(BaseHTTPRequestHandler):
                 state.duplicates += 1
             if state.record:
                 state.record.write(json.dumps({
-                    "seq": seq, "connection": self.connection_number, "method": self.command, "path": path,
+                    "seq": seq, "t": time.time(), "connection": self.connection_number, "method": self.command,
+                    "path": path,
                     "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body_text,
                     "duplicate": previous is not None}) + "\n")
                 state.record.flush()

@@ -290,6 +290,8 @@ CREATE UNIQUE INDEX messages_client_key ON messages(account_id, client_key) WHER
 CREATE INDEX messages_due ON messages(account_id, source_kind, source_id, send_at, id) WHERE state = 'queued';
 CREATE INDEX messages_sending ON messages(account_id) WHERE state = 'sending';
 CREATE INDEX messages_by_contact ON messages(contact_id, id);
+-- Transactional sends name their contact by phone as well as by email.
+CREATE INDEX contacts_phone ON contacts(phone) WHERE phone IS NOT NULL;
 
 INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, send_at,
                      state, attempts, max_attempts, provider_id, reason, created_at, updated_at, last_attempt_at)

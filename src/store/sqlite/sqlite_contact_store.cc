@@ -179,6 +179,7 @@ Where BuildWhere(const ContactFilter& f) {
   };
   add("email_norm", f.email ? std::optional<std::string>(NormalizeEmail(*f.email)) : std::nullopt);
   add("external_id", f.external_id);
+  add("phone", f.phone);
   add("owner", f.owner);
   add("pipeline_stage", f.pipeline_stage);
   add("tier", f.tier);
