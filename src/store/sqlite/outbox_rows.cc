@@ -104,23 +104,49 @@ Result<MessageCounts> SourceCounts(Connection& c, SourceRef source) {
   return out;
 }
 
+namespace {
+
+// Skips what `s` (an UPDATE ... RETURNING account_id, source_kind, source_id, priority)
+// changes, collecting the counts per source into `per_source`.
+using PerSource = std::map<std::tuple<int64_t, std::string, int64_t>, std::pair<int, int64_t>>;
+Status CollectSkips(Connection& c, Stmt& s, PerSource& per_source) {
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) {
+    auto& [priority, n] = per_source[{s.Int(0), std::string(s.Text(1)), s.Int(2)}];
+    priority = static_cast<int>(s.Int(3));
+    ++n;
+  }
+  s.Reset();
+  if (rc != SQLITE_DONE) return c.Error(rc, "skip a contact's messages");
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<int64_t> SkipContactMessages(Connection& c, ContactId contact, const std::string& reason, Timestamp now) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s,
-                           c.PrepareStatic("UPDATE messages SET state = 'skipped', reason = ?2, updated_at = ?3 "
-                                           "WHERE contact_id = ?1 AND (state = 'queued' OR state = 'deferred') "
-                                           "RETURNING account_id, source_kind, source_id, priority"));
+  PerSource per_source;
+  // Messages of every source but campaigns, through messages_by_contact.
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, c.PrepareStatic(
+                    "UPDATE messages SET state = 'skipped', reason = ?2, updated_at = ?3 "
+                    "WHERE contact_id = ?1 AND source_kind <> 'campaign' AND (state = 'queued' OR state = 'deferred') "
+                    "RETURNING account_id, source_kind, source_id, priority"));
   s->Bind(1, contact.value());
   s->Bind(2, std::string_view(reason));
   s->Bind(3, ToMicros(now));
-  std::map<std::tuple<int64_t, std::string, int64_t>, std::pair<int, int64_t>> per_source;
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    auto& [priority, n] = per_source[{s->Int(0), std::string(s->Text(1)), s->Int(2)}];
-    priority = static_cast<int>(s->Int(3));
-    ++n;
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return c.Error(rc, "skip a contact's messages");
+  OUTFLOW_RETURN_IF_ERROR(CollectSkips(c, *s, per_source));
+  // Campaign messages: one look-up per campaign with messages pending.
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * camp,
+      c.PrepareStatic(
+          "UPDATE messages SET state = 'skipped', reason = ?2, updated_at = ?3 WHERE source_kind = 'campaign' "
+          "AND source_id IN (SELECT source_id FROM message_sources WHERE kind = 'campaign' AND pending > 0) "
+          "AND contact_id = ?1 AND step = 0 AND (state = 'queued' OR state = 'deferred') "
+          "RETURNING account_id, source_kind, source_id, priority"));
+  camp->Bind(1, contact.value());
+  camp->Bind(2, std::string_view(reason));
+  camp->Bind(3, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(CollectSkips(c, *camp, per_source));
   int64_t total = 0;
   for (const auto& [key, value] : per_source) {
     const auto& [account, kind, id] = key;

@@ -505,6 +505,9 @@ namespace {
 
 // The campaign's audience frozen into the outbox: one message per live contact in any
 // audience segment and not in the exclusion, with the account channel's address.
+// Two INSERTs (skipped, then queued) so that their counts come from changes()
+// instead of a scan of a million rows; a contact in several segments is one
+// message (the unique source index, ON CONFLICT DO NOTHING).
 Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now) {
   // The address each channel sends to (fixed names only: no user text in the SQL).
   std::string addr;
@@ -522,29 +525,38 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
     segs += std::to_string(cur.audience.segments[i]);  // integers read back from our own column
   }
   if (segs.empty()) segs = "NULL";
-  std::string sql =
-      "INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, "
-      "send_at, state, max_attempts, reason, created_at, updated_at) "
-      "SELECT ?3, c.id, ?4, coalesce(" + addr + ", ''), 'campaign', ?1, 0, ?5, ?2, "
-      "CASE WHEN c.unsubscribed_at IS NOT NULL OR coalesce(" + addr + ", '') = '' THEN 'skipped' ELSE 'queued' END, "
-      "?6, CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' "
-      "WHEN coalesce(" + addr + ", '') = '' THEN '" + missing + "' END, ?2, ?2 "
-      "FROM (SELECT DISTINCT contact_id FROM segment_members WHERE segment_id IN (" + segs + ")) m "
-      "JOIN contacts c ON c.id = m.contact_id WHERE c.status = 'live'";
-  if (cur.audience.exclude_segment) {
-    sql += " AND NOT EXISTS (SELECT 1 FROM segment_members x WHERE x.segment_id = ?7 AND x.contact_id = c.id)";
-  }
-  sql += " ORDER BY c.id ON CONFLICT DO NOTHING";
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(sql));
-  ins->Bind(1, cur.id.value());
-  ins->Bind(2, ToMicros(now));
-  ins->Bind(3, cur.account.value());
-  ins->Bind(4, cur.template_id.value());
-  ins->Bind(5, DefaultPriority(SourceKind::kCampaign));
-  ins->Bind(6, cur.max_attempts);
-  if (cur.audience.exclude_segment) ins->Bind(7, *cur.audience.exclude_segment);
-  OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "freeze the audience"));
-  if (channel != Channel::kEmail) {
+  const std::string no_address = "coalesce(" + addr + ", '') = ''";
+  auto insert = [&](bool skipped) -> Result<int64_t> {
+    std::string sql =
+        "INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, "
+        "send_at, state, max_attempts, reason, created_at, updated_at) "
+        "SELECT ?3, c.id, ?4, coalesce(" + addr + ", ''), 'campaign', ?1, 0, ?5, ?2, " +
+        (skipped ? "'skipped', ?6, CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' ELSE '" + missing +
+                       "' END, ?2, ?2 "
+                 : std::string("'queued', ?6, NULL, ?2, ?2 ")) +
+        "FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
+        "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live' AND " +
+        (skipped ? "(c.unsubscribed_at IS NOT NULL OR " + no_address + ")"
+                 : "c.unsubscribed_at IS NULL AND NOT " + no_address);
+    if (cur.audience.exclude_segment) {
+      sql += " AND NOT EXISTS (SELECT 1 FROM segment_members x WHERE x.segment_id = ?7 AND x.contact_id = c.id)";
+    }
+    sql += " ON CONFLICT DO NOTHING";
+    OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(sql));
+    ins->Bind(1, cur.id.value());
+    ins->Bind(2, ToMicros(now));
+    ins->Bind(3, cur.account.value());
+    ins->Bind(4, cur.template_id.value());
+    ins->Bind(5, DefaultPriority(SourceKind::kCampaign));
+    ins->Bind(6, cur.max_attempts);
+    if (cur.audience.exclude_segment) ins->Bind(7, *cur.audience.exclude_segment);
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "freeze the audience"));
+    return static_cast<int64_t>(c.Changes());
+  };
+  sqlite::SourceDelta d;
+  OUTFLOW_ASSIGN_OR_RETURN(d.skipped, insert(true));
+  OUTFLOW_ASSIGN_OR_RETURN(d.pending, insert(false));
+  if (channel != Channel::kEmail && d.pending > 0) {
     // Emails are unique among contacts; phone numbers and the like are not: the
     // first contact with an address gets the message, later ones are skipped.
     OUTFLOW_ASSIGN_OR_RETURN(Stmt * dup, c.Prepare(
@@ -554,9 +566,13 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
         "WHERE n > 1)"));
     dup->Bind(1, cur.id.value());
     OUTFLOW_RETURN_IF_ERROR(c.Run(*dup, "skip duplicate addresses"));
+    d.pending -= c.Changes();
+    d.skipped += c.Changes();
   }
-  return sqlite::RecountSource(c, cur.account, {SourceKind::kCampaign, cur.id.value()},
-                               DefaultPriority(SourceKind::kCampaign), now);
+  d.total = d.pending + d.skipped;
+  return sqlite::AddSourceCounts(c, cur.account, {SourceKind::kCampaign, cur.id.value()},
+                                 DefaultPriority(SourceKind::kCampaign), d, now)
+      .status();
 }
 
 }  // namespace

@@ -248,7 +248,7 @@ Result<std::vector<Message>> ClaimFrom(Connection& c, AccountId account, SourceR
                                        const std::string& day) {
   static const std::string kSql =
       "UPDATE messages SET state = 'sending', attempts = attempts + 1, last_attempt_at = ?4, updated_at = ?4, "
-      "cap_day = ?6 WHERE id IN (SELECT id FROM messages INDEXED BY messages_due WHERE account_id = ?1 AND "
+      "cap_day = ?6 WHERE account_id = ?1 AND id IN (SELECT id FROM messages INDEXED BY messages_due WHERE "
       "source_kind = ?2 AND source_id = ?3 AND state = 'queued' AND send_at <= ?4 ORDER BY send_at, id LIMIT ?5) "
       "RETURNING " +
       std::string(sqlite::kMessageColumns);
@@ -378,10 +378,19 @@ Result<Message> SqliteOutboxStore::Get(MessageId id) {
 
 Result<std::vector<Message>> SqliteOutboxStore::List(const MessageFilter& f) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  std::string sql = SelectMessages() + "WHERE id > ?1";
+  std::string from = "messages";
+  if (f.contact) {
+    // A contact's messages: those of campaigns through each campaign's source index
+    // (campaign messages are not in messages_by_contact), the rest through it.
+    static const std::string kByContact =
+        "(SELECT * FROM messages WHERE contact_id = ?5 AND source_kind <> 'campaign' UNION ALL "
+        "SELECT m.* FROM message_sources s JOIN messages m ON m.source_kind = 'campaign' AND m.source_id = s.source_id "
+        "AND m.contact_id = ?5 AND m.step = 0 WHERE s.kind = 'campaign')";
+    from = kByContact;
+  }
+  std::string sql = "SELECT " + std::string(sqlite::kMessageColumns) + " FROM " + from + " WHERE id > ?1";
   if (f.state) sql += " AND state = ?3";
   if (f.account) sql += " AND account_id = ?4";
-  if (f.contact) sql += " AND contact_id = ?5";
   if (f.source) sql += " AND source_kind = ?6 AND source_id = ?7";
   sql += " ORDER BY id LIMIT ?2";
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(sql));
@@ -585,14 +594,12 @@ Result<std::optional<Timestamp>> SqliteOutboxStore::NextDue(AccountId account) {
   Connection& c = *reader;
   OUTFLOW_ASSIGN_OR_RETURN(std::vector<ActiveSource> sources, ActiveSources(c, account));
   OUTFLOW_ASSIGN_OR_RETURN(
-      Stmt * s,
-      c.PrepareStatic("SELECT send_at FROM messages INDEXED BY messages_due WHERE account_id = ?1 AND source_kind = ?2 "
-                      "AND source_id = ?3 AND state = 'queued' ORDER BY send_at LIMIT 1"));
+      Stmt * s, c.PrepareStatic("SELECT send_at FROM messages INDEXED BY messages_due WHERE source_kind = ?1 "
+                                "AND source_id = ?2 AND state = 'queued' ORDER BY send_at LIMIT 1"));
   std::optional<Timestamp> out;
   for (const ActiveSource& src : sources) {
-    s->Bind(1, account.value());
-    s->Bind(2, SourceKindName(src.ref.kind));
-    s->Bind(3, src.ref.id);
+    s->Bind(1, SourceKindName(src.ref.kind));
+    s->Bind(2, src.ref.id);
     int rc = s->Step();
     if (rc == SQLITE_ROW) {
       const Timestamp t = FromMicros(s->Int(0));
