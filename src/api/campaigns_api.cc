@@ -218,6 +218,8 @@ json::value CampaignToJson(const Campaign& c) {
                  {"audience", std::move(audience)}};
   o["send_at"] = OptTime(c.scheduled_at);
   o["time_zone"] = c.time_zone;
+  o["contact_time_zone"] = c.local_send_at.has_value();
+  o["local_send_at"] = c.local_send_at ? json::value(*c.local_send_at) : json::value(nullptr);
   o["cap_policy"] = c.cap_policy == CapPolicy::kFail ? "fail" : "wait";
   o["missed_after_seconds"] = c.missed_after_seconds ? json::value(*c.missed_after_seconds) : json::value(nullptr);
   o["max_attempts"] = c.max_attempts;
@@ -267,6 +269,7 @@ Result<Audience> AudienceFromJson(const json::value& v) {
 Result<Campaign> CampaignFromJson(const json::object& o, bool& draft) {
   Campaign c;
   std::optional<std::string> send_at;
+  bool contact_time_zone = false;
   for (const auto& [k, v] : o) {
     const std::string key(k);
     if (key == "name" || key == "time_zone") {
@@ -299,16 +302,29 @@ Result<Campaign> CampaignFromJson(const json::object& o, bool& draft) {
     } else if (key == "draft") {
       if (!v.is_bool()) return Status::InvalidArgument("draft: must be true or false");
       draft = v.as_bool();
+    } else if (key == "contact_time_zone") {
+      if (!v.is_bool()) return Status::InvalidArgument("contact_time_zone: must be true or false");
+      contact_time_zone = v.as_bool();
     } else {
       return Status::InvalidArgument(key +
                                      ": unknown field (known: name, account_id, template_id, audience, send_at, "
-                                     "time_zone, cap_policy, missed_after_seconds, max_attempts, draft)");
+                                     "time_zone, contact_time_zone, cap_policy, missed_after_seconds, max_attempts, draft)");
     }
   }
   for (const char* required : {"name", "account_id", "template_id", "audience"}) {
     if (!o.contains(required)) return Status::InvalidArgument(std::string(required) + ": is required");
   }
-  if (send_at && *send_at != "now") {
+  if (contact_time_zone) {
+    // send_at is a wall time read in each contact's zone: the start job runs when the
+    // first zone reaches it.
+    if (!send_at || *send_at == "now") {
+      return Status::InvalidArgument("send_at: contact_time_zone needs a local date-time such as 2026-11-25T10:00");
+    }
+    OUTFLOW_RETURN_IF_ERROR(ValidateTimeZone(c.time_zone, "time_zone"));
+    OUTFLOW_ASSIGN_OR_RETURN(LocalSendRange range, LocalSendRangeOf(*send_at, "send_at"));
+    c.local_send_at = *send_at;
+    c.scheduled_at = range.earliest;
+  } else if (send_at && *send_at != "now") {
     OUTFLOW_RETURN_IF_ERROR(ValidateTimeZone(c.time_zone, "time_zone"));
     OUTFLOW_ASSIGN_OR_RETURN(c.scheduled_at, ParseLocalDateTime(c.time_zone, *send_at, "send_at"));
   }

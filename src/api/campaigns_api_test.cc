@@ -347,6 +347,28 @@ TEST_F(CampaignsApiTest, CampaignCreateChecksItsReferencesAndTime) {
   r = Call("POST", "/v1/campaigns", CampaignBody(account, tpl, segment, R"(,"send_at":"2027-03-01T09:00:00-05:00")"));
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(Body(r).at("send_at").as_string(), "2027-03-01T14:00:00.000000Z");
+
+  // A wall time in each contact's zone: the start is when the first zone (UTC+14) reaches it.
+  r = Call("POST", "/v1/campaigns",
+           CampaignBody(account, tpl, segment, R"(,"send_at":"2027-03-01T10:00","contact_time_zone":true)"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(Body(r).at("send_at").as_string(), "2027-02-28T20:00:00.000000Z");
+  EXPECT_EQ(Body(r).at("local_send_at").as_string(), "2027-03-01T10:00");
+  EXPECT_TRUE(Body(r).at("contact_time_zone").as_bool());
+  for (const Case& c : std::vector<Case>{
+           {CampaignBody(account, tpl, segment, R"(,"contact_time_zone":true)"), 400,
+            "send_at: contact_time_zone needs a local date-time"},
+           {CampaignBody(account, tpl, segment, R"(,"send_at":"2027-03-01T10:00Z","contact_time_zone":true)"), 400,
+            "without an offset"},
+           {CampaignBody(account, tpl, segment, R"(,"send_at":"2026-11-20T10:00","contact_time_zone":true)"), 400,
+            "has passed in every time zone"},
+           {CampaignBody(account, tpl, segment, R"(,"send_at":"2027-03-01T10:00","contact_time_zone":1)"), 400,
+            "contact_time_zone: must be true or false"},
+       }) {
+    HttpResponse bad = Call("POST", "/v1/campaigns", c.body);
+    EXPECT_EQ(bad.status, c.status) << c.body << " -> " << bad.body;
+    EXPECT_NE(Message(bad).find(c.text), std::string::npos) << Message(bad);
+  }
 }
 
 TEST_F(CampaignsApiTest, DraftThenScheduleAndStateChanges) {

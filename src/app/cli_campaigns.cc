@@ -52,6 +52,7 @@ struct CampaignCommands::State {
   std::optional<int> max_attempts;
   std::string at, cap_policy;
   bool draft = false;
+  bool contact_time_zone = false;
   // campaign list | recipients
   std::string state;
   int limit = 100;
@@ -152,6 +153,7 @@ json::object CampaignBody(const State& s) {
                  {"template_id", s.template_id},
                  {"audience", std::move(audience)}};
   if (!s.at.empty()) o["send_at"] = s.at;
+  if (s.contact_time_zone) o["contact_time_zone"] = true;
   if (!s.time_zone.empty()) o["time_zone"] = s.time_zone;
   if (!s.cap_policy.empty()) o["cap_policy"] = s.cap_policy;
   if (s.missed_after) o["missed_after_seconds"] = *s.missed_after;
@@ -532,6 +534,8 @@ CampaignCommands::CampaignCommands(CLI::App& app) : s_(std::make_unique<State>()
   c_create->add_option("--exclude", s.exclude, "leave out the members of this segment");
   c_create->add_option("--at", s.at, "when: now (default), 2026-11-25T09:00 (local time in --tz) or RFC 3339");
   c_create->add_option("--tz,--time-zone", s.time_zone, "IANA time zone of --at (default UTC)");
+  c_create->add_flag("--contact-time-zone", s.contact_time_zone,
+                     "--at is a local time in each contact's own zone (--tz for contacts without one)");
   c_create->add_option("--cap-policy", s.cap_policy, "wait (default) or fail when the daily cap runs out");
   c_create->add_option("--missed-after", s.missed_after,
                        "fail the campaign if it would start more than this many seconds late");

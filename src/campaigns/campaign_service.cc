@@ -22,6 +22,24 @@ std::string CampaignName(const Campaign& c) {
   return "campaign " + std::to_string(c.id.value());
 }
 
+// A send time in the past is an error; one in each contact's zone only once it has
+// passed in every zone.
+Status CheckNotPast(const Campaign& c, Timestamp now) {
+  if (c.local_send_at) {
+    OUTFLOW_ASSIGN_OR_RETURN(LocalSendRange range, LocalSendRangeOf(*c.local_send_at, "send_at"));
+    if (range.latest < now) {
+      return Status::InvalidArgument("send_at: " + *c.local_send_at + " has passed in every time zone (now is " +
+                                     FormatRfc3339(now) + ")");
+    }
+    return Status::Ok();
+  }
+  if (c.scheduled_at && *c.scheduled_at < now) {
+    return Status::InvalidArgument("send_at: " + FormatRfc3339(*c.scheduled_at) + " is in the past (now is " +
+                                   FormatRfc3339(now) + ")");
+  }
+  return Status::Ok();
+}
+
 // When a scheduled campaign's start job is due: its time, or when it was
 // scheduled (or resumed) if that is later.
 Timestamp StartDue(const Campaign& c) {
@@ -215,10 +233,7 @@ Status CampaignService::EnqueueStart(const Campaign& c, Timestamp due) {
 Result<Campaign> CampaignService::CreateCampaign(Campaign c, bool schedule) {
   OUTFLOW_RETURN_IF_ERROR(ValidateCampaign(c));
   const Timestamp now = clock_.Now();
-  if (c.scheduled_at && *c.scheduled_at < now) {
-    return Status::InvalidArgument("send_at: " + FormatRfc3339(*c.scheduled_at) + " is in the past (now is " +
-                                   FormatRfc3339(now) + ")");
-  }
+  OUTFLOW_RETURN_IF_ERROR(CheckNotPast(c, now));
   Result<SendingAccount> account = store_.GetAccount(c.account);
   if (!account.ok()) {
     return account.status().code() == Code::kNotFound
@@ -265,10 +280,7 @@ Result<Campaign> CampaignService::ScheduleAt(CampaignId id, Timestamp now) {
     return Status::Conflict(CampaignName(c) + " is " + std::string(CampaignStateName(c.state)) +
                             "; only a draft can be scheduled");
   }
-  if (c.scheduled_at && *c.scheduled_at < now) {
-    return Status::InvalidArgument("send_at: " + FormatRfc3339(*c.scheduled_at) + " is in the past (now is " +
-                                   FormatRfc3339(now) + ")");
-  }
+  OUTFLOW_RETURN_IF_ERROR(CheckNotPast(c, now));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign scheduled,
                            store_.SetState(id, {CampaignState::kDraft}, CampaignState::kScheduled, now));
   if (Status st = EnqueueStart(scheduled, StartDue(scheduled)); !st.ok()) {

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "domain/contact.h"
+#include "time/local_day.h"
 
 namespace outflow {
 namespace {
@@ -37,7 +38,8 @@ std::string_view ChannelName(Channel c) {
 }
 
 std::optional<Channel> ParseChannel(std::string_view s) {
-  static constexpr std::array kAll{Channel::kEmail, Channel::kSms, Channel::kWhatsapp, Channel::kWebhook, Channel::kLog};
+  static constexpr std::array kAll{Channel::kEmail, Channel::kSms, Channel::kWhatsapp, Channel::kWebhook,
+                                   Channel::kLog};
   return ParseName(s, kAll, &ChannelName);
 }
 
@@ -55,8 +57,8 @@ std::string_view CampaignStateName(CampaignState s) {
 }
 
 std::optional<CampaignState> ParseCampaignState(std::string_view s) {
-  static constexpr std::array kAll{CampaignState::kDraft,     CampaignState::kScheduled, CampaignState::kProcessing,
-                                   CampaignState::kPaused,    CampaignState::kCompleted, CampaignState::kFailed,
+  static constexpr std::array kAll{CampaignState::kDraft,    CampaignState::kScheduled, CampaignState::kProcessing,
+                                   CampaignState::kPaused,   CampaignState::kCompleted, CampaignState::kFailed,
                                    CampaignState::kCancelled};
   return ParseName(s, kAll, &CampaignStateName);
 }
@@ -75,8 +77,17 @@ std::string_view RecipientStateName(RecipientState s) {
 
 std::optional<RecipientState> ParseRecipientState(std::string_view s) {
   static constexpr std::array kAll{RecipientState::kPending, RecipientState::kSending, RecipientState::kSent,
-                                   RecipientState::kFailed, RecipientState::kSkipped, RecipientState::kCancelled};
+                                   RecipientState::kFailed,  RecipientState::kSkipped, RecipientState::kCancelled};
   return ParseName(s, kAll, &RecipientStateName);
+}
+
+Result<LocalSendRange> LocalSendRangeOf(const std::string& wall, std::string_view field) {
+  if (wall.find_first_of("Zz+") != std::string::npos || wall.rfind('-') > 7) {
+    return Status::InvalidArgument(std::string(field) + ": '" + wall.substr(0, 40) +
+                                   "' must be a local date-time without an offset (YYYY-MM-DDTHH:MM)");
+  }
+  OUTFLOW_ASSIGN_OR_RETURN(Timestamp as_utc, ParseLocalDateTime("UTC", wall, field));
+  return LocalSendRange{as_utc - std::chrono::hours(14), as_utc + std::chrono::hours(12)};
 }
 
 Status ValidateAccount(const SendingAccount& a) {
@@ -106,6 +117,5 @@ Status ValidateCampaign(const Campaign& c) {
   }
   return ValidateTimeZone(c.time_zone, "time_zone");
 }
-
 
 }  // namespace outflow

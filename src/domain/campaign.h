@@ -99,8 +99,13 @@ struct Campaign {
   AccountId account;
   TemplateId template_id;
   Audience audience;
-  std::optional<Timestamp> scheduled_at;  // none: send now
+  std::optional<Timestamp> scheduled_at;  // none: send now. With local_send_at: the earliest instant (UTC+14)
   std::string time_zone = "UTC";          // the zone scheduled_at was given in (for display)
+  // Set: send at this local wall time ("2027-01-07T10:00") in each contact's own zone
+  // (the campaign's time_zone for a contact without one), each instant by the point
+  // rule of time/local_day.h. The start job runs at scheduled_at, the earliest such
+  // instant; a contact whose local time has passed by then is sent to at once.
+  std::optional<std::string> local_send_at;
   CapPolicy cap_policy = CapPolicy::kWait;
   std::optional<int64_t> missed_after_seconds;  // a campaign later than this when the daemon is back fails as missed
   int max_attempts = 5;
@@ -115,6 +120,14 @@ struct Campaign {
 inline constexpr int64_t kMaxMissedAfterSeconds = 366 * 86400;
 
 Status ValidateCampaign(const Campaign& c);
+
+// The first and last instants at which some zone's clock reads `wall` (UTC+14 and
+// UTC-12). InvalidArgument naming `field` for text that is not a local date-time.
+struct LocalSendRange {
+  Timestamp earliest;
+  Timestamp latest;
+};
+Result<LocalSendRange> LocalSendRangeOf(const std::string& wall, std::string_view field);
 
 // A campaign's recipient is its message in the outbox (domain/message.h), seen as
 // the ledger: queued and deferred are pending.

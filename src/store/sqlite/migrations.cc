@@ -316,6 +316,7 @@ ALTER TABLE campaigns DROP COLUMN pending;
 ALTER TABLE campaigns DROP COLUMN sent;
 ALTER TABLE campaigns DROP COLUMN failed;
 ALTER TABLE campaigns DROP COLUMN skipped;
+ALTER TABLE campaigns ADD COLUMN local_send_at TEXT;  -- set: this wall time in each contact's zone
 )sql"},
   };
   return kMigrations;

@@ -6,6 +6,7 @@
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
 #include "store/sqlite/outbox_rows.h"
+#include "time/local_day.h"
 
 namespace outflow {
 
@@ -134,7 +135,7 @@ constexpr const char* kSelectCampaignColumns =
     "SELECT id, name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, missed_after_seconds, "
     "max_attempts, state, error, created_at, updated_at, scheduled_state_at, started_at, paused_at, completed_at, "
     "failed_at, cancelled_at, (SELECT printf('%d %d %d %d %d %d', total, pending, sent, failed, skipped, cancelled) "
-    "FROM message_sources WHERE kind = 'campaign' AND source_id = campaigns.id) ";
+    "FROM message_sources WHERE kind = 'campaign' AND source_id = campaigns.id), local_send_at ";
 
 std::string EncodeAudience(const Audience& a) {
   json::object o;
@@ -188,6 +189,7 @@ Result<Campaign> ReadCampaign(const Stmt& s) {
   c.completed_at = OptTime(s, 17);
   c.failed_at = OptTime(s, 18);
   c.cancelled_at = OptTime(s, 19);
+  c.local_send_at = s.OptText(21);
   if (!s.IsNull(20)) {
     CampaignCounts& n = c.counts;
     if (std::sscanf(std::string(s.Text(20)).c_str(), "%ld %ld %ld %ld %ld %ld", &n.total, &n.pending, &n.sent, &n.failed,
@@ -447,8 +449,8 @@ Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timesta
   }
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
       "INSERT INTO campaigns(name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, "
-      "missed_after_seconds, max_attempts, state, created_at, updated_at, scheduled_state_at) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, CASE WHEN ?10 = 'scheduled' THEN ?11 END)"));
+      "missed_after_seconds, max_attempts, state, created_at, updated_at, scheduled_state_at, local_send_at) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, CASE WHEN ?10 = 'scheduled' THEN ?11 END, ?12)"));
   s->Bind(1, std::string_view(in.name));
   s->Bind(2, in.account.value());
   s->Bind(3, in.template_id.value());
@@ -460,6 +462,7 @@ Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timesta
   s->Bind(9, in.max_attempts);
   s->Bind(10, CampaignStateName(in.state));
   s->Bind(11, ToMicros(now));
+  s->Bind(12, in.local_send_at);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create campaign"));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, CampaignId(c.LastInsertRowId())));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create campaign"));
@@ -503,6 +506,34 @@ Result<Campaign> SqliteCampaignStore::SetState(CampaignId id, std::vector<Campai
 
 namespace {
 
+// For a campaign sent at a local time in each contact's zone: the instant of that
+// wall time in every zone of the audience (a contact without one: the campaign's),
+// by the point rule (time/local_day.h), and never before `now`, in
+// temp.fanout_zone_times for the fan-out's INSERT to join.
+Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs, Timestamp now) {
+  OUTFLOW_RETURN_IF_ERROR(c.Exec(
+      "CREATE TEMP TABLE IF NOT EXISTS fanout_zone_times(zone TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;"
+      "DELETE FROM temp.fanout_zone_times"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * zones, c.Prepare(
+      "SELECT DISTINCT coalesce(c.time_zone, '') FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
+      "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live'"));
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                           sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
+                                                         [](const Stmt& r) -> Result<std::string> {
+                                                           return std::string(r.Text(0));
+                                                         }));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * put, c.Prepare("INSERT INTO temp.fanout_zone_times(zone, at) VALUES(?1, ?2)"));
+  for (const std::string& zone : names) {
+    Result<Timestamp> at = ParseLocalDateTime(zone.empty() ? cur.time_zone : zone, *cur.local_send_at, "send_at");
+    if (!at.ok()) at = ParseLocalDateTime(cur.time_zone, *cur.local_send_at, "send_at");  // a zone tzdata lost
+    if (!at.ok()) return at.status();
+    put->Bind(1, std::string_view(zone));
+    put->Bind(2, ToMicros(std::max(*at, now)));
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*put, "store a zone's send time"));
+  }
+  return Status::Ok();
+}
+
 // The campaign's audience frozen into the outbox: one message per live contact in any
 // audience segment and not in the exclusion, with the account channel's address.
 // Two INSERTs (skipped, then queued) so that their counts come from changes()
@@ -526,11 +557,16 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
   }
   if (segs.empty()) segs = "NULL";
   const std::string no_address = "coalesce(" + addr + ", '') = ''";
+  std::string send_at = "?2";
+  if (cur.local_send_at) {
+    OUTFLOW_RETURN_IF_ERROR(FillZoneTimes(c, cur, segs, now));
+    send_at = "coalesce((SELECT at FROM temp.fanout_zone_times z WHERE z.zone = coalesce(c.time_zone, '')), ?2)";
+  }
   auto insert = [&](bool skipped) -> Result<int64_t> {
     std::string sql =
         "INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, "
         "send_at, state, max_attempts, reason, created_at, updated_at) "
-        "SELECT ?3, c.id, ?4, coalesce(" + addr + ", ''), 'campaign', ?1, 0, ?5, ?2, " +
+        "SELECT ?3, c.id, ?4, coalesce(" + addr + ", ''), 'campaign', ?1, 0, ?5, " + send_at + ", " +
         (skipped ? "'skipped', ?6, CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' ELSE '" + missing +
                        "' END, ?2, ?2 "
                  : std::string("'queued', ?6, NULL, ?2, ?2 ")) +

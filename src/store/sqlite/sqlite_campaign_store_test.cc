@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <stdexcept>
 
 #include "store/sqlite/sqlite_store.h"
@@ -376,6 +377,51 @@ TEST_F(CampaignStoreTest, RetryFailedContinuesAFailedCampaignWithPendingEntries)
   ASSERT_OK_AND_ASSIGN(Campaign c, store.GetCampaign(camp.id));
   EXPECT_EQ(c.state, CampaignState::kProcessing);
   EXPECT_EQ(c.counts.pending, 1);
+}
+
+// "10:00 in each contact's zone": each message is due at that wall time in its
+// contact's zone (the campaign's for a contact without one), by the point rule:
+// 02:30 on Berlin's spring-forward day does not exist and is 03:30 CEST.
+TEST_F(CampaignStoreTest, ALocalTimeCampaignIsDueAtThatWallTimeInEachContactsZone) {
+  auto contact_in = [&](const std::string& email, std::optional<std::string> zone) {
+    Contact c;
+    c.email = email;
+    c.time_zone = std::move(zone);
+    Result<Contact> r = stores_->contacts().Create(c, kT0);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_OK(stores_->segments().AddMembers(segment_.id, std::vector<ContactId>{r->id}, kT0));
+    return r->id;
+  };
+  ContactId berlin = contact_in("b@x.io", "Europe/Berlin");
+  ContactId york = contact_in("n@x.io", "America/New_York");
+  ContactId none = contact_in("z@x.io", std::nullopt);
+  ContactId kiritimati = contact_in("k@x.io", "Pacific/Kiritimati");
+  Campaign c;
+  c.name = "local";
+  c.account = Account(Channel::kEmail).id;
+  c.template_id = template_.id;
+  c.audience.segments = {segment_.id.value()};
+  c.state = CampaignState::kScheduled;
+  c.time_zone = "Asia/Tokyo";
+  c.local_send_at = "2027-03-28T02:30";
+  ASSERT_OK_AND_ASSIGN(LocalSendRange range, LocalSendRangeOf(*c.local_send_at, "send_at"));
+  c.scheduled_at = range.earliest;
+  ASSERT_OK_AND_ASSIGN(Campaign made, stores_->campaigns().CreateCampaign(c, kT0));
+  EXPECT_EQ(made.local_send_at, c.local_send_at);
+  // Started when Kiritimati (UTC+14) reaches the time: its message is due at once.
+  const Timestamp start = ParseRfc3339("2027-03-27T12:30:00Z").value();
+  EXPECT_EQ(range.earliest, start);
+  ASSERT_OK(stores_->campaigns().Start(made.id, start).status());
+  ASSERT_OK_AND_ASSIGN(auto messages, stores_->outbox().List({.source = SourceRef{SourceKind::kCampaign, made.id.value()}}));
+  std::map<ContactId, std::string> due;
+  for (const Message& m : messages) due[m.contact] = FormatRfc3339(m.send_at);
+  EXPECT_EQ(due[berlin], "2027-03-28T01:30:00.000000Z") << "02:30 skipped by the gap: 03:30 CEST";
+  EXPECT_EQ(due[york], "2027-03-28T06:30:00.000000Z") << "EDT since 14 March";
+  EXPECT_EQ(due[none], "2027-03-27T17:30:00.000000Z") << "the campaign's zone";
+  EXPECT_EQ(due[kiritimati], "2027-03-27T12:30:00.000000Z");
+  ASSERT_OK_AND_ASSIGN(std::optional<Timestamp> next, stores_->outbox().NextDue(made.account));
+  EXPECT_EQ(next, start);
+  EXPECT_EQ(LocalSendRangeOf("2027-03-28T02:30+01:00", "send_at").status().code(), Code::kInvalidArgument);
 }
 
 }  // namespace
