@@ -11,6 +11,7 @@
 #include "api/http_util.h"
 #include "api/job_json.h"
 #include "api/window_json.h"
+#include "codec/contact_rules_json.h"
 #include "domain/contact.h"
 #include "time/local_day.h"
 
@@ -120,6 +121,7 @@ json::value AccountToJson(const SendingAccount& a) {
   o["daily_cap"] = a.daily_cap ? json::value(*a.daily_cap) : json::value(nullptr);
   o["time_zone"] = a.time_zone;
   o["windows"] = WindowsToJson(a.windows);
+  o["contact_rules"] = ContactRulesToJson(a.rules);
   o["created_at"] = FormatRfc3339(a.created_at);
   o["updated_at"] = FormatRfc3339(a.updated_at);
   return o;
@@ -167,10 +169,12 @@ Status ApplyAccountJson(const json::object& o, SendingAccount& a, bool creating)
       }
     } else if (key == "windows") {
       OUTFLOW_ASSIGN_OR_RETURN(a.windows, WindowsFromJson(v));
+    } else if (key == "contact_rules") {
+      OUTFLOW_ASSIGN_OR_RETURN(a.rules, ContactRulesFromJson(v, "contact_rules"));
     } else {
       return Status::InvalidArgument(key +
                                      ": unknown field (known: name, channel, provider, settings, credentials, "
-                                     "rate_per_second, burst, daily_cap, time_zone, windows)");
+                                     "rate_per_second, burst, daily_cap, time_zone, windows, contact_rules)");
     }
   }
   return Status::Ok();

@@ -208,6 +208,18 @@ TEST_F(CampaignsApiTest, AccountBadInputNamesTheField) {
           {R"({"name":"a","provider":"log"})", "channel", "is required"},
           {R"({"name":"a","channel":"log"})", "provider", "is required"},
           {R"([1])", "body", "must be a JSON object"},
+          {R"({"name":"a","channel":"log","provider":"log","contact_rules":{"frequency_cap":{"per_day":0}}})",
+           "contact_rules.frequency_cap.per_day", "from 1 to 10000"},
+          {R"({"name":"a","channel":"log","provider":"log","contact_rules":{"frequency_cap":{}}})",
+           "contact_rules.frequency_cap", "give per_day, per_week or both"},
+          {R"({"name":"a","channel":"log","provider":"log","contact_rules":{"frequency_cap":{"per_day":1,"over":"drop"}}})",
+           "contact_rules.frequency_cap.over", "defer or skip"},
+          {R"({"name":"a","channel":"log","provider":"log","contact_rules":{"quiet_hours":{"start":"21:00"}}})",
+           "contact_rules.quiet_hours.end", "required"},
+          {R"({"name":"a","channel":"log","provider":"log","contact_rules":{"quiet_hours":{"start":"9","end":"8"}}})",
+           "contact_rules.quiet_hours.start", ""},
+          {R"({"name":"a","channel":"log","provider":"log","contact_rules":{"quiet":1}})", "contact_rules.quiet",
+           "unknown field"},
       }) {
     HttpResponse r = Call("POST", "/v1/accounts", c.body);
     EXPECT_EQ(r.status, 400) << c.body << " -> " << r.body;
@@ -227,6 +239,20 @@ TEST_F(CampaignsApiTest, AccountBadInputNamesTheField) {
   r = Call("POST", "/v1/accounts", R"({"name":"dry","channel":"log","provider":"log"})");
   EXPECT_EQ(r.status, 409) << r.body;
   EXPECT_EQ(Call("PATCH", "/v1/accounts/99", R"({"burst":1})").status, 404);
+
+  // Per-contact rules: set, read back, cleared.
+  r = Call("PATCH", "/v1/accounts/" + id,
+           R"({"contact_rules":{"frequency_cap":{"per_day":3,"over":"skip"},"quiet_hours":{"start":"21:00","end":"08:00"}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  json::value rules = Body(Call("GET", "/v1/accounts/" + id)).at("contact_rules");
+  EXPECT_EQ(rules.at("frequency_cap").at("per_day").as_int64(), 3);
+  EXPECT_TRUE(rules.at("frequency_cap").at("per_week").is_null());
+  EXPECT_EQ(rules.at("frequency_cap").at("over").as_string(), "skip");
+  EXPECT_EQ(rules.at("quiet_hours").at("start").as_string(), "21:00");
+  EXPECT_EQ(rules.at("quiet_hours").at("end").as_string(), "08:00");
+  r = Call("PATCH", "/v1/accounts/" + id, R"({"contact_rules":null})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(Body(r).at("contact_rules").at("quiet_hours").is_null());
 }
 
 TEST_F(CampaignsApiTest, TemplatesAndPreview) {

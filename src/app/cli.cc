@@ -17,6 +17,7 @@
 #include "api/api_client.h"
 #include "app/cli_campaigns.h"
 #include "app/cli_common.h"
+#include "codec/contact_rules_json.h"
 #include "app/daemon.h"
 #include "crypto/secret_box.h"
 #include "domain/segment.h"
@@ -753,6 +754,13 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
 
+  std::string contact_rules;
+  serve->add_option("--contact-rules", contact_rules,
+                    "per-contact rules for every account, as JSON: {\"frequency_cap\": {\"per_day\": 3, "
+                    "\"per_week\": 10, \"over\": \"defer\"|\"skip\"}, \"quiet_hours\": {\"start\": \"21:00\", "
+                    "\"end\": \"08:00\"}} (an account's own contact_rules win, part by part)")
+      ->envname("OUTFLOW_CONTACT_RULES");
+
   std::string keygen_dir = "./data";
   std::string keygen_out;
   bool keygen_if_missing = false;
@@ -976,6 +984,17 @@ int RunCli(int argc, char** argv) {
     cfg.lease = std::chrono::seconds(lease_seconds);
     cfg.send_retry_base = std::chrono::milliseconds(send_retry_base_ms);
     cfg.pacing_guard = std::chrono::milliseconds(pacing_guard_ms);
+    if (!contact_rules.empty()) {
+      boost::system::error_code ec;
+      boost::json::value v = boost::json::parse(contact_rules, ec);
+      Result<ContactRules> rules = ec ? Result<ContactRules>(Status::InvalidArgument("contact-rules: not JSON"))
+                                      : ContactRulesFromJson(v, "contact-rules");
+      if (!rules.ok()) {
+        std::cerr << "outflow: --" << rules.status().message() << "\n";
+        return kExitUsage;
+      }
+      cfg.contact_rules = *rules;
+    }
     if (const char* key = std::getenv("OUTFLOW_SECRET_KEY"); key != nullptr && *key != '\0') cfg.secret_key_value = key;
     return Serve(cfg);
   }

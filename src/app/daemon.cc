@@ -207,7 +207,10 @@ Status Daemon::Start() {
   SenderOptions sending;
   sending.retry_backoff.base = config_.send_retry_base;
   sending.pacing_guard = config_.pacing_guard;
+  sending.global_rules = config_.contact_rules;
   sending.unsubscribe_url = [&p](const Message& m) {
+    // Transactional mail (a receipt, a password reset) carries no List-Unsubscribe link.
+    if (m.source.kind == SourceKind::kTransactional) return std::string();
     return p.campaigns->UnsubscribeUrl(CampaignId(m.source.id), m.contact.value());
   };
   p.sender = std::make_unique<Sender>(

@@ -22,6 +22,7 @@
 
 #include "base/status.h"
 #include "base/time.h"
+#include "domain/campaign.h"
 #include "domain/import.h"
 
 namespace outflow {
@@ -49,6 +50,8 @@ struct DaemonConfig {
   std::string public_url;
   // SenderOptions::pacing_guard: slack for delivery-delay jitter in rate limits.
   Duration pacing_guard = std::chrono::milliseconds(10);
+  // SenderOptions::global_rules: per-contact rules for every account (--contact-rules).
+  ContactRules contact_rules;
 };
 
 // The default key file of a data directory.

@@ -90,6 +90,34 @@ Result<LocalSendRange> LocalSendRangeOf(const std::string& wall, std::string_vie
   return LocalSendRange{as_utc - std::chrono::hours(14), as_utc + std::chrono::hours(12)};
 }
 
+ContactRules MergeRules(const ContactRules& own, const ContactRules& fallback) {
+  ContactRules out = own;
+  if (!own.capped()) {
+    out.per_day = fallback.per_day;
+    out.per_week = fallback.per_week;
+    out.skip_over_cap = fallback.skip_over_cap;
+  }
+  if (!out.quiet_hours) out.quiet_hours = fallback.quiet_hours;
+  return out;
+}
+
+Status ValidateRules(const ContactRules& r, std::string_view field) {
+  const std::string f(field);
+  for (const auto& [v, name] : {std::pair{r.per_day, "per_day"}, std::pair{r.per_week, "per_week"}}) {
+    if (v && (*v < 1 || *v > 10000)) {
+      return Status::InvalidArgument(f + ".frequency_cap." + name + ": must be between 1 and 10000");
+    }
+  }
+  if (r.quiet_hours) {
+    const QuietHours& q = *r.quiet_hours;
+    if (q.start_minute < 0 || q.start_minute >= 1440 || q.end_minute < 0 || q.end_minute >= 1440 ||
+        q.start_minute == q.end_minute) {
+      return Status::InvalidArgument(f + ".quiet_hours: start and end must be two different times of day");
+    }
+  }
+  return Status::Ok();
+}
+
 Status ValidateAccount(const SendingAccount& a) {
   OUTFLOW_RETURN_IF_ERROR(ValidateName(a.name, "name"));
   if (a.provider.empty()) return Status::InvalidArgument("provider: must not be empty");
@@ -102,6 +130,7 @@ Status ValidateAccount(const SendingAccount& a) {
   }
   if (a.daily_cap && *a.daily_cap < 1) return Status::InvalidArgument("daily_cap: must be at least 1");
   OUTFLOW_RETURN_IF_ERROR(ValidateTimeZone(a.time_zone, "time_zone"));
+  OUTFLOW_RETURN_IF_ERROR(ValidateRules(a.rules, "contact_rules"));
   return SendWindows::Create(a.time_zone, a.windows).status();
 }
 

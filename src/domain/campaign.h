@@ -35,6 +35,24 @@ enum class Channel { kEmail, kSms, kWhatsapp, kWebhook, kLog };
 std::string_view ChannelName(Channel c);
 std::optional<Channel> ParseChannel(std::string_view s);
 
+// Rules for each contact, across every source (docs/sending.md "Per-contact rules").
+// Nothing applies unless set.
+struct QuietHours {
+  int start_minute = 0;  // local minutes after midnight; start > end wraps past midnight
+  int end_minute = 0;
+};
+struct ContactRules {
+  std::optional<int> per_day;   // at most this many sends per contact and channel in any 24 h
+  std::optional<int> per_week;  // ... in any 7 days
+  bool skip_over_cap = false;   // over a cap: skipped with the reason (else deferred until under it)
+  std::optional<QuietHours> quiet_hours;  // in the contact's zone (the account's when it has none)
+  bool capped() const { return per_day.has_value() || per_week.has_value(); }
+  bool empty() const { return !capped() && !quiet_hours; }
+};
+// `own` with each unset part taken from `fallback` (the global rules).
+ContactRules MergeRules(const ContactRules& own, const ContactRules& fallback);
+Status ValidateRules(const ContactRules& r, std::string_view field);
+
 // A channel's provider settings, credentials and limits.
 struct SendingAccount {
   AccountId id;
@@ -48,6 +66,7 @@ struct SendingAccount {
   std::optional<int64_t> daily_cap;  // sends per local day of time_zone
   std::string time_zone = "UTC";
   std::vector<Window> windows;  // empty: any time
+  ContactRules rules;           // per contact, over the global ones
   Timestamp created_at;
   Timestamp updated_at;
 };

@@ -1,6 +1,7 @@
 #include "sending/sender.h"
 
 #include <random>
+#include <set>
 
 #include "base/log.h"
 #include "sending/render.h"
@@ -24,15 +25,19 @@ struct Sender::Gate {
   }
   RateLimiter limiter;
   std::mutex mu;
-  Timestamp hold_until{};   // GUARDED_BY(mu): no sends before (outage, Retry-After)
-  int outage_failures = 0;  // GUARDED_BY(mu): chunks in a row that failed wholly transiently
+  Timestamp hold_until{};       // GUARDED_BY(mu): no sends before (outage, Retry-After)
+  int outage_failures = 0;      // GUARDED_BY(mu): chunks in a row that failed wholly transiently
+  std::set<MessageId> failing;  // GUARDED_BY(mu): the distinct messages of those chunks
   Timestamp HeldUntil() {
     std::lock_guard lock(mu);
     return hold_until;
   }
+  // Open once the failures in a row span several messages: one bad recipient that
+  // keeps failing alone is that recipient's problem (it spends its own attempts).
+  static constexpr size_t kOpenAfterMessages = 3;
   bool CircuitOpen() {
     std::lock_guard lock(mu);
-    return outage_failures > 0;
+    return failing.size() >= kOpenAfterMessages;
   }
 };
 
@@ -47,6 +52,8 @@ struct Sender::Context {
     Result<CompiledTemplate> compiled = Status::Internal("not compiled");
   };
   std::map<TemplateId, CachedTemplate> templates;
+  ContactRules rules;                                // the account's over the global ones
+  std::map<std::string, SendWindows> quiet_by_zone;  // the hours outside quiet_hours, per contact zone
   std::mt19937_64 rng{std::random_device{}()};
 };
 
@@ -57,6 +64,7 @@ struct Sender::Batch {
   std::vector<MessageOutcome> outcomes;
   std::vector<channels::OutboundMessage> messages;
   std::vector<size_t> message_of;  // claimed index of each message
+  std::set<MessageId> count_send;  // sends the frequency caps count
 };
 
 namespace {
@@ -248,6 +256,8 @@ Status Sender::Refresh(Loop& loop, Context& ctx) {
   ctx.windows = std::move(windows);
   ctx.sender = std::move(sender);
   ctx.gate = GateFor(ctx.account);
+  ctx.rules = MergeRules(ctx.account.rules, options_.global_rules);
+  ctx.quiet_by_zone.clear();
   return Status::Ok();
 }
 
@@ -290,6 +300,11 @@ bool Sender::Step(Loop& loop, Context& ctx) {
   const int by_rate = static_cast<int>(std::max<int64_t>(
       1, acct.rate_per_second * options_.batch_time.count() / Duration(std::chrono::seconds(1)).count()));
   const int want = ctx.gate->CircuitOpen() ? 1 : std::min(options_.max_batch, by_rate);  // open circuit: one probe
+  uint64_t seq = 0;  // read before the claim: an interrupt after it is seen by the batch
+  {
+    std::lock_guard lock(mu_);
+    seq = interrupt_seq_;
+  }
   Result<OutboxClaim> claim = outbox_.Claim(acct.id, now, want, *day, acct.daily_cap);
   if (!claim.ok()) {
     log::Error("outbox claim failed; retrying", {{"account", acct.id.value()}, {"error", claim.status().ToString()}});
@@ -302,10 +317,8 @@ bool Sender::Step(Loop& loop, Context& ctx) {
   if (claim->messages.empty()) return Idle(loop, ctx, claim->cap_reached, *day);
   Batch batch;
   batch.claimed = std::move(claim->messages);
-  {
-    std::lock_guard lock(mu_);
-    batch.seq = interrupt_seq_;
-  }
+  batch.seq = seq;
+  if (!ctx.rules.empty()) ApplyContactRules(ctx, batch, now);
   Render(ctx, batch);
   SendChunks(loop, ctx, batch, *day);
   Record(loop, batch);  // render failures and give-backs
@@ -338,6 +351,102 @@ bool Sender::Idle(Loop& loop, Context& ctx, bool cap_reached, const std::string&
   return true;
 }
 
+namespace {
+
+// The hours outside quiet hours, as send windows in `zone` (the window rule of
+// time/send_window.h: a DST gap removes what does not exist).
+Result<SendWindows> AllowedHours(const std::string& zone, const QuietHours& q) {
+  std::vector<Window> allowed;
+  if (q.start_minute > q.end_minute) {
+    allowed.push_back(Window{0x7f, q.end_minute, q.start_minute});  // 21:00-08:00 quiet: 08:00-21:00
+  } else {
+    if (q.start_minute > 0) allowed.push_back(Window{0x7f, 0, q.start_minute});
+    allowed.push_back(Window{0x7f, q.end_minute, 24 * 60});
+  }
+  return SendWindows::Create(zone, std::move(allowed));
+}
+
+// When the contact is under its caps again, given its recent sends (oldest first)
+// and those planned in this batch; nullopt: under them now.
+std::optional<Timestamp> OverCapUntil(const ContactRules& r, std::vector<Timestamp> sends, int planned, Timestamp now) {
+  for (int i = 0; i < planned; ++i) sends.push_back(now);
+  std::optional<Timestamp> until;
+  auto check = [&](std::optional<int> cap, Duration window) {
+    if (!cap) return;
+    std::vector<Timestamp> in;
+    for (Timestamp t : sends) {
+      if (t > now - window) in.push_back(t);
+    }
+    if (static_cast<int>(in.size()) < *cap) return;
+    // Under the cap once the oldest send that keeps it full leaves the window.
+    const Timestamp free_at = in[in.size() - static_cast<size_t>(*cap)] + window + std::chrono::microseconds(1);
+    until = std::max(until.value_or(free_at), free_at);
+  };
+  check(r.per_day, std::chrono::hours(24));
+  check(r.per_week, std::chrono::hours(24 * 7));
+  return until;
+}
+
+std::string CapText(const ContactRules& r) {
+  std::string out;
+  if (r.per_day) out += std::to_string(*r.per_day) + " a day";
+  if (r.per_week) out += (out.empty() ? "" : ", ") + std::to_string(*r.per_week) + " a week";
+  return out;
+}
+
+}  // namespace
+
+void Sender::ApplyContactRules(Context& ctx, Batch& batch, Timestamp now) {
+  const ContactRules& rules = ctx.rules;
+  std::vector<ClaimedMessage> kept;
+  std::map<ContactId, int> planned;  // sends to each contact already let through in this batch
+  for (ClaimedMessage& cm : batch.claimed) {
+    const Message& m = cm.message;
+    if (rules.quiet_hours) {
+      const std::string zone = cm.contact.time_zone.value_or(ctx.account.time_zone);
+      auto it = ctx.quiet_by_zone.find(zone);
+      if (it == ctx.quiet_by_zone.end()) {
+        Result<SendWindows> w = AllowedHours(zone, *rules.quiet_hours);
+        if (!w.ok()) w = AllowedHours(ctx.account.time_zone, *rules.quiet_hours);
+        if (w.ok()) it = ctx.quiet_by_zone.emplace(zone, std::move(w).value()).first;
+      }
+      if (it != ctx.quiet_by_zone.end() && !it->second.IsOpen(now)) {
+        MessageOutcome o = GiveBack(m);
+        o.retry_at = it->second.NextOpen(now);
+        o.reason = "deferred: quiet hours in " + zone;
+        batch.outcomes.push_back(std::move(o));
+        continue;
+      }
+    }
+    if (rules.capped()) {
+      Result<std::vector<Timestamp>> sends =
+          outbox_.RecentSends(m.contact, ctx.account.channel, now - std::chrono::hours(24 * 7));
+      if (!sends.ok()) {
+        batch.outcomes.push_back(GiveBack(m));  // cannot tell: not now
+        continue;
+      }
+      std::optional<Timestamp> until = OverCapUntil(rules, std::move(sends).value(), planned[m.contact], now);
+      if (until) {
+        if (rules.skip_over_cap) {
+          MessageOutcome o = OutcomeFor(m, MessageState::kSkipped, "frequency cap: " + CapText(rules));
+          o.attempted = false;
+          batch.outcomes.push_back(std::move(o));
+        } else {
+          MessageOutcome o = GiveBack(m);
+          o.retry_at = *until;
+          o.reason = "deferred: frequency cap (" + CapText(rules) + ")";
+          batch.outcomes.push_back(std::move(o));
+        }
+        continue;
+      }
+      ++planned[m.contact];
+      batch.count_send.insert(m.id);
+    }
+    kept.push_back(std::move(cm));
+  }
+  batch.claimed = std::move(kept);
+}
+
 void Sender::Render(Context& ctx, Batch& batch) {
   batch.outcomes.reserve(batch.claimed.size());
   batch.messages.reserve(batch.claimed.size());
@@ -367,7 +476,9 @@ void Sender::Render(Context& ctx, Batch& batch) {
     }
     if (!r.ok()) {
       stats_.failed.fetch_add(1, std::memory_order_relaxed);
-      batch.outcomes.push_back(OutcomeFor(m, MessageState::kFailed, r.status().message()));
+      MessageOutcome o = OutcomeFor(m, MessageState::kFailed, r.status().message());
+      o.attempted = false;  // never handed to the channel
+      batch.outcomes.push_back(std::move(o));
       continue;
     }
     channels::OutboundMessage out;
@@ -429,7 +540,8 @@ void Sender::SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::strin
     if (gate.HeldUntil() > now || !ctx.windows->IsOpen(now)) break;
     if (Result<std::string> today = LocalDay(ctx.account.time_zone, now); !today.ok() || *today != day) break;
     const int remaining = static_cast<int>(batch.messages.size() - next);
-    const int want = gate.CircuitOpen() ? 1 : std::min({remaining, gate.limiter.burst(), options_.max_chunk});
+    const bool probe = gate.CircuitOpen();
+    const int want = probe ? 1 : std::min({remaining, gate.limiter.burst(), options_.max_chunk});
     const int granted = gate.limiter.TryAcquire(want, now);
     if (granted == 0) {
       Sleep(loop, gate.limiter.NextAvailable(now));
@@ -448,6 +560,7 @@ void Sender::SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::strin
         case channels::SendOutcome::kSent:
           answered = true;
           o.provider_id = std::move(res.provider_id);
+          o.count_send = batch.count_send.contains(m.id);
           stats_.sent.fetch_add(1, std::memory_order_relaxed);
           break;
         case channels::SendOutcome::kPermanent:
@@ -459,7 +572,12 @@ void Sender::SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::strin
         case channels::SendOutcome::kTransient:
           stats_.transient.fetch_add(1, std::memory_order_relaxed);
           if (res.retry_after) retry_after = std::max(retry_after.value_or(Duration::zero()), *res.retry_after);
-          if (m.attempts >= m.max_attempts) {
+          if (probe) {
+            // A probe of an open circuit that failed: the outage, not this message. It
+            // keeps its attempts and its place, so a long outage fails no message.
+            o = GiveBack(m);
+            o.reason = "provider unavailable: " + res.error;
+          } else if (m.attempts >= m.max_attempts) {
             o.state = MessageState::kFailed;
             o.reason = "gave up after " + std::to_string(m.attempts) + " attempts: " + res.error;
             stats_.failed.fetch_add(1, std::memory_order_relaxed);
@@ -478,8 +596,11 @@ void Sender::SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::strin
       std::lock_guard g(gate.mu);
       if (answered) {
         gate.outage_failures = 0;
+        gate.failing.clear();
       } else {
         ++gate.outage_failures;
+        for (size_t k = 0; k < chunk.size(); ++k)
+          gate.failing.insert(batch.claimed[batch.message_of[next + k]].message.id);
         gate.hold_until = std::max(gate.hold_until, after_send + options_.outage_backoff.Ceiling(gate.outage_failures));
       }
       if (retry_after) gate.hold_until = std::max(gate.hold_until, after_send + *retry_after);

@@ -6,6 +6,8 @@
 //   claim due messages of the account (OutboxStore::Claim: by priority, sources of
 //   one priority taking turns; at most max_batch and at most `batch_time` of the
 //   account's rate, so a pause takes effect within about that long)
+//   -> apply the per-contact rules (quiet hours in the contact's zone defer a
+//      message to the next allowed minute; a frequency cap defers or skips it)
 //   -> render each for its contact and variables (a render error fails that
 //      message with the reason; the rest go on)
 //   -> take grants from the account's RateLimiter, send each granted chunk (at
@@ -25,10 +27,13 @@
 // Failures. A permanent result fails the message with the channel's reason. A
 // transient one queues it again after a backoff (at least the provider's
 // Retry-After), until its max_attempts: then it fails with "gave up after N
-// attempts: <reason>". Circuit breaker: a chunk that fails wholly transiently opens
-// the account's circuit for an exponential hold capped at outage_backoff's maximum
-// (2 s by default); while it is open each probe is one message, and any answer from
-// the provider closes it, so sending resumes within about 2 s of a recovery.
+// attempts: <reason>". Circuit breaker: a chunk that fails wholly transiently holds
+// the account for an exponential time capped at outage_backoff's maximum (2 s by
+// default); once such failures in a row span 3 messages the circuit is open: each
+// send is then a probe of one message, whose failure costs it no attempt (the
+// outage is the provider's, not the message's, so an outage of any length fails
+// no message), and any answer from the provider closes it, so sending resumes
+// within about 2 s of a recovery (plus the channel's timeout if the provider hangs).
 //
 // Interruptions. Interrupt(source) (a campaign paused or cancelled) makes each loop
 // give back the source's claimed, unsent messages before its next chunk, without
@@ -80,6 +85,8 @@ struct SenderOptions {
   Duration pacing_guard = std::chrono::milliseconds(10);
   // How long an account whose sender cannot be built waits before trying again.
   Duration account_retry = std::chrono::seconds(30);
+  // Per-contact rules for every account (each account's own rules win, part by part).
+  ContactRules global_rules;
   // The List-Unsubscribe link of an email message (empty: none).
   std::function<std::string(const Message&)> unsubscribe_url;
 };
@@ -148,6 +155,8 @@ class Sender {
   bool Gated(Loop& loop, Context& ctx);
   // Nothing was claimed: waits for the cap, the next due message; false: nothing left.
   bool Idle(Loop& loop, Context& ctx, bool cap_reached, const std::string& day);
+  // Defers or skips the claimed messages the per-contact rules hold back.
+  void ApplyContactRules(Context& ctx, Batch& batch, Timestamp now);
   void Render(Context& ctx, Batch& batch);
   void SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::string& day);
   // Records and clears the batch's outcomes so far.

@@ -25,7 +25,8 @@
 // - Record applies outcomes of claimed messages in one transaction: only to a
 //   message still `sending` at the attempt the outcome answers (a stale outcome is
 //   ignored). Not attempted (claimed, never handed to the channel) goes back to
-//   queued without counting the attempt, and gives back its reservation on the
+//   queued without counting the attempt (due at its retry_at when one is given: a
+//   deferral), and gives back its reservation on the
 //   day's cap. A message that would go back to queued (a retry, a give-back) whose
 //   contact unsubscribed meanwhile is skipped instead.
 // - RequeueSending puts the account's `sending` messages back to queued (their send
@@ -69,8 +70,10 @@ struct MessageOutcome {
   MessageState state = MessageState::kSent;  // sent, failed, skipped, or queued (retry at retry_at)
   std::string provider_id;
   std::string reason;
-  Timestamp retry_at;
-  bool attempted = true;  // false: never handed to the channel
+  Timestamp retry_at;      // queued again (or given back, when set): due then
+  bool attempted = true;   // false: never handed to the channel (failed at render, skipped by a rule,
+                           // given back): the attempt is not counted and the day's cap reservation returns
+  bool count_send = false; // sent: remember the send for the contact's frequency caps
 };
 
 struct MessageFilter {
@@ -110,6 +113,9 @@ class OutboxStore {
   virtual Result<std::optional<Timestamp>> NextDue(AccountId account) = 0;
   // Sends reserved on the account's local `day` so far.
   virtual Result<int64_t> DayCount(AccountId account, const std::string& day) = 0;
+  // When the contact was sent to on `channel` since `since`, oldest first (only the
+  // sends recorded with count_send; kept for 7 days).
+  virtual Result<std::vector<Timestamp>> RecentSends(ContactId contact, Channel channel, Timestamp since) = 0;
 };
 
 }  // namespace outflow

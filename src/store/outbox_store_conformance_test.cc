@@ -392,4 +392,54 @@ TEST_P(OutboxStoreConformance, ListFiltersAndPagesById) {
   EXPECT_EQ(outbox_->Get(MessageId(987654)).status().code(), Code::kNotFound);
 }
 
+TEST_P(OutboxStoreConformance, WhatNeverReachedTheChannelGivesItsCapBackAndADeferralMovesItsTime) {
+  AccountId acct = Account(Channel::kEmail, /*cap=*/10);
+  std::vector<NewMessage> batch;
+  for (int i = 0; i < 3; ++i) batch.push_back(Msg(acct, Contact("g" + std::to_string(i) + "@x.io"), kCampaign1));
+  Put(batch);
+  ASSERT_OK_AND_ASSIGN(OutboxClaim claim, outbox_->Claim(acct, kT0, 10, "2027-01-15", 10));
+  ASSERT_EQ(claim.messages.size(), 3u);
+  EXPECT_EQ(*outbox_->DayCount(acct, "2027-01-15"), 3);
+  std::vector<Message> m = Messages(claim);
+  MessageOutcome render_failed = Outcome(m[0], MessageState::kFailed, "template: no value");
+  render_failed.attempted = false;
+  MessageOutcome rule_skipped = Outcome(m[1], MessageState::kSkipped, "frequency cap: 1 a day");
+  rule_skipped.attempted = false;
+  MessageOutcome deferred = Outcome(m[2], MessageState::kQueued, "deferred: quiet hours in UTC");
+  deferred.attempted = false;
+  deferred.retry_at = kT0 + std::chrono::hours(8);
+  ASSERT_OK(outbox_->Record(acct, std::vector{render_failed, rule_skipped, deferred}, kT0).status());
+  EXPECT_EQ(*outbox_->DayCount(acct, "2027-01-15"), 0) << "none of them was sent";
+  ASSERT_OK_AND_ASSIGN(Message failed, outbox_->Get(m[0].id));
+  EXPECT_EQ(failed.state, MessageState::kFailed);
+  EXPECT_EQ(failed.attempts, 0);
+  ASSERT_OK_AND_ASSIGN(Message waits, outbox_->Get(m[2].id));
+  EXPECT_EQ(waits.state, MessageState::kQueued);
+  EXPECT_EQ(waits.send_at, kT0 + std::chrono::hours(8));
+  EXPECT_EQ(waits.reason, "deferred: quiet hours in UTC");
+  EXPECT_EQ(waits.attempts, 0);
+  MessageCounts counts = CountsOf(kCampaign1);
+  EXPECT_EQ(counts.failed, 1);
+  EXPECT_EQ(counts.skipped, 1);
+  EXPECT_EQ(counts.pending, 1);
+}
+
+TEST_P(OutboxStoreConformance, SendsCountedForFrequencyCapsAreReadBackPerContactAndChannel) {
+  AccountId acct = Account(Channel::kEmail);
+  ContactId a = Contact("fa@x.io");
+  Put({Msg(acct, a, kCampaign1), Msg(acct, a, kCampaign2)});
+  ASSERT_OK_AND_ASSIGN(OutboxClaim claim, outbox_->Claim(acct, kT0, 10, "d", std::nullopt));
+  ASSERT_EQ(claim.messages.size(), 2u);
+  std::vector<Message> m = Messages(claim);
+  MessageOutcome counted = Outcome(m[0], MessageState::kSent);
+  counted.count_send = true;
+  ASSERT_OK(outbox_->Record(acct, std::vector{counted, Outcome(m[1], MessageState::kSent)}, kT0).status());
+  ASSERT_OK_AND_ASSIGN(auto sends, outbox_->RecentSends(a, Channel::kEmail, kT0 - std::chrono::hours(24)));
+  EXPECT_EQ(sends, std::vector<Timestamp>{kT0}) << "only the send counted for the caps";
+  ASSERT_OK_AND_ASSIGN(auto sms, outbox_->RecentSends(a, Channel::kSms, kT0 - std::chrono::hours(24)));
+  EXPECT_TRUE(sms.empty()) << "per channel";
+  ASSERT_OK_AND_ASSIGN(auto later, outbox_->RecentSends(a, Channel::kEmail, kT0 + std::chrono::seconds(1)));
+  EXPECT_TRUE(later.empty());
+}
+
 }  // namespace outflow

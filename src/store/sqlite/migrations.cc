@@ -299,16 +299,20 @@ CREATE INDEX contacts_phone ON contacts(phone) WHERE phone IS NOT NULL;
 
 INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, send_at,
                      state, attempts, max_attempts, provider_id, reason, created_at, updated_at, last_attempt_at)
-SELECT c.account_id, r.contact_id, c.template_id, r.address, 'campaign', r.campaign_id, 0, 30, r.next_attempt_at,
-       CASE r.state WHEN 'pending' THEN 'queued' WHEN 'sending' THEN 'queued' ELSE r.state END,
+SELECT c.account_id, r.contact_id, c.template_id, r.address, 'campaign', r.campaign_id, 0, 30,
+       CASE r.next_attempt_at WHEN 0 THEN r.updated_at ELSE r.next_attempt_at END,
+       CASE WHEN r.state IN ('pending', 'sending') AND c.state = 'cancelled' THEN 'cancelled'
+            WHEN r.state IN ('pending', 'sending') THEN 'queued' ELSE r.state END,
        r.attempts, c.max_attempts, r.provider_id, r.error, r.updated_at, r.updated_at, r.last_attempt_at
 FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id ORDER BY r.campaign_id, r.contact_id;
+UPDATE messages SET sent_at = updated_at WHERE state = 'sent';
 INSERT INTO message_sources(account_id, kind, source_id, priority, state, total, pending, sent, failed, skipped,
-                            updated_at)
+                            cancelled, updated_at)
 SELECT account_id, 'campaign', id, 30,
        CASE state WHEN 'cancelled' THEN 'cancelled' WHEN 'paused' THEN 'paused' WHEN 'failed' THEN 'paused'
                   ELSE 'active' END,
-       total, pending, sent, failed, skipped, updated_at
+       total, CASE state WHEN 'cancelled' THEN 0 ELSE pending END, sent, failed, skipped,
+       CASE state WHEN 'cancelled' THEN pending ELSE 0 END, updated_at
 FROM campaigns WHERE started_at IS NOT NULL;
 DROP TABLE campaign_recipients;
 ALTER TABLE campaigns DROP COLUMN total;
@@ -317,6 +321,15 @@ ALTER TABLE campaigns DROP COLUMN sent;
 ALTER TABLE campaigns DROP COLUMN failed;
 ALTER TABLE campaigns DROP COLUMN skipped;
 ALTER TABLE campaigns ADD COLUMN local_send_at TEXT;  -- set: this wall time in each contact's zone
+ALTER TABLE sending_accounts ADD COLUMN contact_rules TEXT NOT NULL DEFAULT '{}';  -- codec/contact_rules_json.h
+-- Sends to a contact per channel, kept while a frequency cap applies to the account.
+CREATE TABLE contact_sends (
+  contact_id INTEGER NOT NULL,
+  channel    TEXT    NOT NULL,
+  sent_at    INTEGER NOT NULL,
+  message_id INTEGER NOT NULL,
+  PRIMARY KEY (contact_id, channel, sent_at, message_id)
+) WITHOUT ROWID;
 )sql"},
   };
   return kMigrations;

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "codec/contact_rules_json.h"
 #include "codec/windows_json.h"
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
@@ -35,7 +36,7 @@ std::optional<Timestamp> OptTime(const Stmt& s, int col) {
 
 constexpr const char* kAccountSelect =
     "SELECT id, name, channel, provider, settings, credentials IS NOT NULL, rate_per_second, burst, daily_cap, "
-    "time_zone, windows, created_at, updated_at FROM sending_accounts ";
+    "time_zone, windows, created_at, updated_at, contact_rules FROM sending_accounts ";
 
 Result<SendingAccount> ReadAccount(const Stmt& s) {
   SendingAccount a;
@@ -52,6 +53,7 @@ Result<SendingAccount> ReadAccount(const Stmt& s) {
   a.windows = DecodeWindowsColumn(s.Text(10));
   a.created_at = FromMicros(s.Int(11));
   a.updated_at = FromMicros(s.Int(12));
+  a.rules = DecodeContactRules(s.Text(13));
   return a;
 }
 
@@ -60,7 +62,7 @@ Result<SendingAccount> GetAccountOn(Connection& c, AccountId id) {
   return sqlite::ReadOneById<SendingAccount>(c, kSql, id.value(), "account", ReadAccount);
 }
 
-// Binds ?2..?12 as both the INSERT and the UPDATE below use them (?1 is the id in the UPDATE).
+// Binds ?2..?13 as the INSERT and the UPDATE below use them (?1 is the id in the UPDATE).
 void BindAccount(Stmt& s, const SendingAccount& a, const std::optional<std::string>& sealed, Timestamp now) {
   s.Bind(2, std::string_view(a.name));
   s.Bind(3, std::string_view(a.provider));
@@ -73,6 +75,7 @@ void BindAccount(Stmt& s, const SendingAccount& a, const std::optional<std::stri
   s.Bind(10, std::string_view(EncodeWindowsColumn(a.windows)));
   s.Bind(11, ToMicros(now));
   s.Bind(12, ChannelName(a.channel));
+  s.Bind(13, std::string_view(EncodeContactRules(a.rules)));
 }
 
 // Sends reserved on the account's local `day` so far.
@@ -310,7 +313,8 @@ Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& 
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, 0, "account"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
       "INSERT INTO sending_accounts(name, channel, provider, settings, credentials, rate_per_second, burst, daily_cap, "
-      "time_zone, windows, created_at, updated_at) VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"));
+      "time_zone, windows, created_at, updated_at, contact_rules) "
+      "VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?13)"));
   BindAccount(*s, a, std::nullopt, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create account"));
   const AccountId id(c.LastInsertRowId());
@@ -348,7 +352,8 @@ Result<SendingAccount> SqliteCampaignStore::UpdateAccount(const SendingAccount& 
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, a.id.value(), "account"));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
       "UPDATE sending_accounts SET name = ?2, provider = ?3, settings = ?4, credentials = coalesce(?5, credentials), "
-      "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11 WHERE id = ?1"));
+      "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11, "
+      "contact_rules = ?13 WHERE id = ?1"));
   s->Bind(1, a.id.value());
   BindAccount(*s, a, sealed, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update account"));

@@ -167,6 +167,31 @@ Result<EnqueuedMessage> EnqueueOne(Connection& c, const NewMessage& m, size_t i,
   return EnqueuedMessage{std::move(made), false};
 }
 
+// Remembers sends for the frequency caps, and forgets each contact's sends older
+// than the longest cap window (7 days).
+Status CountSends(Connection& c, AccountId account, const std::vector<std::pair<ContactId, MessageId>>& sends,
+                  Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(Channel channel, AccountChannel(c, account, "account_id"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * ins,
+      c.PrepareStatic(
+          "INSERT OR IGNORE INTO contact_sends(contact_id, channel, sent_at, message_id) VALUES(?1, ?2, ?3, ?4)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * old, c.PrepareStatic("DELETE FROM contact_sends WHERE contact_id = ?1 AND channel = ?2 AND sent_at < ?3"));
+  for (const auto& [contact, id] : sends) {
+    ins->Bind(1, contact.value());
+    ins->Bind(2, ChannelName(channel));
+    ins->Bind(3, ToMicros(now));
+    ins->Bind(4, id.value());
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "count a send"));
+    old->Bind(1, contact.value());
+    old->Bind(2, ChannelName(channel));
+    old->Bind(3, ToMicros(now - std::chrono::hours(24 * 7)));
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*old, "forget old sends"));
+  }
+  return Status::Ok();
+}
+
 // A message given back: the day it was counted on, and its source.
 struct BackRow {
   std::optional<std::string> cap_day;
@@ -258,7 +283,10 @@ Result<std::vector<Message>> ClaimFrom(Connection& c, AccountId account, SourceR
   s->Bind(3, source.id);
   s->Bind(4, ToMicros(now));
   s->Bind(5, limit);
-  s->Bind(6, std::string_view(day));
+  if (day.empty())
+    s->BindNull(6);  // no cap: nothing reserved, nothing to give back
+  else
+    s->Bind(6, std::string_view(day));
   OUTFLOW_ASSIGN_OR_RETURN(std::vector<Message> out,
                            sqlite::ReadRows<Message>(c, *s, "claim messages", sqlite::ReadMessage));
   if (!out.empty()) {
@@ -463,7 +491,8 @@ Result<OutboxClaim> SqliteOutboxStore::Claim(AccountId account, Timestamp now, i
     want = reserved;
   }
   if (want <= 0) return out;
-  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Message> claimed, ClaimRoundRobin(c, account, now, want, day));
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Message> claimed,
+                           ClaimRoundRobin(c, account, now, want, daily_cap ? day : std::string()));
   OUTFLOW_ASSIGN_OR_RETURN(int64_t skipped, AttachContacts(c, claimed, now, out));
   // What the cap reserved and no send uses goes back (skipped ones send nothing).
   const int64_t unused = want - static_cast<int64_t>(out.messages.size());
@@ -487,22 +516,27 @@ Result<std::vector<SourceRef>> SqliteOutboxStore::Record(AccountId account, std:
       Stmt * s,
       c.PrepareStatic(
           "UPDATE messages SET state = ?3, provider_id = ?4, reason = ?5, send_at = CASE WHEN ?3 = 'queued' THEN ?6 "
-          "ELSE send_at END, updated_at = ?7, sent_at = CASE WHEN ?3 = 'sent' THEN ?7 END "
+          "ELSE send_at END, updated_at = ?7, sent_at = CASE WHEN ?3 = 'sent' THEN ?7 END, attempts = attempts - ?9 "
           "WHERE id = ?1 AND state = 'sending' AND attempts = ?2 AND account_id = ?8 "
-          "RETURNING source_kind, source_id, priority"));
+          "RETURNING source_kind, source_id, priority, contact_id, cap_day"));
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * back,
-      c.PrepareStatic("UPDATE messages SET state = 'queued', attempts = max(attempts - 1, 0), updated_at = ?3 "
+      c.PrepareStatic("UPDATE messages SET state = 'queued', attempts = max(attempts - 1, 0), updated_at = ?3, "
+                      "send_at = CASE WHEN ?5 > 0 THEN ?5 ELSE send_at END, "
+                      "reason = CASE WHEN ?6 <> '' THEN ?6 ELSE reason END "
                       "WHERE id = ?1 AND state = 'sending' AND attempts = ?2 AND account_id = ?4 "
                       "RETURNING cap_day, source_kind, source_id, priority"));
   std::map<SourceRef, std::pair<int, SourceDelta>> deltas;
-  std::map<std::string, int64_t> give_back;  // day -> reservations not used
+  std::map<std::string, int64_t> give_back;              // day -> reservations not used
+  std::vector<std::pair<ContactId, MessageId>> counted;  // sends the frequency caps count
   for (const MessageOutcome& o : outcomes) {
-    if (!o.attempted) {
+    if (!o.attempted && o.state == MessageState::kQueued) {
       back->Bind(1, o.id.value());
       back->Bind(2, o.attempt);
       back->Bind(3, ToMicros(now));
       back->Bind(4, account.value());
+      back->Bind(5, ToMicros(o.retry_at));
+      back->Bind(6, std::string_view(o.reason));
       OUTFLOW_ASSIGN_OR_RETURN(
           std::vector<BackRow> rows,
           sqlite::ReadRows<BackRow>(c, *back, "give back a claim", [](const Stmt& r) -> Result<BackRow> {
@@ -535,6 +569,7 @@ Result<std::vector<SourceRef>> SqliteOutboxStore::Record(AccountId account, std:
     s->Bind(6, ToMicros(o.retry_at));
     s->Bind(7, ToMicros(now));
     s->Bind(8, account.value());
+    s->Bind(9, int64_t{o.attempted ? 0 : 1});
     int rc = s->Step();
     if (rc == SQLITE_ROW) {
       std::optional<SourceKind> kind = ParseSourceKind(s->Text(0));
@@ -542,6 +577,8 @@ Result<std::vector<SourceRef>> SqliteOutboxStore::Record(AccountId account, std:
       if (kind) {
         auto& [priority, d] = deltas[{*kind, source_id}];
         priority = static_cast<int>(s->Int(2));
+        if (o.state == MessageState::kSent && o.count_send) counted.push_back({ContactId(s->Int(3)), o.id});
+        if (!o.attempted && !s->IsNull(4)) ++give_back[std::string(s->Text(4))];
         switch (o.state) {
           case MessageState::kSent: --d.pending, ++d.sent; break;
           case MessageState::kFailed: --d.pending, ++d.failed; break;
@@ -567,6 +604,7 @@ Result<std::vector<SourceRef>> SqliteOutboxStore::Record(AccountId account, std:
   for (const auto& [day, n] : give_back) {
     OUTFLOW_RETURN_IF_ERROR(AddToDay(c, account, day, -n, std::nullopt).status());
   }
+  if (!counted.empty()) OUTFLOW_RETURN_IF_ERROR(CountSends(c, account, counted, now));
   std::vector<SourceRef> drained;
   for (const auto& [source, pd] : deltas) {
     if (pd.second.empty()) continue;
@@ -614,6 +652,17 @@ Result<std::optional<Timestamp>> SqliteOutboxStore::NextDue(AccountId account) {
 Result<int64_t> SqliteOutboxStore::DayCount(AccountId account, const std::string& day) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   return DayCountOn(*reader, account, day);
+}
+
+Result<std::vector<Timestamp>> SqliteOutboxStore::RecentSends(ContactId contact, Channel channel, Timestamp since) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->PrepareStatic("SELECT sent_at FROM contact_sends WHERE contact_id = ?1 "
+                                                           "AND channel = ?2 AND sent_at >= ?3 ORDER BY sent_at"));
+  s->Bind(1, contact.value());
+  s->Bind(2, ChannelName(channel));
+  s->Bind(3, ToMicros(since));
+  return sqlite::ReadRows<Timestamp>(*reader, *s, "read recent sends",
+                                     [](const Stmt& r) -> Result<Timestamp> { return FromMicros(r.Int(0)); });
 }
 
 }  // namespace outflow

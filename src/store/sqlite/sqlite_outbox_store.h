@@ -32,6 +32,7 @@ class SqliteOutboxStore final : public OutboxStore {
   Result<int64_t> RequeueSending(AccountId account, Timestamp now) override;
   Result<std::optional<Timestamp>> NextDue(AccountId account) override;
   Result<int64_t> DayCount(AccountId account, const std::string& day) override;
+  Result<std::vector<Timestamp>> RecentSends(ContactId contact, Channel channel, Timestamp since) override;
 
  private:
   std::shared_ptr<sqlite::Database> db_;
