@@ -308,6 +308,7 @@ class TimedStore final : public JobStore {
     return r;
   }
   Result<StateCounts> CountByState() override { return inner_.CountByState(); }
+  Result<int64_t> Prune(Timestamp before, int limit) override { return inner_.Prune(before, limit); }
 
   // "claim 200 calls, 1000.0 jobs/call, 1234 ms (avg 6.2 ms, max 20.1 ms)"
   void Print(const char* indent) const {
