@@ -8,6 +8,11 @@
 //                                       # --cold first evicts the file from the page cache
 //   engine_bench pending-1m [--runs N]  # build-1m once in a temp dir, then open-1m N times warm
 //                                       # and N times --cold, each in a child process (own RSS)
+//   engine_bench prune [--prune-rows N] [--prune-chunk N]
+//                          # N finished jobs (10,000,000), finished 60..31 days ago, written by
+//                          # one SQL statement; then JobStore::Prune(now - 30 d, chunk (5,000))
+//                          # until a chunk comes back short, as JobPruner does: rows/s, and the
+//                          # median, p99 and longest single Prune call (its transaction)
 //
 // Scenarios (each repeated --runs times, default 3; every run and the median are printed):
 //   enqueue        SqliteJobStore::Enqueue in batches of 1,000, payload {"n":i}: once with no
@@ -188,8 +193,10 @@ struct Config {
   int rate = 10'000;
   int seconds = 10;
   int batch_window_us = 1000;  // EngineOptions::batch_window, as the daemon sets it
-  std::string tmp;  // parent of the per-run temp dirs
+  std::string tmp;             // parent of the per-run temp dirs
   bool keep = false;
+  int64_t prune_rows = 10'000'000;
+  int prune_chunk = 5000;
 };
 
 class TempDir {
@@ -308,6 +315,7 @@ class TimedStore final : public JobStore {
     return r;
   }
   Result<StateCounts> CountByState() override { return inner_.CountByState(); }
+  Result<int64_t> Prune(Timestamp before, int limit) override { return inner_.Prune(before, limit); }
 
   // "claim 200 calls, 1000.0 jobs/call, 1234 ms (avg 6.2 ms, max 20.1 ms)"
   void Print(const char* indent) const {
@@ -800,6 +808,61 @@ void BenchPending1m(const Config& cfg) {
 
 // ---------------------------------------------------------------------------------------------
 
+// Writes `rows` done jobs that finished between 60 and 31 days before `now`.
+void WriteFinishedJobs(const std::string& path, int64_t rows, Timestamp now) {
+  OpenStore(path).reset();  // creates and migrates the schema (job_counts and its triggers)
+  sqlite3* db = nullptr;
+  if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) Die("open " + path);
+  const int64_t oldest = ToMicros(now - std::chrono::hours(24 * 60));
+  const int64_t step = std::max<int64_t>(1, Duration(std::chrono::hours(24 * 29)).count() / rows);
+  const std::string sql =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; BEGIN; "
+      "WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i + 1 < " +
+      std::to_string(rows) +
+      ") "
+      "INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, payload, created_at, updated_at, started_at, "
+      "finished_at) SELECT 'noop', 'done', t, 1, 5, '{\"n\":' || i || '}', t, t, t, t FROM (SELECT i, " +
+      std::to_string(oldest) + " + i * " + std::to_string(step) + " AS t FROM c); COMMIT;";
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) Die(std::string("insert: ") + err);
+  sqlite3_close(db);
+}
+
+void BenchPrune(const Config& cfg) {
+  std::printf("\n== prune: %s finished jobs, all past a 30-day retention, in chunks of %d\n",
+              Thousands(static_cast<double>(cfg.prune_rows)).c_str(), cfg.prune_chunk);
+  TempDir dir(cfg.tmp, cfg.keep);
+  const Timestamp now = Now();
+  auto t0 = Steady::now();
+  WriteFinishedJobs(dir.DbPath(), cfg.prune_rows, now);
+  std::printf("written in %.1f s; file %.1f MB\n", SecondsSince(t0),
+              static_cast<double>(fs::file_size(dir.DbPath())) / 1e6);
+  auto store = OpenStore(dir.DbPath());
+  std::vector<double> call_ms;
+  int64_t total = 0;
+  t0 = Steady::now();
+  while (true) {
+    auto c0 = Steady::now();
+    int64_t n = Check(store->Prune(now - std::chrono::hours(24 * 30), cfg.prune_chunk), "prune");
+    call_ms.push_back(SecondsSince(c0) * 1000);
+    total += n;
+    if (n < cfg.prune_chunk) break;
+  }
+  const double secs = SecondsSince(t0);
+  auto counts = Check(store->CountByState(), "count");
+  const size_t longest_at = static_cast<size_t>(std::max_element(call_ms.begin(), call_ms.end()) - call_ms.begin());
+  const auto slow = std::count_if(call_ms.begin(), call_ms.end(), [](double ms) { return ms > 100; });
+  std::printf("first transaction %.1f ms; the longest was number %zu; %td over 100 ms\n", call_ms.front(),
+              longest_at + 1, slow);
+  std::sort(call_ms.begin(), call_ms.end());
+  std::printf(
+      "pruned %s rows in %.1f s: %s rows/s; %zu transactions: median %.1f ms, p99 %.1f ms, longest %.1f ms; "
+      "done left %lld\n",
+      Thousands(static_cast<double>(total)).c_str(), secs, Thousands(static_cast<double>(total) / secs).c_str(),
+      call_ms.size(), Percentile(call_ms, 50), Percentile(call_ms, 99), call_ms.back(),
+      static_cast<long long>(counts[static_cast<size_t>(JobState::kDone)]));
+}
+
 void PrintMachine(const Config& cfg) {
   utsname u{};
   uname(&u);
@@ -826,13 +889,15 @@ void PrintMachine(const Config& cfg) {
 }
 
 [[noreturn]] void Usage() {
-  std::fprintf(stderr,
-               "usage: engine_bench [enqueue|dispatch|lateness|lateness-live|all] [--runs N] [options]\n"
-               "       engine_bench pending-1m [--runs N]\n"
-               "       engine_bench build-1m DIR\n"
-               "       engine_bench open-1m DIR [--cold]\n"
-               "options: --runs N (3) --enqueue-jobs N (200000) --dispatch-jobs N (200000) --workers N (2)\n"
-               "         --rate N (10000) --seconds N (10) --batch-window-us N (1000) --tmp DIR ($TMPDIR or /tmp) --keep\n");
+  std::fprintf(
+      stderr,
+      "usage: engine_bench [enqueue|dispatch|lateness|lateness-live|all] [--runs N] [options]\n"
+      "       engine_bench pending-1m [--runs N]\n"
+      "       engine_bench prune [--prune-rows N (10000000)] [--prune-chunk N (5000)]\n"
+      "       engine_bench build-1m DIR\n"
+      "       engine_bench open-1m DIR [--cold]\n"
+      "options: --runs N (3) --enqueue-jobs N (200000) --dispatch-jobs N (200000) --workers N (2)\n"
+      "         --rate N (10000) --seconds N (10) --batch-window-us N (1000) --tmp DIR ($TMPDIR or /tmp) --keep\n");
   std::exit(2);
 }
 
@@ -885,13 +950,17 @@ int Main(int argc, char** argv) {
       cfg.tmp = args[++i];
     else if (a == "--keep")
       cfg.keep = true;
+    else if (a == "--prune-rows")
+      cfg.prune_rows = value();
+    else if (a == "--prune-chunk")
+      cfg.prune_chunk = static_cast<int>(value());
     else
       Usage();
   }
   if (cfg.rate < 100 || 1'000'000 % cfg.rate != 0) Die("--rate must be >= 100 and divide 1,000,000");
 
   if (cmd != "enqueue" && cmd != "dispatch" && cmd != "lateness" && cmd != "lateness-live" && cmd != "pending-1m" &&
-      cmd != "all") {
+      cmd != "prune" && cmd != "all") {
     Usage();
   }
   PrintMachine(cfg);
@@ -906,6 +975,8 @@ int Main(int argc, char** argv) {
     BenchLateness(cfg, true);
   } else if (cmd == "pending-1m") {
     BenchPending1m(cfg);
+  } else if (cmd == "prune") {
+    BenchPrune(cfg);
   } else if (cmd == "all") {
     BenchEnqueue(cfg);
     BenchDispatch(cfg);

@@ -704,6 +704,7 @@ int RunCli(int argc, char** argv) {
   DaemonConfig cfg;
   std::string addr = "127.0.0.1:8080";
   int lease_seconds = 300;
+  int job_retention_days = 30;
   auto* serve = app.add_subcommand("serve", "run the daemon: the engine and the HTTP API");
   serve->add_option("--addr", addr, "listen address host:port")->envname("OUTFLOW_ADDR")->capture_default_str();
   serve->add_option("--data-dir", cfg.data_dir, "data directory (database, lock, node id)")
@@ -728,6 +729,12 @@ int RunCli(int argc, char** argv) {
   serve->add_option("--lease-seconds", lease_seconds, "how long a claimed job is held before another node may take it; longer than any handler's timeout (webhook: 60 s at most)")
       ->envname("OUTFLOW_LEASE_SECONDS")
       ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  serve
+      ->add_option("--job-retention-days", job_retention_days,
+                   "finished jobs (done, dead, cancelled) are deleted this many days after they finished")
+      ->envname("OUTFLOW_JOB_RETENTION_DAYS")
+      ->check(CLI::Range(1, 36500))
       ->capture_default_str();
 
   serve->add_option("--secret-key-file", cfg.secret_key_file,
@@ -982,6 +989,7 @@ int RunCli(int argc, char** argv) {
       return kExitUsage;
     }
     cfg.lease = std::chrono::seconds(lease_seconds);
+    cfg.job_retention = std::chrono::hours(24) * job_retention_days;
     cfg.send_retry_base = std::chrono::milliseconds(send_retry_base_ms);
     cfg.pacing_guard = std::chrono::milliseconds(pacing_guard_ms);
     if (!contact_rules.empty()) {

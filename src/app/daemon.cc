@@ -20,6 +20,7 @@
 #include "contacts/segment_service.h"
 #include "crypto/secret_box.h"
 #include "engine/engine.h"
+#include "engine/job_pruner.h"
 #include "engine/job_service.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
@@ -125,6 +126,7 @@ struct Daemon::Parts {
   HandlerRegistry handlers;
   EngineMetrics metrics;
   std::unique_ptr<Engine> engine;
+  std::unique_ptr<JobPruner> pruner;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<ContactService> contacts;
   std::unique_ptr<ImportService> imports;
@@ -258,6 +260,8 @@ Status Daemon::Start() {
   // limiters already know when the process started.
   OUTFLOW_RETURN_IF_ERROR(p.sender->Start());
   OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
+  p.pruner = std::make_unique<JobPruner>(p.store->jobs(), clock, JobPrunerOptions{.retention = config_.job_retention});
+  p.pruner->Start();
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
                                 {"data_dir", config_.data_dir},
@@ -337,6 +341,7 @@ void Daemon::Stop() {
   if (p.import_runner) p.import_runner->RequestStop();  // a running import stops after its batch
   if (p.sender) p.sender->Stop();
   if (p.engine) p.engine->Stop();
+  if (p.pruner) p.pruner->Stop();
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
@@ -349,6 +354,7 @@ void Daemon::Stop() {
   p.jobs.reset();
   p.contacts.reset();
   p.engine.reset();
+  p.pruner.reset();
   p.store.reset();
   p.lock.reset();
 }

@@ -5,11 +5,11 @@
 //          (migrate) -> register handlers -> listen (a port in use fails here,
 //          before any job runs) -> start the engine (recovers this node's
 //          leases) -> start the sender (each account loop requeues sends in flight at
-//          a crash) -> ready.
+//          a crash) -> start the job pruner -> ready.
 //   Stop:  not ready -> stop accepting connections -> stop the sender
 //          (claimed, unsent messages go back to queued) -> engine drain (stop
 //          claiming, release queued jobs, finish running ones, commit) ->
-//          close connections -> close the store -> unlock.
+//          stop the job pruner (after its chunk in progress) -> close connections -> close the store -> unlock.
 #pragma once
 
 #include <atomic>
@@ -37,6 +37,8 @@ struct DaemonConfig {
   size_t body_limit = 8 * 1024 * 1024;
   uint64_t upload_limit = uint64_t{1} << 30;  // largest CSV upload
   Duration lease = std::chrono::minutes(5);
+  // Finished jobs (done, dead, cancelled) older than this are deleted (JobPruner).
+  Duration job_retention = std::chrono::hours(24 * 30);
   // The key that seals account credentials (docs/secrets.md): the value of
   // OUTFLOW_SECRET_KEY when set, else the key file (empty: <data_dir>/secret.key).
   // No key is a start-up error.

@@ -9,10 +9,16 @@ Timestamp SystemClock::Now() const {
 }
 
 void SystemClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) {
-  // Wait on the steady clock so that a wall-clock step cannot stretch the wait.
-  auto remaining = deadline - Now();
-  if (remaining <= Duration::zero()) return;
-  cv.wait_for(lock, remaining);
+  // Waits on the steady clock (wait_for), so that a wall-clock step cannot stretch a
+  // slice, and in slices of at most kMaxWaitSlice: wait_for adds its duration to the
+  // steady clock in nanoseconds, which overflows (and returns at once) for a
+  // deadline some 292 years away.
+  while (true) {
+    const Timestamp now = Now();
+    if (now >= deadline) return;
+    const Duration slice = deadline - now > kMaxWaitSlice ? kMaxWaitSlice : deadline - now;
+    if (cv.wait_for(lock, slice) == std::cv_status::no_timeout) return;  // notified, or spurious
+  }
 }
 
 SystemClock& SystemClock::Instance() {

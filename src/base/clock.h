@@ -3,7 +3,8 @@
 //
 // WaitUntil() blocks the caller on its own condition variable until `deadline`
 // (by this clock), a notify on `cv`, or a spurious wake-up; callers loop and
-// re-check their condition. SystemClock waits in real time; FakeClock wakes its
+// re-check their condition. SystemClock waits in real time (any deadline, up to
+// Timestamp::max(), in slices of a day); FakeClock wakes its
 // waiters whenever a test moves time. Thread-safety: all methods are safe to call
 // concurrently.
 #pragma once
@@ -23,6 +24,10 @@ class Clock {
   // REQUIRES: `lock` holds the mutex that notifiers of `cv` take before notifying.
   virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) = 0;
 };
+
+// SystemClock::WaitUntil waits at most this long at a time; a later deadline is
+// reached in several slices, invisibly to the caller.
+inline constexpr Duration kMaxWaitSlice = std::chrono::hours(24);
 
 class SystemClock final : public Clock {
  public:

@@ -23,6 +23,11 @@ inline Timestamp FromMicros(int64_t us) {
   return Timestamp(Duration(us));
 }
 
+// The latest instant Outflow accepts as input: 9999-12-31T23:59:59.999999Z, the
+// last one RFC 3339's four-digit year can write. Bounding input times here keeps
+// arithmetic on them (waits, backoff, windows) far from the end of int64.
+inline constexpr Timestamp kLatestTimestamp{Duration(253'402'300'800LL * 1'000'000 - 1)};
+
 // Formats as RFC 3339 in UTC with microseconds: 2026-11-24T09:30:00.123456Z.
 std::string FormatRfc3339(Timestamp t);
 

@@ -26,6 +26,11 @@ TEST(Rfc3339, FormatRoundTrips) {
   EXPECT_EQ(FormatRfc3339(FromMicros(0)), "1970-01-01T00:00:00.000000Z");
 }
 
+TEST(Rfc3339, LatestTimestampIsTheLastFourDigitYearInstant) {
+  EXPECT_EQ(FormatRfc3339(kLatestTimestamp), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(ParseRfc3339("9999-12-31T23:59:59.999999Z").value(), kLatestTimestamp);
+}
+
 TEST(Rfc3339, RejectsWithReason) {
   struct Case {
     const char* text;

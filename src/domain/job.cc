@@ -44,6 +44,10 @@ Status ValidateJobSpec(const JobSpec& spec, std::string_view field) {
   if (spec.max_attempts < 1 || spec.max_attempts > kMaxAttemptsLimit) {
     return Status::InvalidArgument(dot + "max_attempts: must be between 1 and " + std::to_string(kMaxAttemptsLimit));
   }
+  if (spec.due_at > kLatestTimestamp) {
+    return Status::InvalidArgument(dot + "due_at: after " + FormatRfc3339(kLatestTimestamp) +
+                                   ", the latest time Outflow accepts");
+  }
   if (spec.idempotency_key) {
     if (spec.idempotency_key->empty()) return Status::InvalidArgument(dot + "idempotency_key: must not be empty");
     if (spec.idempotency_key->size() > kMaxIdempotencyKeyLength) {

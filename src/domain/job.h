@@ -72,7 +72,8 @@ struct Job {
   std::optional<Timestamp> finished_at;  // when it reached done, dead or cancelled
 };
 
-// Checks a spec's fields (not the kind's registration; that is the service's job).
+// Checks a spec's fields (not the kind's registration; that is the service's job):
+// the kind, max_attempts, the key and payload sizes, and due_at <= kLatestTimestamp.
 // `field` prefixes messages, e.g. "jobs[3]".
 Status ValidateJobSpec(const JobSpec& spec, std::string_view field);
 // A kind is 1-64 characters of [a-z0-9._-], starting with a letter.

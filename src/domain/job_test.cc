@@ -21,6 +21,18 @@ TEST(ValidateJobSpec, AcceptsValid) {
   EXPECT_TRUE(ValidateJobSpec(Valid(), "").ok());
 }
 
+TEST(ValidateJobSpec, BoundsDueAtAtTheLatestTimestamp) {
+  JobSpec s = Valid();
+  s.due_at = kLatestTimestamp;
+  EXPECT_TRUE(ValidateJobSpec(s, "").ok());
+  for (Timestamp t : {kLatestTimestamp + Duration(1), Timestamp::max()}) {
+    s.due_at = t;
+    Status st = ValidateJobSpec(s, "jobs[1]");
+    EXPECT_EQ(st.code(), Code::kInvalidArgument);
+    EXPECT_EQ(st.message().rfind("jobs[1].due_at: after 9999-12-31T23:59:59.999999Z", 0), 0u) << st.message();
+  }
+}
+
 TEST(ValidateJobSpec, NamesTheFieldAndTheProblem) {
   JobSpec s = Valid();
   s.kind = "Web Hook";

@@ -61,6 +61,40 @@ class Recorder {
   int total_ = 0;
 };
 
+// The real clock, counting how often a caller waits on it; each wait that returns
+// is a wake-up of that caller.
+class CountingClock final : public Clock {
+ public:
+  Timestamp Now() const override { return SystemClock::Instance().Now(); }
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Timestamp deadline) override {
+    bool spinning;
+    {
+      std::lock_guard g(mu_);
+      spinning = ++waits_ > 1000;
+    }
+    counted_.notify_all();
+    if (spinning) {  // slowed, so that a spinning caller lets the test stop it
+      cv.wait_for(lock, std::chrono::milliseconds(1));
+      return;
+    }
+    SystemClock::Instance().WaitUntil(cv, lock, deadline);
+  }
+  // Waits (bounded) until at least n waits began; false if they did not.
+  bool AwaitWaits(int n, std::chrono::milliseconds limit) {
+    std::unique_lock lk(mu_);
+    return counted_.wait_for(lk, limit, [&] { return waits_ >= n; });
+  }
+  int waits() {
+    std::lock_guard g(mu_);
+    return waits_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable counted_;
+  int waits_ = 0;
+};
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -209,6 +243,25 @@ TEST_F(EngineTest, WakesAtEarliestDueTimeAndOnEarlierEnqueue) {
   engine->Stop();
   EXPECT_EQ(StateOf(late[0]), JobState::kDone);
   EXPECT_EQ(StateOf(early[0].id), JobState::kDone);
+}
+
+// A job due in year 9999 must not make the dispatcher spin: it sleeps once and
+// stays asleep (a wait that long once overflowed and returned at once).
+TEST_F(EngineTest, FarFutureJobDoesNotSpinTheDispatcher) {
+  std::vector<JobSpec> spec(1);
+  spec[0].kind = "test";
+  spec[0].due_at = kLatestTimestamp;
+  ASSERT_OK(sqlite_->Enqueue(spec, kT0));
+  CountingClock clock;
+  Engine engine(*faults_, clock, handlers_, metrics_, Options());
+  ASSERT_OK(engine.Start());
+  ASSERT_TRUE(clock.AwaitWaits(1, milliseconds(10000)));
+  EXPECT_EQ(engine.SleepTargetForTest(), kLatestTimestamp);
+  // Observed for a bounded time: a spinning dispatcher makes thousands of waits.
+  EXPECT_FALSE(clock.AwaitWaits(100, milliseconds(200))) << clock.waits() << " wake-ups";
+  EXPECT_LE(clock.waits(), 2);
+  engine.Stop();
+  EXPECT_EQ(recorder_.total(), 0);
 }
 
 TEST_F(EngineTest, ThreadedEngineRunsManyJobsExactlyOnce) {

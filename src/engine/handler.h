@@ -2,9 +2,15 @@
 // registry that maps kinds to handlers.
 //
 // Handlers are called from several worker threads at once and must be
-// thread-safe. A run must finish within the engine's lease (default 5 min);
-// handlers bound their own I/O with timeouts below it. A handler that throws is
-// treated as RunResult::Retry with the exception's message.
+// thread-safe. A handler that throws is treated as RunResult::Retry with the
+// exception's message.
+//
+// Deadlines: the engine passes no deadline and cannot cancel a run; a run that
+// outlives the lease (default 5 min, `serve --lease-seconds`) loses it and its job
+// runs again elsewhere. So a handler MUST bound each of its own outside calls
+// (network, subprocesses, waits on other systems) with a total timeout well below
+// the lease, and report a timeout as Retry. The webhook handler does so with
+// libcurl's CURLOPT_TIMEOUT_MS (payload timeout_ms, 10 s by default, 60 s at most).
 #pragma once
 
 #include <functional>
@@ -22,6 +28,8 @@ namespace outflow {
 class JobHandler {
  public:
   virtual ~JobHandler() = default;
+  // One attempt. REQUIRES of the implementation: returns within a bounded time,
+  // well below the engine's lease (see the file comment).
   virtual RunResult Run(const Job& job) = 0;
   // Checks a payload at enqueue time so that bad input is a 400, not a dead job.
   // `field` names the payload in messages ("jobs[2].payload").

@@ -96,7 +96,8 @@ Status ReleaseService::RequeueActive() {
 }
 
 std::string ReleaseRunner::Description() const {
-  return "releases one slot of a paced release plan from staging into the live base (payload: {\"plan_id\", \"slot_at\"})";
+  return "releases one slot of a paced release plan from staging into the live base (payload: {\"plan_id\", "
+         "\"slot_at\"})";
 }
 
 Status ReleaseRunner::ValidatePayload(std::string_view payload_json, std::string_view field) const {
@@ -113,8 +114,9 @@ RunResult ReleaseRunner::Run(const Job& job) {
   ReleasePlanId id(v.at("plan_id").to_number<int64_t>());
   Timestamp slot = FromMicros(v.at("slot_at").to_number<int64_t>());
   Result<ReleasePlan> plan = store_.Get(id);
-  if (!plan.ok()) return plan.status().code() == Code::kNotFound ? RunResult::Fail(plan.status().message())
-                                                                  : RunResult::Retry(plan.status().message());
+  if (!plan.ok())
+    return plan.status().code() == Code::kNotFound ? RunResult::Fail(plan.status().message())
+                                                   : RunResult::Retry(plan.status().message());
   auto enqueue_next = [&](Timestamp next) -> RunResult {
     JobSpec spec = ReleaseSlotJob(id, next);
     Result<std::vector<EnqueueResult>> r = jobs_->Enqueue(std::span(&spec, 1), "");
@@ -147,8 +149,11 @@ RunResult ReleaseRunner::Run(const Job& job) {
     return RunResult::Retry(released.status().message());
   }
   log::Info("release slot", {{"plan", id.value()}, {"released", *released}, {"limit", limit}});
+  // The slot is committed; a failed read must not end the chain: the retry finds
+  // next_slot_at moved past this slot and enqueues the plan's next slot.
   Result<ReleasePlan> after = store_.Get(id);
-  if (after.ok() && after->state == ReleaseState::kActive) return enqueue_next(next);
+  if (!after.ok()) return RunResult::Retry(after.status().message());
+  if (after->state == ReleaseState::kActive) return enqueue_next(next);
   return RunResult::Done();
 }
 

@@ -48,7 +48,7 @@ struct JobPage {
 
 struct CommitStats {
   int applied = 0;
-  int stale = 0;                  // outcomes skipped because the lease was no longer ours
+  int stale = 0;                   // outcomes skipped because the lease was no longer ours
   std::vector<bool> applied_mask;  // per outcome, in order: true when it applied
 };
 
@@ -87,7 +87,16 @@ class JobStore {
   virtual Result<RecoverStats> RecoverLeases(Timestamp now, std::optional<std::string_view> owner) = 0;
   // When the next pending job falls due and the next lease expires.
   virtual Result<WakeTimes> NextWakeTimes() = 0;
+  // How many jobs are in each state. Kept with every transition, in its transaction,
+  // so a call costs the same whatever the number of jobs (it backs /metrics).
   virtual Result<StateCounts> CountByState() = 0;
+  // Deletes up to `limit` finished jobs (done, dead, cancelled) whose finished_at is
+  // before `before`, oldest finish first, in one transaction; returns how many. A
+  // caller empties a backlog by calling again while the result equals `limit`, with
+  // a limit small enough that one call holds the writer briefly. A pruned job is
+  // gone: Get says NotFound and its idempotency key may be used again.
+  // REQUIRES: limit >= 1.
+  virtual Result<int64_t> Prune(Timestamp before, int limit) = 0;
 };
 
 }  // namespace outflow

@@ -29,7 +29,9 @@ JobSpec Spec(Timestamp due, std::optional<std::string> key = std::nullopt) {
 
 }  // namespace
 
-void JobStoreConformance::SetUp() { Reopen(); }
+void JobStoreConformance::SetUp() {
+  Reopen();
+}
 
 void JobStoreConformance::Reopen() {
   store_.reset();
@@ -244,6 +246,102 @@ TEST_P(JobStoreConformance, ConcurrentClaimersNeverShareAJob) {
   EXPECT_EQ(seen.size(), 2000u);
   EXPECT_EQ(unique.size(), 2000u);
   EXPECT_EQ(Count(JobState::kLeased), 2000);
+}
+
+// Every job of state `s`, counted by listing them.
+int64_t Listed(JobStore& store, JobState s) {
+  JobFilter f;
+  f.states = {s};
+  f.limit = 1000;
+  int64_t n = 0;
+  while (true) {
+    auto page = store.List(f);
+    EXPECT_TRUE(page.ok());
+    if (!page.ok()) return -1;
+    n += static_cast<int64_t>(page->jobs.size());
+    if (!page->next_after) return n;
+    f.after = *page->next_after;
+  }
+}
+
+void ExpectCountsMatchListing(JobStore& store, const std::string& when) {
+  ASSERT_OK_AND_ASSIGN(StateCounts c, store.CountByState());
+  for (JobState s : kAllJobStates) {
+    EXPECT_EQ(c[static_cast<size_t>(s)], Listed(store, s)) << JobStateName(s) << " " << when;
+  }
+}
+
+// CountByState is kept, not scanned; it must agree with the rows after every transition.
+TEST_P(JobStoreConformance, CountsMatchTheJobsAfterEveryKindOfTransition) {
+  std::vector<JobSpec> specs;
+  for (int i = 0; i < 40; ++i) specs.push_back(Spec(kT0 + seconds(i % 4)));
+  specs.push_back(Spec(kT0, "dup"));
+  specs.push_back(Spec(kT0, "dup"));  // not a second job
+  ASSERT_OK_AND_ASSIGN(auto enq, store_->Enqueue(specs, kT0));
+  ExpectCountsMatchListing(*store_, "after enqueue");
+  ASSERT_OK(store_->Cancel(enq[39].id, kT0));
+  ASSERT_OK(store_->Cancel(enq[38].id, kT0));
+  EXPECT_EQ(store_->Cancel(enq[38].id, kT0).status().code(), Code::kConflict);  // changes nothing
+  ASSERT_OK_AND_ASSIGN(auto claimed, store_->Claim("n1", kT0 + seconds(3), seconds(30), 25));
+  ExpectCountsMatchListing(*store_, "after claim and cancel");
+  std::vector<JobOutcome> outcomes;
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    JobOutcome o{claimed[i].id, static_cast<JobOutcome::Kind>(i % 4), kT0 + seconds(60), "e"};
+    if (i < 20) outcomes.push_back(o);  // five stay leased
+  }
+  outcomes.push_back(outcomes.front());  // a stale repeat changes nothing
+  ASSERT_OK(store_->Commit("n1", outcomes, kT0 + seconds(4)));
+  ExpectCountsMatchListing(*store_, "after commit");
+  ASSERT_OK(store_->RecoverLeases(kT0 + seconds(100), std::string_view("n1")));
+  ExpectCountsMatchListing(*store_, "after recovery");
+  ASSERT_OK(store_->Prune(kT0 + seconds(5), 7));
+  ExpectCountsMatchListing(*store_, "after prune");
+  Reopen();
+  ExpectCountsMatchListing(*store_, "after reopen");
+}
+
+// Finishes jobs at kT0 + i seconds: done, dead and cancelled in turn.
+std::vector<JobId> FinishOneEachSecond(JobStore& store, int n) {
+  std::vector<JobId> ids;
+  for (int i = 0; i < n; ++i) {
+    std::vector<JobSpec> one = {Spec(kT0)};
+    auto e = store.Enqueue(one, kT0);
+    EXPECT_TRUE(e.ok());
+    if (!e.ok()) return ids;
+    JobId id = (*e)[0].id;
+    const Timestamp at = kT0 + seconds(i);
+    if (i % 3 == 2) {
+      EXPECT_TRUE(store.Cancel(id, at).ok());
+    } else {
+      EXPECT_TRUE(store.Claim("n1", at, seconds(30), 1).ok());
+      std::vector<JobOutcome> o = {{id, i % 3 == 0 ? JobOutcome::Kind::kDone : JobOutcome::Kind::kDead, {}, "e"}};
+      EXPECT_TRUE(store.Commit("n1", o, at).ok());
+    }
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+TEST_P(JobStoreConformance, PruneDeletesFinishedJobsOlderThanTheCutOffInChunks) {
+  auto finished = FinishOneEachSecond(*store_, 10);  // finished at +0 .. +9 s
+  auto pending = EnqueueAt({0, 100});
+  ASSERT_OK(store_->Claim("n2", kT0, seconds(30), 1));  // pending[0]: leased
+  // Before +6 s: six finished jobs, deleted oldest first, four at most per call.
+  ASSERT_OK_AND_ASSIGN(int64_t n, store_->Prune(kT0 + seconds(6), 4));
+  EXPECT_EQ(n, 4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(store_->Get(finished[i]).status().code(), Code::kNotFound) << i;
+  EXPECT_OK(store_->Get(finished[4]).status());
+  ASSERT_OK_AND_ASSIGN(n, store_->Prune(kT0 + seconds(6), 4));
+  EXPECT_EQ(n, 2);
+  ASSERT_OK_AND_ASSIGN(n, store_->Prune(kT0 + seconds(6), 4));
+  EXPECT_EQ(n, 0);
+  for (int i = 6; i < 10; ++i) EXPECT_OK(store_->Get(finished[i]).status());
+  // Unfinished jobs stay, whatever their age.
+  ASSERT_OK_AND_ASSIGN(n, store_->Prune(kT0 + std::chrono::hours(24 * 365), 100));
+  EXPECT_EQ(n, 4);
+  EXPECT_EQ(store_->Get(pending[0])->state, JobState::kLeased);
+  EXPECT_EQ(store_->Get(pending[1])->state, JobState::kReady);
+  EXPECT_EQ(Count(JobState::kDone) + Count(JobState::kDead) + Count(JobState::kCancelled), 0);
 }
 
 TEST_P(JobStoreConformance, CommitReportsWhichOutcomesApplied) {

@@ -33,6 +33,7 @@ class JobStoreWrapper : public JobStore {
   }
   Result<WakeTimes> NextWakeTimes() override { return target_.NextWakeTimes(); }
   Result<StateCounts> CountByState() override { return target_.CountByState(); }
+  Result<int64_t> Prune(Timestamp before, int limit) override { return target_.Prune(before, limit); }
 
  private:
   JobStore& target_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "base/retry_after.h"
 
 namespace outflow::channels {
 
@@ -617,20 +618,6 @@ bool IsRateLimitCode(ErrorStyle style, std::string_view code) {
 
 bool IsTransientStatus(long status) {
   return status == 408 || status == 425 || status == 429 || status >= 500;
-}
-
-std::optional<Duration> ParseRetryAfter(std::string_view value, Timestamp now) {
-  if (value.empty()) return std::nullopt;
-  if (value.size() < 10 && std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    int64_t seconds = 0;
-    for (char c : value) seconds = seconds * 10 + (c - '0');
-    return std::chrono::seconds(seconds);
-  }
-  std::string copy(value);
-  time_t t = curl_getdate(copy.c_str(), nullptr);
-  if (t < 0) return std::nullopt;
-  auto at = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::from_time_t(t));
-  return std::max(Duration::zero(), at - now);
 }
 
 // ---------------------------------------------------------------------------

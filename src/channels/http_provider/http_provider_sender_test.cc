@@ -5,21 +5,15 @@
 // so a test reads what was sent as soon as SendBatch returns.
 #include "channels/http_provider/http_provider_sender.h"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 
-#include <fstream>
 #include <set>
 
 #include "base/clock.h"
-#include "channels/testing/child_process.h"
+#include "channels/testing/provider_fake.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -27,7 +21,7 @@ namespace outflow::channels {
 namespace {
 
 namespace json = boost::json;
-using test_support::ChildProcess;
+using test_support::Fake;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -35,82 +29,6 @@ const Timestamp kNow = FromMicros(1795512600LL * 1'000'000);  // Tue, 24 Nov 202
 constexpr const char* kTwilioSid = "AC00000000000000000000000000000001";
 // base64("AC00000000000000000000000000000001:twilio-test-token")
 constexpr const char* kTwilioBasic = "Basic QUMwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMTp0d2lsaW8tdGVzdC10b2tlbg==";
-
-// One plain HTTP/1.0 exchange with the fake's control endpoints (Connection: close).
-std::pair<int, std::string> HttpCall(int port, const std::string& method, const std::string& path,
-                                     const std::string& body = "") {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return {0, "connect failed"};
-  }
-  std::string req = method + " " + path +
-                    " HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                    "\r\n\r\n" + body;
-  (void)!write(fd, req.data(), req.size());
-  std::string resp;
-  char buf[4096];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, 5000) <= 0) break;  // bounded
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n <= 0) break;
-    resp.append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  if (resp.size() < 12) return {0, resp};
-  size_t split = resp.find("\r\n\r\n");
-  return {std::stoi(resp.substr(9, 3)), split == std::string::npos ? "" : resp.substr(split + 4)};
-}
-
-class Fake {
- public:
-  explicit Fake(std::vector<std::string> flags = {}) {
-    std::vector<std::string> argv = test_support::PythonScriptArgv("tests/fakes/provider_fake.py");
-    argv.insert(argv.end(), {"--record", dir_.File("requests.jsonl")});
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    std::string error;
-    child_ = ChildProcess::Start(argv, &error);
-    if (!child_) {
-      ADD_FAILURE() << error;
-      return;
-    }
-    std::optional<std::string> line = child_->ReadLine(std::chrono::seconds(30));
-    if (!line || line->empty()) {
-      ADD_FAILURE() << "the provider fake did not print its port";
-      return;
-    }
-    port_ = std::stoi(*line);
-  }
-
-  bool Ok() const { return port_ > 0; }
-  std::string Base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-
-  void Control(const std::string& body) {
-    auto [status, reply] = HttpCall(port_, "POST", "/_control", body);
-    ASSERT_EQ(status, 200) << reply;
-  }
-  json::object Stats() {
-    auto [status, reply] = HttpCall(port_, "GET", "/_stats");
-    EXPECT_EQ(status, 200);
-    return status == 200 ? json::parse(reply).as_object() : json::object();
-  }
-  std::vector<json::object> Requests() const {
-    std::vector<json::object> out;
-    std::ifstream in(dir_.File("requests.jsonl"));
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line).as_object());
-    return out;
-  }
-
- private:
-  outflow::testing::TempDir dir_;
-  std::optional<ChildProcess> child_;
-  int port_ = 0;
-};
 
 std::unique_ptr<ChannelSender> Make(const std::string& settings, const std::string& credentials, Clock& clock) {
   auto r = MakeHttpProviderSender(json::parse(settings).as_object(), json::parse(credentials).as_object(), clock);

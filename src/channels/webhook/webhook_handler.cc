@@ -1,5 +1,7 @@
 #include "channels/webhook/webhook_handler.h"
 
+#include "base/retry_after.h"
+
 #include <curl/curl.h>
 
 #include <boost/json.hpp>
@@ -118,13 +120,12 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   return size * n;
 }
 
+// The handler's retry time from a Retry-After, at most kMaxRetryAfter away.
 std::optional<Timestamp> RetryAt(const std::optional<std::string>& header, Timestamp now) {
-  if (!header || header->empty()) return std::nullopt;
-  bool digits = std::all_of(header->begin(), header->end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (digits && header->size() < 10) return now + std::chrono::seconds(std::stoll(*header));
-  time_t t = curl_getdate(header->c_str(), nullptr);
-  if (t < 0) return std::nullopt;
-  return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::from_time_t(t));
+  if (!header) return std::nullopt;
+  std::optional<Duration> delay = ParseRetryAfter(*header, now);
+  if (!delay) return std::nullopt;
+  return now + *delay;
 }
 
 }  // namespace

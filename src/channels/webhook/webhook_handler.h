@@ -6,7 +6,8 @@
 // Every request carries Idempotency-Key: outflow-job-<id> (the same on every
 // attempt), X-Outflow-Job-Id and X-Outflow-Attempt.
 // Outcome: 2xx done; 408, 425, 429, 5xx, timeouts and connection errors retried,
-// honouring Retry-After (seconds or an HTTP date); any other status fails the
+// honouring Retry-After (seconds or an HTTP date, base/retry_after.h; at most
+// kMaxRetryAfter, an hour); any other status fails the
 // job with the status and the start of the response body. Thread-safe.
 #pragma once
 

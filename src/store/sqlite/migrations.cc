@@ -331,6 +331,30 @@ CREATE TABLE contact_sends (
   PRIMARY KEY (contact_id, channel, sent_at, message_id)
 ) WITHOUT ROWID;
 )sql"},
+      // Job counts kept instead of scanned (/metrics), and an index to prune finished jobs by age.
+      {9, "job_counts", R"sql(
+CREATE TABLE job_counts (
+  state TEXT    PRIMARY KEY,
+  n     INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO job_counts(state, n)
+VALUES ('ready', 0), ('leased', 0), ('done', 0), ('retrying', 0), ('dead', 0), ('cancelled', 0);
+UPDATE job_counts SET n = c.n FROM (SELECT state, count(*) AS n FROM jobs GROUP BY state) AS c
+WHERE job_counts.state = c.state;
+-- In the transaction of every write to jobs, whichever store makes it.
+CREATE TRIGGER job_counts_insert AFTER INSERT ON jobs BEGIN
+  UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+CREATE TRIGGER job_counts_update AFTER UPDATE OF state ON jobs WHEN OLD.state <> NEW.state BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
+  UPDATE job_counts SET n = n + 1 WHERE state = NEW.state;
+END;
+CREATE TRIGGER job_counts_delete AFTER DELETE ON jobs BEGIN
+  UPDATE job_counts SET n = n - 1 WHERE state = OLD.state;
+END;
+-- finished_at is set exactly for done, dead and cancelled jobs: Prune walks this by age.
+CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
+)sql"},
   };
   return kMigrations;
 }

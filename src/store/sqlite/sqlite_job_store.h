@@ -50,6 +50,7 @@ class SqliteJobStore final : public JobStore {
   Result<RecoverStats> RecoverLeases(Timestamp now, std::optional<std::string_view> owner) override;
   Result<WakeTimes> NextWakeTimes() override;
   Result<StateCounts> CountByState() override;
+  Result<int64_t> Prune(Timestamp before, int limit) override;
 
  private:
   Result<Job> GetOn(sqlite::Connection& c, JobId id);

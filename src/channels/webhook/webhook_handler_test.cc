@@ -1,0 +1,89 @@
+// WebhookHandler against real servers on 127.0.0.1: tests/fakes/provider_fake.py
+// (its custom endpoints answer any POST, and can be told to fail), and a listener
+// that accepts connections and never answers.
+#include "channels/webhook/webhook_handler.h"
+
+#include <gtest/gtest.h>
+
+#include "base/retry_after.h"
+#include "channels/testing/provider_fake.h"
+
+namespace outflow::channels {
+namespace {
+
+using std::chrono::milliseconds;
+using test_support::Fake;
+
+const Timestamp kNow = FromMicros(1795512600LL * 1'000'000);  // Tue, 24 Nov 2026 09:30:00 GMT
+
+// A TCP listener on 127.0.0.1 that never accepts: the kernel completes the
+// handshake and takes the request, and no reply ever comes.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 16) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+      return;
+    }
+    port_ = ntohs(a.sin_port);
+  }
+  ~SilentServer() { close(fd_); }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+Job WebhookJob(const std::string& payload) {
+  Job j;
+  j.id = JobId(7);
+  j.kind = "webhook";
+  j.attempts = 1;
+  j.payload = payload;
+  return j;
+}
+
+TEST(WebhookHandler, ServerThatNeverAnswersFailsTransientlyWithinTheTimeout) {
+  SilentServer server;
+  FakeClock clock(kNow);
+  WebhookHandler handler(clock);
+  const auto start = std::chrono::steady_clock::now();
+  RunResult r = handler.Run(WebhookJob(R"({"url": ")" + server.Url() + R"(", "timeout_ms": 300})"));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.kind, RunResult::Kind::kRetry) << r.error;
+  EXPECT_NE(r.error.find("request failed"), std::string::npos) << r.error;
+  EXPECT_GE(took, milliseconds(300));
+  EXPECT_LT(took, milliseconds(3000));  // the deadline, with room for a loaded machine
+}
+
+TEST(WebhookHandler, RetryAfterIsHonouredUpToTheMaximum) {
+  Fake fake;
+  ASSERT_TRUE(fake.Ok());
+  FakeClock clock(kNow);
+  WebhookHandler handler(clock);
+  const std::string job = R"({"url": ")" + fake.Base() + R"(/hook", "body": {"n": 1}})";
+  struct Case {
+    const char* retry_after;
+    Duration expected;
+  };
+  for (const Case& c : {Case{"7", std::chrono::seconds(7)}, Case{"999999999", kMaxRetryAfter},
+                        Case{"Tue, 24 Nov 2026 09:32:00 GMT", std::chrono::seconds(120)},
+                        Case{"Fri, 31 Dec 9999 23:59:59 GMT", kMaxRetryAfter}}) {
+    fake.Control(std::string(R"({"fail_next": 1, "status": 429, "retry_after": ")") + c.retry_after + "\"}");
+    RunResult r = handler.Run(WebhookJob(job));
+    EXPECT_EQ(r.kind, RunResult::Kind::kRetry) << c.retry_after;
+    ASSERT_TRUE(r.retry_at.has_value()) << c.retry_after;
+    EXPECT_EQ(*r.retry_at, kNow + c.expected) << c.retry_after << ": " << FormatRfc3339(*r.retry_at);
+  }
+  EXPECT_EQ(handler.Run(WebhookJob(job)).kind, RunResult::Kind::kDone);
+}
+
+}  // namespace
+}  // namespace outflow::channels
