@@ -14,8 +14,9 @@ namespace outflow {
 struct Sender::Loop {
   AccountId account;
   std::thread thread;
-  bool wake = false;  // GUARDED_BY(mu_): something changed; look again before ending
-  bool done = false;  // GUARDED_BY(mu_): the thread has ended (join it)
+  bool wake = false;                    // GUARDED_BY(mu_): something changed; look again before ending
+  bool done = false;                    // GUARDED_BY(mu_): the thread has ended (join it)
+  std::optional<Timestamp> idle_since;  // this thread only: when it last found nothing to do
 };
 
 // What survives a loop's end: the account's limiter and circuit.
@@ -221,10 +222,22 @@ std::shared_ptr<Sender::Gate> Sender::GateFor(const SendingAccount& a) {
 }
 
 void Sender::Run(Loop& loop) {
-  // This loop owns the account: what a crash (or an earlier loop's stop) left
-  // `sending` goes back to queued before anything is claimed.
-  if (Result<int64_t> n = outbox_.RequeueSending(loop.account, clock_.Now()); n.ok() && *n > 0) {
-    log::Warn("sends in flight at a stop requeued", {{"account", loop.account.value()}, {"requeued", *n}});
+  // This loop owns the account: what a crash left `sending` goes back to queued
+  // before anything is claimed, once per process (a loop of this process that ended
+  // had recorded its outcomes).
+  bool first = false;
+  {
+    std::lock_guard lock(mu_);
+    first = requeued_.insert(loop.account).second;
+  }
+  if (first) {
+    Result<int64_t> n = outbox_.RequeueSending(loop.account, clock_.Now());
+    if (!n.ok()) {
+      std::lock_guard lock(mu_);
+      requeued_.erase(loop.account);  // the next loop tries again
+    } else if (*n > 0) {
+      log::Warn("sends in flight at a stop requeued", {{"account", loop.account.value()}, {"requeued", *n}});
+    }
   }
   Context ctx;
   while (true) {
@@ -315,6 +328,7 @@ bool Sender::Step(Loop& loop, Context& ctx) {
     for (SourceRef s : claim->drained) listener_->SourceDrained(s);
   }
   if (claim->messages.empty()) return Idle(loop, ctx, claim->cap_reached, *day);
+  loop.idle_since.reset();
   Batch batch;
   batch.claimed = std::move(claim->messages);
   batch.seq = seq;
@@ -344,7 +358,15 @@ bool Sender::Idle(Loop& loop, Context& ctx, bool cap_reached, const std::string&
     Sleep(loop, now + std::chrono::seconds(1));
     return true;
   }
-  if (!*next) return false;
+  if (!*next) {
+    // Nothing queued: linger a while before ending, so that a steady trickle of
+    // transactional sends does not start a thread for each message.
+    if (!loop.idle_since) loop.idle_since = now;
+    if (now - *loop.idle_since >= options_.idle_linger) return false;
+    Sleep(loop, *loop.idle_since + options_.idle_linger);
+    return true;
+  }
+  loop.idle_since.reset();
   // A due message that was not claimed (its contact unsubscribed and it was skipped)
   // is looked at again at once; a little later at the least, so nothing spins.
   Sleep(loop, std::max(**next, now + std::chrono::milliseconds(1)));

@@ -16,7 +16,8 @@
 // It sleeps, woken early by Wake/Interrupt/Stop, while the account's send window is
 // closed, while the account is held (a provider's Retry-After, or an outage), until
 // the next message is due, or until the next local day when the daily cap is used
-// up. With nothing queued in an active source the loop ends; Wake starts it again.
+// up. With nothing queued in an active source for `idle_linger` the loop ends; Wake
+// starts it again.
 //
 // Pacing. One RateLimiter per account, kept across loop restarts (never more than
 // rate_per_second hand-offs in any window of one second plus `pacing_guard`). Its
@@ -39,8 +40,8 @@
 // give back the source's claimed, unsent messages before its next chunk, without
 // counting the attempt. A chunk already handed to the channel finishes.
 //
-// Crashes. A loop starting on an account first puts the account's `sending`
-// messages back to queued (their send may have happened: the message key is the
+// Crashes. The first loop on an account in a process first puts the account's
+// `sending` messages back to queued (their send may have happened: the message key is the
 // idempotency key, so a provider that honours it drops the repeat).
 //
 // Thread-safety: all public methods are safe to call from any thread.
@@ -83,6 +84,8 @@ struct SenderOptions {
   // The limiter's window is one second plus this guard band, for jitter in delivery
   // delay between hand-off and the provider (docs/pacing.md).
   Duration pacing_guard = std::chrono::milliseconds(10);
+  // How long a loop with nothing to do waits for more before its thread ends.
+  Duration idle_linger = std::chrono::seconds(5);
   // How long an account whose sender cannot be built waits before trying again.
   Duration account_retry = std::chrono::seconds(30);
   // Per-contact rules for every account (each account's own rules win, part by part).
@@ -182,6 +185,7 @@ class Sender {
   std::set<AccountId> early_wakes_;                   // GUARDED_BY(mu_): Wake before Start
   std::map<AccountId, std::unique_ptr<Loop>> loops_;  // GUARDED_BY(mu_)
   std::map<AccountId, std::shared_ptr<Gate>> gates_;  // GUARDED_BY(mu_)
+  std::set<AccountId> requeued_;                      // GUARDED_BY(mu_): accounts whose crash leftovers were requeued
   uint64_t interrupt_seq_ = 0;                        // GUARDED_BY(mu_)
   std::map<SourceRef, uint64_t> interrupted_;         // GUARDED_BY(mu_): source -> seq of its last interrupt
 };

@@ -129,6 +129,7 @@ class SenderTest : public ::testing::Test {
 
   static SenderOptions Fast() {
     SenderOptions o;
+    o.idle_linger = Duration::zero();  // loops end as soon as nothing is queued (tests wait for that)
     o.guard_restart = false;
     o.retry_backoff = {milliseconds(1), milliseconds(4)};
     o.outage_backoff = {milliseconds(1), milliseconds(4)};
