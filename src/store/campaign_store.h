@@ -51,8 +51,6 @@ class CampaignStore {
   virtual Result<SendingAccount> UpdateAccount(const SendingAccount& a,
                                                const std::optional<std::string>& sealed_credentials, Timestamp now) = 0;
   virtual Result<std::optional<std::string>> AccountCredentials(AccountId id) = 0;
-  // Sends reserved so far on the account's local `day`.
-  virtual Result<int64_t> DayCount(AccountId id, const std::string& day) = 0;
 
   // Templates.
   virtual Result<MessageTemplateRecord> CreateTemplate(const MessageTemplateRecord& t, Timestamp now) = 0;

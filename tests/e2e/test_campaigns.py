@@ -440,7 +440,7 @@ class CampaignTest(unittest.TestCase):
 
     # ---- crashes ----
 
-    def test_sigkill_during_a_20000_recipient_campaign(self):
+    def test_sigkill_five_times_during_a_20000_recipient_campaign_and_transactional_sends(self):
         self.start_daemon()
         fake = self.fake()
         n = 20_000
@@ -451,9 +451,17 @@ class CampaignTest(unittest.TestCase):
             "settings": {"url": f"http://127.0.0.1:{fake.port}/send", "body": {"to": "{{to}}", "text": "{{text}}"},
                          "concurrency": 16},
             "rate_per_second": 100000})
-        c = self.campaign(account, self.template(), segment)
+        tpl = self.template()
+        c = self.campaign(account, tpl, segment)
+        # Mixed sending: transactional messages arrive between the kills, each batch
+        # accepted (202) before the next kill.
+        contacts = self.api.call("GET", "/v1/contacts?limit=1000")[1]["contacts"]
         kills = 0
-        for threshold in (3000, 8000, 13000):
+        for k, threshold in enumerate((2000, 5000, 8000, 11000, 14000)):
+            batch = [{"account_id": account["id"], "template_id": tpl["id"], "contact_id": ct["id"],
+                      "idempotency_key": f"kill{k}-{ct['id']}"} for ct in contacts[k * 200:(k + 1) * 200]]
+            results = self.post("/v1/messages/batch", {"messages": batch}, expect=200)["results"]
+            self.assertEqual({r["status"] for r in results}, {202})
             await_condition(lambda: fake.stats()["requests"] >= threshold, 120, what=f"{threshold} requests")
             self.daemon.kill()
             kills += 1
@@ -461,13 +469,17 @@ class CampaignTest(unittest.TestCase):
         done = self.wait_state(c["id"], ("completed", "failed"), timeout=300)
         self.assertEqual(done["state"], "completed", done)
         self.assertEqual(done["counts"], {"total": n, "pending": 0, "sent": n, "failed": 0, "skipped": 0, "cancelled": 0})
+        await_condition(lambda: not db_query(self.daemon.db_path,
+                                             "SELECT 1 FROM messages WHERE state <> 'sent' LIMIT 1"),
+                        120, what="every message sent")
 
-        # No recipient lost: every ledger key reached the provider.
+        # Nothing lost: every message's key reached the provider, campaign and transactional.
         requests = Counter(r["headers"]["idempotency-key"] for r in fake.requests() if r["method"] == "POST")
         ledger = db_query(self.daemon.db_path,
-                          "SELECT contact_id, attempts FROM messages WHERE source_kind = 'campaign' AND source_id = ?",
-                          (c["id"],))
-        keys = {f"outflow-c{c['id']}-r{cid}": attempts for cid, attempts in ledger}
+                          "SELECT source_kind, source_id, contact_id, id, attempts FROM messages")
+        self.assertEqual(len(ledger), n + 1000)
+        keys = {(f"outflow-c{sid}-r{cid}" if kind == "campaign" else f"outflow-m{mid}"): attempts
+                for kind, sid, cid, mid, attempts in ledger}
         self.assertEqual(set(requests), set(keys))
         # A second request only for a message that was in flight at a kill: claimed
         # again after the restart, so its attempts count is above 1. Outcomes are
@@ -478,8 +490,8 @@ class CampaignTest(unittest.TestCase):
             self.assertGreaterEqual(keys[k], 2, k)
         self.assertLessEqual(len(repeated), kills * 100)
         # The provider honours the key: the repeats were answered as duplicates, not sent twice.
-        self.assertEqual(fake.stats()["sent"], n)
-        print(f"\n  {kills} kills, {len(repeated)} recipients requested twice (all deduplicated by the provider)",
+        self.assertEqual(fake.stats()["sent"], n + 1000)
+        print(f"\n  {kills} kills, {len(repeated)} messages requested twice (all deduplicated by the provider)",
               file=sys.stderr)
 
 

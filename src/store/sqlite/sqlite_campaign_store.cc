@@ -78,18 +78,6 @@ void BindAccount(Stmt& s, const SendingAccount& a, const std::optional<std::stri
   s.Bind(13, std::string_view(EncodeContactRules(a.rules)));
 }
 
-// Sends reserved on the account's local `day` so far.
-Result<int64_t> DayCountOn(Connection& c, AccountId id, const std::string& day) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "SELECT coalesce((SELECT sent FROM account_day_counts WHERE account_id = ?1 AND day = ?2), 0)"));
-  s->Bind(1, id.value());
-  s->Bind(2, std::string_view(day));
-  int rc = s->Step();
-  int64_t n = rc == SQLITE_ROW ? s->Int(0) : 0;
-  s->Reset();
-  if (rc != SQLITE_ROW) return c.Error(rc, "read day count");
-  return n;
-}
 
 Status NameTaken(Connection& c, const char* sql, const std::string& name, int64_t self, std::string_view noun) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
@@ -377,10 +365,6 @@ Result<std::optional<std::string>> SqliteCampaignStore::AccountCredentials(Accou
   return out;
 }
 
-Result<int64_t> SqliteCampaignStore::DayCount(AccountId id, const std::string& day) {
-  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  return DayCountOn(*reader, id, day);
-}
 
 // ---- templates
 

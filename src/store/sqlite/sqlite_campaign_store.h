@@ -23,7 +23,6 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<SendingAccount> UpdateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
                                        Timestamp now) override;
   Result<std::optional<std::string>> AccountCredentials(AccountId id) override;
-  Result<int64_t> DayCount(AccountId id, const std::string& day) override;
 
   Result<MessageTemplateRecord> CreateTemplate(const MessageTemplateRecord& t, Timestamp now) override;
   Result<MessageTemplateRecord> GetTemplate(TemplateId id) override;
