@@ -1,5 +1,6 @@
 #include "sending/sender.h"
 
+#include <future>
 #include <random>
 #include <set>
 
@@ -66,6 +67,7 @@ struct Sender::Batch {
   std::vector<channels::OutboundMessage> messages;
   std::vector<size_t> message_of;  // claimed index of each message
   std::set<MessageId> count_send;  // sends the frequency caps count
+  std::future<void> recording;     // the previous chunk's outcomes being committed
 };
 
 namespace {
@@ -628,7 +630,9 @@ void Sender::SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::strin
       if (retry_after) gate.hold_until = std::max(gate.hold_until, after_send + *retry_after);
     }
     next += static_cast<size_t>(granted);
-    Record(loop, batch);  // what reached the provider is durable before the next chunk goes
+    // Committed while the next chunk goes (one record in flight at most), so what a
+    // crash can re-send is bounded by two chunks.
+    RecordAsync(loop, batch);
   }
   for (size_t k = next; k < batch.messages.size(); ++k) {
     batch.outcomes.push_back(GiveBack(batch.claimed[batch.message_of[k]].message));
@@ -637,26 +641,36 @@ void Sender::SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::strin
 }
 
 void Sender::Record(Loop& loop, Batch& batch) {
+  if (batch.recording.valid()) batch.recording.get();
   if (batch.outcomes.empty()) return;
+  RecordOutcomes(loop.account, std::move(batch.outcomes));
+  batch.outcomes.clear();
+}
+
+void Sender::RecordAsync(Loop& loop, Batch& batch) {
+  if (batch.recording.valid()) batch.recording.get();
+  if (batch.outcomes.empty()) return;
+  batch.recording = std::async(
+      std::launch::async,
+      [this, account = loop.account, outcomes = std::move(batch.outcomes)] { RecordOutcomes(account, outcomes); });
+  batch.outcomes.clear();
+}
+
+void Sender::RecordOutcomes(AccountId account, const std::vector<MessageOutcome>& outcomes) {
   // The outcomes must be recorded: retry until the store takes them (or we stop,
   // leaving the messages `sending` for the account's next loop to requeue).
   const Timestamp deadline = clock_.Now() + std::chrono::seconds(5);
   while (true) {
-    Result<std::vector<SourceRef>> drained = outbox_.Record(loop.account, batch.outcomes, clock_.Now());
+    Result<std::vector<SourceRef>> drained = outbox_.Record(account, outcomes, clock_.Now());
     if (drained.ok()) {
-      batch.outcomes.clear();
       if (listener_ != nullptr) {
         for (SourceRef s : *drained) listener_->SourceDrained(s);
       }
       return;
     }
-    log::Error("cannot record sends; retrying",
-               {{"account", loop.account.value()}, {"error", drained.status().ToString()}});
+    log::Error("cannot record sends; retrying", {{"account", account.value()}, {"error", drained.status().ToString()}});
     std::unique_lock lock(mu_);
-    if (stopping_ && clock_.Now() >= deadline) {
-      batch.outcomes.clear();  // left `sending`: the account's next loop requeues them
-      return;
-    }
+    if (stopping_ && clock_.Now() >= deadline) return;  // left `sending`: the next start requeues them
     // Neither a wake nor an interrupt may cut this wait short (they would make it spin).
     const Timestamp until = clock_.Now() + std::chrono::milliseconds(500);
     while (clock_.Now() < until && !(stopping_ && clock_.Now() >= deadline)) {

@@ -12,7 +12,8 @@
 //      message with the reason; the rest go on)
 //   -> take grants from the account's RateLimiter, send each granted chunk (at
 //      most max_chunk) with ChannelSender::SendBatch, and record its outcomes in
-//      one transaction as soon as it returns.
+//      one transaction as soon as it returns, on another thread while the next
+//      chunk goes (one record in flight at most; the batch's last one is waited for).
 // It sleeps, woken early by Wake/Interrupt/Stop, while the account's send window is
 // closed, while the account is held (a provider's Retry-After, or an outage), until
 // the next message is due, or until the next local day when the daily cap is used
@@ -69,8 +70,8 @@ namespace outflow {
 struct SenderOptions {
   int max_batch = 1000;  // messages claimed per transaction at most
   // At most this many messages are handed to the channel at once; the outcomes of
-  // each chunk are committed when it returns, so a crash can re-send no more than
-  // one chunk (the idempotency key lets a provider drop those repeats).
+  // each chunk are committed while the next one goes, so a crash can re-send no
+  // more than two chunks (the idempotency key lets a provider drop those repeats).
   int max_chunk = 100;
   // A claim holds at most this much of the account's rate (29/s: 7 messages).
   Duration batch_time = std::chrono::milliseconds(250);
@@ -95,7 +96,8 @@ struct SenderOptions {
 };
 
 // What the loops tell the producers (campaigns complete, fail on a cap or account).
-// Called on a loop's thread, without the Sender's locks held.
+// Called on a sending thread (a loop's, or one recording a chunk's outcomes), without
+// the Sender's locks held; calls for one account come one at a time.
 class SendListener {
  public:
   virtual ~SendListener() = default;
@@ -162,8 +164,11 @@ class Sender {
   void ApplyContactRules(Context& ctx, Batch& batch, Timestamp now);
   void Render(Context& ctx, Batch& batch);
   void SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::string& day);
-  // Records and clears the batch's outcomes so far.
+  // Records and clears the batch's outcomes so far, after the one in flight.
   void Record(Loop& loop, Batch& batch);
+  // The same on another thread, after the one in flight: the next chunk goes meanwhile.
+  void RecordAsync(Loop& loop, Batch& batch);
+  void RecordOutcomes(AccountId account, const std::vector<MessageOutcome>& outcomes);
   bool Interrupted(const Batch& batch, size_t i) const;  // REQUIRES: mu_ held
   void Sleep(Loop& loop, Timestamp deadline);
   std::shared_ptr<Gate> GateFor(const SendingAccount& a);

@@ -483,12 +483,13 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual(set(requests), set(keys))
         # A second request only for a message that was in flight at a kill: claimed
         # again after the restart, so its attempts count is above 1. Outcomes are
-        # committed after every chunk handed to the channel, so at most one chunk
-        # (SenderOptions::max_chunk, 100) can be re-sent per kill, not a whole claim.
+        # committed after every chunk handed to the channel (while the next one goes),
+        # so at most two chunks (SenderOptions::max_chunk, 100) can be re-sent per
+        # kill, not a whole claim.
         repeated = [k for k, times in requests.items() if times > 1]
         for k in repeated:
             self.assertGreaterEqual(keys[k], 2, k)
-        self.assertLessEqual(len(repeated), kills * 100)
+        self.assertLessEqual(len(repeated), kills * 200)
         # The provider honours the key: the repeats were answered as duplicates, not sent twice.
         self.assertEqual(fake.stats()["sent"], n + 1000)
         print(f"\n  {kills} kills, {len(repeated)} messages requested twice (all deduplicated by the provider)",
