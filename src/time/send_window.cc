@@ -18,23 +18,14 @@ int DayIndex(std::string_view d) {
 }
 
 // Monday = 0.
-int WeekdayIndex(date::local_days d) { return static_cast<int>((date::weekday(d).c_encoding() + 6) % 7); }
-
-Timestamp ToSys(const date::time_zone* z, date::local_days day, int minute) {
-  auto local = date::local_seconds(day) + std::chrono::minutes(minute);
-  auto info = z->get_info(local);
-  std::chrono::sys_seconds sys;
-  if (info.result == date::local_info::nonexistent) {
-    sys = info.first.end;  // the gap: the first instant after it
-  } else {
-    sys = std::chrono::sys_seconds((local - info.first.offset).time_since_epoch());
-  }
-  return std::chrono::time_point_cast<Duration>(Timestamp(std::chrono::duration_cast<Duration>(sys.time_since_epoch())));
+int WeekdayIndex(date::local_days d) {
+  return static_cast<int>((date::weekday(d).c_encoding() + 6) % 7);
 }
 
 date::local_days LocalDay(const date::time_zone* z, Timestamp t) {
-  auto local = z->to_local(std::chrono::time_point_cast<std::chrono::seconds>(
-      std::chrono::sys_time<std::chrono::seconds>(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()))));
+  auto local =
+      z->to_local(std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::sys_time<std::chrono::seconds>(
+          std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()))));
   return date::floor<date::days>(local);
 }
 
@@ -117,22 +108,77 @@ Result<SendWindows> SendWindows::Create(const std::string& time_zone, std::vecto
   return w;
 }
 
-bool SendWindows::IsOpen(Timestamp t) const { return NextOpen(t) == t; }
-
-Timestamp SendWindows::NextOpen(Timestamp t) const {
-  if (windows_.empty()) return t;
-  date::local_days day = LocalDay(zone_, t) - date::days(1);  // a window may start the evening before in UTC terms
-  std::optional<Timestamp> best;
-  for (int i = 0; i < 9 && !best; ++i, day += date::days(1)) {
-    for (const Window& w : windows_) {
-      if (!(w.weekdays & (1 << WeekdayIndex(day)))) continue;
-      Timestamp open = ToSys(zone_, day, w.start_minute);
-      Timestamp close = ToSys(zone_, day, w.end_minute);
-      if (t >= open && t < close) return t;
-      if (open > t && (!best || open < *best)) best = open;
+// The window rule: open at the instants at which the local clock reads a time inside
+// a window (of that local day's weekday). The local reading of an instant is unique,
+// so a gap removes what does not exist and an overlap is open each time the clock
+// passes through the window.
+bool SendWindows::IsOpen(Timestamp t) const {
+  if (windows_.empty()) return true;
+  const auto secs = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch());
+  const date::local_seconds local = zone_->to_local(std::chrono::sys_seconds(secs));
+  const date::local_days day = date::floor<date::days>(local);
+  const int64_t second_of_day = (local - day).count();
+  const int weekday = WeekdayIndex(day);
+  for (const Window& w : windows_) {
+    if ((w.weekdays & (1 << weekday)) && second_of_day >= int64_t{w.start_minute} * 60 &&
+        second_of_day < int64_t{w.end_minute} * 60) {
+      return true;
     }
   }
-  return best.value_or(t);
+  return false;
+}
+
+namespace {
+
+// Every instant at which the local clock reads `minute` of `day`: none in a gap (the
+// gap's end stands for it, a candidate to check), two in an overlap.
+void InstantsOf(const date::time_zone* z, date::local_days day, int minute, std::vector<Timestamp>& out) {
+  const auto local = date::local_seconds(day) + std::chrono::minutes(minute);
+  const date::local_info info = z->get_info(local);
+  auto at = [](std::chrono::sys_seconds s) {
+    return Timestamp(std::chrono::duration_cast<Duration>(s.time_since_epoch()));
+  };
+  if (info.result == date::local_info::nonexistent) {
+    out.push_back(at(info.first.end));
+    return;
+  }
+  out.push_back(at(std::chrono::sys_seconds((local - info.first.offset).time_since_epoch())));
+  if (info.result == date::local_info::ambiguous) {
+    out.push_back(at(std::chrono::sys_seconds((local - info.second.offset).time_since_epoch())));
+  }
+}
+
+}  // namespace
+
+Timestamp SendWindows::NextOpen(Timestamp t) const {
+  if (IsOpen(t)) return t;
+  // The window opens either where the clock reaches a window's start, or where a
+  // clock change moves the reading into a window: collect both kinds of instants for
+  // the next 16 local days (a weekly window whose day is eaten by a gap comes back a
+  // week later) and take the first that is open.
+  constexpr int kDaysAhead = 16;
+  std::vector<Timestamp> candidates;
+  date::local_days day = LocalDay(zone_, t) - date::days(1);
+  for (int i = 0; i <= kDaysAhead; ++i, day += date::days(1)) {
+    for (const Window& w : windows_) {
+      if (w.weekdays & (1 << WeekdayIndex(day))) InstantsOf(zone_, day, w.start_minute, candidates);
+    }
+  }
+  const auto horizon = t + std::chrono::hours(24 * (kDaysAhead + 1));
+  auto sys = std::chrono::floor<std::chrono::seconds>(t.time_since_epoch());
+  for (date::sys_info info = zone_->get_info(std::chrono::sys_seconds(sys));;) {
+    const Timestamp change(std::chrono::duration_cast<Duration>(info.end.time_since_epoch()));
+    if (change > horizon || info.end <= info.begin) break;
+    candidates.push_back(change);
+    info = zone_->get_info(info.end);
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (Timestamp c : candidates) {
+    if (c > t && IsOpen(c)) return c;
+  }
+  // No window opens within the horizon (it cannot happen with a valid window): look
+  // again a day later rather than claim that it is open now.
+  return t + std::chrono::hours(24);
 }
 
 int64_t SendWindows::LocalDaysBetween(Timestamp from, Timestamp to) const {

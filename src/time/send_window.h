@@ -1,9 +1,12 @@
 // SendWindows: when something may happen, as weekdays and local hours in a
 // named IANA time zone ("Mon-Fri 09:00-12:00 and 14:00-17:00, Europe/Berlin").
 //
-// Local times that a daylight-saving change skips are moved to the first instant
-// after the gap; repeated ones take their first occurrence. Uses Howard Hinnant's
-// date/tz with the system's tz database. Thread-safe after construction.
+// The window rule (docs/sending.md "Local times: two rules"): a window is open at the
+// instants at which the local clock reads a time inside it. A daylight-saving gap
+// removes the part that does not exist (02:30-03:30 on Berlin's spring-forward night
+// is 03:00-03:30 CEST; 02:10-02:40 is not open that night); an overlap is open each
+// time the clock passes through the window. Uses Howard Hinnant's date/tz with the
+// system's tz database. Thread-safe after construction.
 #pragma once
 
 #include <cstdint>
