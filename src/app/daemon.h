@@ -3,9 +3,11 @@
 //
 //   Start: lock the data directory -> load the secret key -> open the store
 //          (migrate) -> register handlers -> listen (a port in use fails here,
-//          before any job runs) -> start the engine (recovers this node's
-//          leases) -> start the sender (each account loop requeues sends in flight at
-//          a crash) -> start the job pruner -> ready.
+//          before any job runs) -> requeue what a crash left (imports, releases,
+//          refreshes, scheduled campaigns) -> start the sender (the first loop on
+//          each account requeues its sends in flight at a crash; before the
+//          engine, so a start job that runs at once finds its limiters) -> start
+//          the engine (recovers this node's leases) -> start the job pruner -> ready.
 //   Stop:  not ready -> stop accepting connections -> stop the sender
 //          (claimed, unsent messages go back to queued) -> engine drain (stop
 //          claiming, release queued jobs, finish running ones, commit) ->

@@ -65,30 +65,6 @@ Result<int64_t> AddSourceCounts(Connection& c, AccountId account, SourceRef sour
   return pending;
 }
 
-Status RecountSource(Connection& c, AccountId account, SourceRef source, int priority, Timestamp now) {
-  OUTFLOW_ASSIGN_OR_RETURN(
-      Stmt * s,
-      c.PrepareStatic(
-          "INSERT INTO message_sources(account_id, kind, source_id, priority, state, total, pending, sent, failed, "
-          "skipped, cancelled, updated_at) "
-          "SELECT ?1, ?2, ?3, ?4, 'active', count(*), "
-          "coalesce(sum(state = 'queued' OR state = 'deferred' OR state = 'sending'), 0), coalesce(sum(state = "
-          "'sent'), 0), "
-          "coalesce(sum(state = 'failed'), 0), coalesce(sum(state = 'skipped'), 0), coalesce(sum(state = 'cancelled'), "
-          "0), "
-          "?5 FROM messages INDEXED BY messages_by_source WHERE source_kind = ?2 AND source_id = ?3 AND account_id = "
-          "?1 "
-          "ON CONFLICT(account_id, kind, source_id) DO UPDATE SET total = excluded.total, pending = excluded.pending, "
-          "sent = excluded.sent, failed = excluded.failed, skipped = excluded.skipped, cancelled = excluded.cancelled, "
-          "updated_at = excluded.updated_at"));
-  s->Bind(1, account.value());
-  s->Bind(2, SourceKindName(source.kind));
-  s->Bind(3, source.id);
-  s->Bind(4, priority);
-  s->Bind(5, ToMicros(now));
-  return c.Run(*s, "count source messages");
-}
-
 Result<MessageCounts> SourceCounts(Connection& c, SourceRef source) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT coalesce(sum(total), 0), coalesce(sum(pending), 0), "
                                                      "coalesce(sum(sent), 0), coalesce(sum(failed), 0), "

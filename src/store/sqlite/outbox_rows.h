@@ -26,10 +26,6 @@ struct SourceDelta {
 Result<int64_t> AddSourceCounts(Connection& c, AccountId account, SourceRef source, int priority, const SourceDelta& d,
                                 Timestamp now);
 
-// Sets the source's counts from its messages (after a bulk insert such as a
-// campaign's fan-out), making its row on first use.
-Status RecountSource(Connection& c, AccountId account, SourceRef source, int priority, Timestamp now);
-
 // A source's counts (zero for a source with no messages yet).
 Result<MessageCounts> SourceCounts(Connection& c, SourceRef source);
 
