@@ -8,6 +8,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "store/sqlite/db.h"
+#include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -412,7 +414,8 @@ TEST_F(CampaignStoreTest, ALocalTimeCampaignIsDueAtThatWallTimeInEachContactsZon
   const Timestamp start = ParseRfc3339("2027-03-27T12:30:00Z").value();
   EXPECT_EQ(range.earliest, start);
   ASSERT_OK(stores_->campaigns().Start(made.id, start).status());
-  ASSERT_OK_AND_ASSIGN(auto messages, stores_->outbox().List({.source = SourceRef{SourceKind::kCampaign, made.id.value()}}));
+  ASSERT_OK_AND_ASSIGN(auto messages,
+                       stores_->outbox().List({.source = SourceRef{SourceKind::kCampaign, made.id.value()}}));
   std::map<ContactId, std::string> due;
   for (const Message& m : messages) due[m.contact] = FormatRfc3339(m.send_at);
   EXPECT_EQ(due[berlin], "2027-03-28T01:30:00.000000Z") << "02:30 skipped by the gap: 03:30 CEST";
@@ -422,6 +425,73 @@ TEST_F(CampaignStoreTest, ALocalTimeCampaignIsDueAtThatWallTimeInEachContactsZon
   ASSERT_OK_AND_ASSIGN(std::optional<Timestamp> next, stores_->outbox().NextDue(made.account));
   EXPECT_EQ(next, start);
   EXPECT_EQ(LocalSendRangeOf("2027-03-28T02:30+01:00", "send_at").status().code(), Code::kInvalidArgument);
+}
+
+// Migration 8 moves a version-7 ledger into the outbox: the entries become messages
+// with their states, keys and times, each started campaign a source with its counts,
+// and a cancelled campaign's unsent entries cancelled messages.
+TEST(CampaignLedgerMigration, TheLedgerBecomesTheCampaignsMessagesWithTheirCounts) {
+  testing::TempDir dir;
+  const std::string path = dir.File("v7.db");
+  {
+    ASSERT_OK_AND_ASSIGN(auto conn, sqlite::Connection::Open(path, {}));
+    ASSERT_OK(
+        conn->Exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                   "applied_at INTEGER NOT NULL)"));
+    for (const sqlite::Migration& m : sqlite::AllMigrations()) {
+      if (m.version > 7) break;
+      ASSERT_OK(conn->Exec(m.sql));
+      ASSERT_OK(
+          conn->Exec("INSERT INTO schema_migrations VALUES(" + std::to_string(m.version) + ", '" + m.name + "', 0)"));
+    }
+    ASSERT_OK(conn->Exec(R"sql(
+      INSERT INTO contacts(id, email, email_norm, created_at, updated_at) VALUES
+        (1, 'a@x.io', 'a@x.io', 0, 0), (2, 'b@x.io', 'b@x.io', 0, 0), (3, 'c@x.io', 'c@x.io', 0, 0);
+      INSERT INTO sending_accounts(id, name, channel, provider, rate_per_second, burst, time_zone, created_at, updated_at)
+        VALUES (5, 'mail', 'email', 'log', 10, 10, 'UTC', 0, 0);
+      INSERT INTO templates(id, name, subject, text_body, created_at, updated_at) VALUES (6, 't', 'Hi', 'x', 0, 0);
+      INSERT INTO campaigns(id, name, account_id, template_id, audience, time_zone, cap_policy, max_attempts, state,
+                            total, pending, sent, failed, skipped, created_at, updated_at, started_at)
+        VALUES (10, 'running', 5, 6, '{"segments":[]}', 'UTC', 'wait', 4, 'processing', 3, 2, 1, 0, 0, 0, 100, 100),
+               (11, 'stopped', 5, 6, '{"segments":[]}', 'UTC', 'wait', 5, 'cancelled', 2, 1, 1, 0, 0, 0, 100, 100);
+      INSERT INTO campaign_recipients(campaign_id, contact_id, state, address, attempts, next_attempt_at, provider_id,
+                                      error, updated_at) VALUES
+        (10, 1, 'sent', 'a@x.io', 1, 0, 'p-1', NULL, 200),
+        (10, 2, 'pending', 'b@x.io', 2, 900, NULL, 'HTTP 503', 300),
+        (10, 3, 'sending', 'c@x.io', 1, 0, NULL, NULL, 400),
+        (11, 1, 'sent', 'a@x.io', 1, 0, 'p-2', NULL, 500),
+        (11, 2, 'pending', 'b@x.io', 0, 0, NULL, NULL, 600);
+    )sql"));
+  }
+  auto opened = SqliteStores::Open(path, {}, kT0);  // migrates 8 and on
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  SqliteStores& stores = **opened;
+  ASSERT_OK_AND_ASSIGN(Campaign running, stores.campaigns().GetCampaign(CampaignId(10)));
+  EXPECT_EQ(running.counts.total, 3);
+  EXPECT_EQ(running.counts.pending, 2);
+  EXPECT_EQ(running.counts.sent, 1);
+  ASSERT_OK_AND_ASSIGN(Campaign stopped, stores.campaigns().GetCampaign(CampaignId(11)));
+  EXPECT_EQ(stopped.counts.pending, 0);
+  EXPECT_EQ(stopped.counts.cancelled, 1);
+  ASSERT_OK_AND_ASSIGN(auto msgs, stores.outbox().List({.source = SourceRef{SourceKind::kCampaign, 10}}));
+  ASSERT_EQ(msgs.size(), 3u);
+  EXPECT_EQ(msgs[0].state, MessageState::kSent);
+  EXPECT_EQ(msgs[0].provider_id, "p-1");
+  EXPECT_EQ(msgs[0].sent_at, FromMicros(200));
+  EXPECT_EQ(MessageKey(msgs[0]), "outflow-c10-r1") << "the key a provider saw before";
+  EXPECT_EQ(msgs[1].state, MessageState::kQueued);
+  EXPECT_EQ(msgs[1].attempts, 2);
+  EXPECT_EQ(msgs[1].send_at, FromMicros(900));
+  EXPECT_EQ(msgs[1].reason, "HTTP 503");
+  EXPECT_EQ(msgs[1].max_attempts, 4);
+  EXPECT_EQ(msgs[2].state, MessageState::kQueued) << "in flight at the upgrade: sent again with the same key";
+  EXPECT_EQ(msgs[2].send_at, FromMicros(400));
+  ASSERT_OK_AND_ASSIGN(auto gone, stores.outbox().List({.source = SourceRef{SourceKind::kCampaign, 11}}));
+  ASSERT_EQ(gone.size(), 2u);
+  EXPECT_EQ(gone[1].state, MessageState::kCancelled);
+  // The running campaign's messages are claimable on its account; the cancelled one's are not.
+  ASSERT_OK_AND_ASSIGN(OutboxClaim claim, stores.outbox().Claim(AccountId(5), kT0, 10, "d", std::nullopt));
+  EXPECT_EQ(claim.messages.size(), 2u);
 }
 
 }  // namespace
