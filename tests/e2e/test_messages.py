@@ -15,7 +15,11 @@ class MessagesTest(unittest.TestCase):
     def setUp(self):
         self.data = temp_data_dir(self)
         self.tmp = os.path.dirname(self.data)
-        self.daemon = Daemon(self.data, extra_args=["--send-retry-base-ms", "200"]).start()
+        # A 50 ms pacing guard (serve --pacing-guard-ms, docs/pacing.md): the fake is a
+        # Python server whose arrival times carry its own scheduling delay, tens of
+        # milliseconds on a loaded 2-core CI machine; the default 10 ms guard covers
+        # loopback delivery jitter, not that.
+        self.daemon = Daemon(self.data, extra_args=["--send-retry-base-ms", "200", "--pacing-guard-ms", "50"]).start()
         self.addCleanup(lambda: self.daemon.stop())
         self.api = self.daemon.api()
         self.addCleanup(lambda: self.api.close())

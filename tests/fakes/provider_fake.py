@@ -186,6 +186,7 @@ class Handler(BaseHTTPRequestHandler):
             pass
 
     def handle_any(self):
+        arrived = time.time()  # as soon as the request line and headers are read
         state = self.server.state
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -207,7 +208,7 @@ class Handler(BaseHTTPRequestHandler):
                 state.duplicates += 1
             if state.record:
                 state.record.write(json.dumps({
-                    "seq": seq, "t": time.time(), "connection": self.connection_number, "method": self.command,
+                    "seq": seq, "t": arrived, "connection": self.connection_number, "method": self.command,
                     "path": path,
                     "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body_text,
                     "duplicate": previous is not None}) + "\n")
