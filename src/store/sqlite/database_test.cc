@@ -51,11 +51,15 @@ TEST(DatabaseTest, WalStaysBoundedUnderAWriterThatNeverPauses) {
   }
   stop = true;
   reader.join();
-  // journal_size_limit is 64 MiB; a restarting log stays far below it.
+  // journal_size_limit is 64 MiB; a restarting log stays far below what a log that
+  // never restarts reaches (~740 MB). On a loaded 2-core CI machine, with end-to-end
+  // tests running beside it, the checkpointer's cycles stretch: peaks of 105 and
+  // 153 MB were seen there (50-70 MB on a quiet one), so the bound is 250 MB, still
+  // a third of the unbounded figure.
   RecordProperty("peak_wal_bytes", std::to_string(peak));
-  EXPECT_LT(peak, uintmax_t{100} << 20) << "peak WAL " << peak << " bytes";
+  EXPECT_LT(peak, uintmax_t{250} << 20) << "peak WAL " << peak << " bytes";
   std::error_code ec;
-  EXPECT_LT(std::filesystem::file_size(path + "-wal", ec), uintmax_t{200} << 20);
+  EXPECT_LT(std::filesystem::file_size(path + "-wal", ec), uintmax_t{250} << 20);
 }
 
 }  // namespace
