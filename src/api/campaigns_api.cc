@@ -43,13 +43,7 @@ Result<IdPath> SplitIdPath(std::string_view path, std::string_view prefix, std::
   return IdPath{id, slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1)};
 }
 
-json::value OptTime(const std::optional<Timestamp>& t) {
-  return t ? json::value(FormatRfc3339(*t)) : json::value(nullptr);
-}
 
-json::value OptText(const std::string& s) {
-  return s.empty() ? json::value(nullptr) : json::value(s);
-}
 
 Result<json::object> ObjectBody(const HttpRequest& req) {
   OUTFLOW_ASSIGN_OR_RETURN(json::value v, ParseJsonBody(req.body));
@@ -81,14 +75,6 @@ Result<int64_t> Id(const json::value& v, const std::string& field, std::string_v
 }
 
 // A non-negative integer query parameter.
-Result<int64_t> QueryInteger(const std::string& key, const std::string& value) {
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (ec != std::errc() || p != value.data() + value.size() || n < 0) {
-    return Status::InvalidArgument(key + ": '" + value + "' is not a non-negative integer");
-  }
-  return n;
-}
 
 Result<int> PageLimit(const std::string& value) {
   Result<int64_t> n = QueryInteger("limit", value);

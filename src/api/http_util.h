@@ -4,11 +4,13 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "api/http_server.h"
 #include "base/status.h"
+#include "base/time.h"
 
 namespace outflow::api {
 
@@ -36,6 +38,24 @@ inline Result<int64_t> ParsePositiveId(std::string_view s, std::string_view what
                                    " (a positive integer)");
   }
   return v;
+}
+
+// An optional time as RFC 3339 or null; an empty text as null.
+inline boost::json::value OptTime(const std::optional<Timestamp>& t) {
+  return t ? boost::json::value(FormatRfc3339(*t)) : boost::json::value(nullptr);
+}
+inline boost::json::value OptText(const std::string& s) {
+  return s.empty() ? boost::json::value(nullptr) : boost::json::value(s);
+}
+
+// A non-negative integer query parameter; the error quotes at most 40 bytes of it.
+inline Result<int64_t> QueryInteger(const std::string& key, const std::string& value) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || p != value.data() + value.size() || n < 0) {
+    return Status::InvalidArgument(key + ": '" + value.substr(0, 40) + "' is not a non-negative integer");
+  }
+  return n;
 }
 
 inline HttpResponse MethodNotAllowed(std::string_view allow) {

@@ -17,12 +17,6 @@ constexpr std::string_view kMessages = "/v1/messages";
 constexpr std::string_view kContacts = "/v1/contacts/";
 constexpr int kMaxPage = 1000;
 
-json::value OptTime(const std::optional<Timestamp>& t) {
-  return t ? json::value(FormatRfc3339(*t)) : json::value(nullptr);
-}
-json::value OptText(const std::string& s) {
-  return s.empty() ? json::value(nullptr) : json::value(s);
-}
 
 json::object MessageToJson(const Message& m) {
   return json::object{
@@ -110,14 +104,6 @@ Result<SendRequest> ParseSend(const json::value& body, const std::string& prefix
   return r;
 }
 
-Result<int64_t> QueryInteger(const std::string& key, const std::string& value) {
-  int64_t n = 0;
-  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-  if (ec != std::errc() || ptr != value.data() + value.size() || n < 0) {
-    return Status::InvalidArgument(key + ": '" + value.substr(0, 40) + "' is not a non-negative integer");
-  }
-  return n;
-}
 
 // Applies one query parameter of GET /v1/messages to `f`.
 Status ApplyParam(MessageFilter& f, const std::string& key, const std::string& value, bool contact_route) {

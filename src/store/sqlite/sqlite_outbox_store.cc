@@ -325,8 +325,8 @@ Result<std::vector<Message>> ClaimRoundRobin(Connection& c, AccountId account, T
 }
 
 // Puts claimed messages with their contacts into `out`; skips those whose contact
-// unsubscribed. Returns how many were skipped.
-Result<int64_t> AttachContacts(Connection& c, std::vector<Message>& claimed, Timestamp now, OutboxClaim& out) {
+// unsubscribed (and names the sources that skip drained in `out`).
+Status AttachContacts(Connection& c, std::vector<Message>& claimed, Timestamp now, OutboxClaim& out) {
   std::map<std::pair<int64_t, SourceRef>, std::pair<int, int64_t>> skipped;  // (account, source) -> (priority, n)
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * skip,
@@ -352,7 +352,6 @@ Result<int64_t> AttachContacts(Connection& c, std::vector<Message>& claimed, Tim
     }
     out.messages.push_back({std::move(m), std::move(ct)});
   }
-  int64_t total = 0;
   for (const auto& [key, value] : skipped) {
     SourceDelta d;
     d.pending = -value.second;
@@ -360,9 +359,8 @@ Result<int64_t> AttachContacts(Connection& c, std::vector<Message>& claimed, Tim
     OUTFLOW_ASSIGN_OR_RETURN(int64_t pending,
                              sqlite::AddSourceCounts(c, AccountId(key.first), key.second, value.first, d, now));
     if (pending == 0) out.drained.push_back(key.second);
-    total += value.second;
   }
-  return total;
+  return Status::Ok();
 }
 
 // Skips a message just put back to queued when its contact unsubscribed meanwhile.
@@ -493,13 +491,12 @@ Result<OutboxClaim> SqliteOutboxStore::Claim(AccountId account, Timestamp now, i
   if (want <= 0) return out;
   OUTFLOW_ASSIGN_OR_RETURN(std::vector<Message> claimed,
                            ClaimRoundRobin(c, account, now, want, daily_cap ? day : std::string()));
-  OUTFLOW_ASSIGN_OR_RETURN(int64_t skipped, AttachContacts(c, claimed, now, out));
+  OUTFLOW_RETURN_IF_ERROR(AttachContacts(c, claimed, now, out));
   // What the cap reserved and no send uses goes back (skipped ones send nothing).
   const int64_t unused = want - static_cast<int64_t>(out.messages.size());
   if (daily_cap && unused > 0) {
     OUTFLOW_RETURN_IF_ERROR(AddToDay(c, account, day, -unused, std::nullopt).status());
   }
-  (void)skipped;
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("claim messages"));
   return out;
 }
