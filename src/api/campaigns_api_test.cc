@@ -241,8 +241,9 @@ TEST_F(CampaignsApiTest, AccountBadInputNamesTheField) {
   EXPECT_EQ(Call("PATCH", "/v1/accounts/99", R"({"burst":1})").status, 404);
 
   // Per-contact rules: set, read back, cleared.
-  r = Call("PATCH", "/v1/accounts/" + id,
-           R"({"contact_rules":{"frequency_cap":{"per_day":3,"over":"skip"},"quiet_hours":{"start":"21:00","end":"08:00"}}})");
+  r = Call(
+      "PATCH", "/v1/accounts/" + id,
+      R"({"contact_rules":{"frequency_cap":{"per_day":3,"over":"skip"},"quiet_hours":{"start":"21:00","end":"08:00"}}})");
   ASSERT_EQ(r.status, 200) << r.body;
   json::value rules = Body(Call("GET", "/v1/accounts/" + id)).at("contact_rules");
   EXPECT_EQ(rules.at("frequency_cap").at("per_day").as_int64(), 3);
@@ -271,7 +272,7 @@ TEST_F(CampaignsApiTest, TemplatesAndPreview) {
   EXPECT_NE(Message(r).find("unknown field 'colour'"), std::string::npos) << Message(r);
   r = Call("POST", "/v1/templates", R"({"name":"bad","subject":"S","text":"x","footer":"y"})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(Message(r).find("footer: unknown field (known: name, subject, text, html)"), std::string::npos);
+  EXPECT_NE(Message(r).find("footer: unknown field (known: name, subject, text, html, tracking)"), std::string::npos);
   r = Call("POST", "/v1/templates", R"({"subject":"S","text":"x"})");
   EXPECT_NE(Message(r).find("name: is required"), std::string::npos) << r.body;
   r = Call("POST", "/v1/templates", R"({"name":"bad","text":7})");
