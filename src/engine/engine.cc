@@ -146,14 +146,17 @@ Status Engine::CommitOutcomes(const std::vector<JobOutcome>& batch) {
   return Status::Ok();
 }
 
-Result<int> Engine::RunOnce(int limit) { return RunOnce(limit, {}); }
+Result<int> Engine::RunOnce(int limit) {
+  return RunOnce(limit, {});
+}
 
 Result<int> Engine::RunOnce(int limit, std::span<const std::string> kinds) {
   Timestamp now = clock_.Now();
   Result<RecoverStats> rec = store_.RecoverLeases(now, std::nullopt);
   if (!rec.ok()) return rec.status();
-  Result<std::vector<Job>> jobs = kinds.empty() ? store_.Claim(options_.node_id, now, options_.lease, limit)
-                                                : store_.ClaimKinds(options_.node_id, now, options_.lease, limit, kinds);
+  Result<std::vector<Job>> jobs = kinds.empty()
+                                      ? store_.Claim(options_.node_id, now, options_.lease, limit)
+                                      : store_.ClaimKinds(options_.node_id, now, options_.lease, limit, kinds);
   if (!jobs.ok()) return jobs.status();
   std::vector<JobOutcome> outcomes;
   for (const Job& j : *jobs) outcomes.push_back(Execute(j));
@@ -235,7 +238,7 @@ void Engine::DispatchLoop() {
         metrics_.dead += static_cast<uint64_t>(rec->to_dead);
         log::Warn("expired leases recovered", {{"to_ready", rec->to_ready}, {"to_dead", rec->to_dead}});
       }
-      next_lease_expiry_ = kNever;  // looked up again below
+      next_lease_expiry_ = kNever;   // looked up again below
       next_due_ = Timestamp::min();  // recovered jobs may be due now
       wake_times_known_ = false;
     }

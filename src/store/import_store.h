@@ -32,7 +32,7 @@ namespace outflow {
 struct ImportBatch {
   uint64_t start_offset = 0;  // the resume point this batch continues from
   std::vector<Contact> contacts;
-  std::vector<int64_t> contact_rows;  // file line of each contact, for its errors
+  std::vector<int64_t> contact_rows;          // file line of each contact, for its errors
   std::vector<std::string> contact_segments;  // static segment each contact joins ("" = none)
   std::vector<ImportRowError> errors;
   uint64_t bytes_done = 0;

@@ -19,12 +19,16 @@ namespace json = boost::json;
 namespace {
 
 void BindOptInt(Stmt& s, int i, const std::optional<int64_t>& v) {
-  if (v) s.Bind(i, *v);
-  else s.BindNull(i);
+  if (v)
+    s.Bind(i, *v);
+  else
+    s.BindNull(i);
 }
 void BindOptTime(Stmt& s, int i, const std::optional<Timestamp>& v) {
-  if (v) s.Bind(i, ToMicros(*v));
-  else s.BindNull(i);
+  if (v)
+    s.Bind(i, ToMicros(*v));
+  else
+    s.BindNull(i);
 }
 std::optional<Timestamp> OptTime(const Stmt& s, int col) {
   std::optional<int64_t> v = s.OptInt(col);
@@ -77,7 +81,6 @@ void BindAccount(Stmt& s, const SendingAccount& a, const std::optional<std::stri
   s.Bind(12, ChannelName(a.channel));
   s.Bind(13, std::string_view(EncodeContactRules(a.rules)));
 }
-
 
 Status NameTaken(Connection& c, const char* sql, const std::string& name, int64_t self, std::string_view noun) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
@@ -133,8 +136,10 @@ std::string EncodeAudience(const Audience& a) {
   json::array segs;
   for (int64_t s : a.segments) segs.push_back(s);
   o["segments"] = std::move(segs);
-  if (a.exclude_segment) o["exclude_segment"] = *a.exclude_segment;
-  else o["exclude_segment"] = nullptr;
+  if (a.exclude_segment)
+    o["exclude_segment"] = *a.exclude_segment;
+  else
+    o["exclude_segment"] = nullptr;
   return json::serialize(o);
 }
 
@@ -183,8 +188,8 @@ Result<Campaign> ReadCampaign(const Stmt& s) {
   c.local_send_at = s.OptText(21);
   if (!s.IsNull(20)) {
     CampaignCounts& n = c.counts;
-    if (std::sscanf(std::string(s.Text(20)).c_str(), "%ld %ld %ld %ld %ld %ld", &n.total, &n.pending, &n.sent, &n.failed,
-                    &n.skipped, &n.cancelled) != 6) {
+    if (std::sscanf(std::string(s.Text(20)).c_str(), "%ld %ld %ld %ld %ld %ld", &n.total, &n.pending, &n.sent,
+                    &n.failed, &n.skipped, &n.cancelled) != 6) {
       return Status::Corruption("campaign " + std::to_string(c.id.value()) + ": unreadable counts");
     }
   }
@@ -221,7 +226,6 @@ const char* StampColumn(CampaignState to) {
   }
   return nullptr;
 }
-
 
 Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<CampaignState>& from, CampaignState to,
                             Timestamp now, const std::string& error) {
@@ -292,17 +296,16 @@ SqliteCampaignStore::~SqliteCampaignStore() = default;
 
 // ---- accounts
 
-Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& a, const SealFn& seal,
-                                                          Timestamp now) {
+Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& a, const SealFn& seal, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create account"));
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, 0, "account"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO sending_accounts(name, channel, provider, settings, credentials, rate_per_second, burst, daily_cap, "
-      "time_zone, windows, created_at, updated_at, contact_rules) "
-      "VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?13)"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO sending_accounts(name, channel, provider, settings, "
+                                               "credentials, rate_per_second, burst, daily_cap, "
+                                               "time_zone, windows, created_at, updated_at, contact_rules) "
+                                               "VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?13)"));
   BindAccount(*s, a, std::nullopt, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create account"));
   const AccountId id(c.LastInsertRowId());
@@ -337,11 +340,14 @@ Result<SendingAccount> SqliteCampaignStore::UpdateAccount(const SendingAccount& 
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update account"));
   OUTFLOW_RETURN_IF_ERROR(GetAccountOn(c, a.id).status());
-  OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, a.id.value(), "account"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE sending_accounts SET name = ?2, provider = ?3, settings = ?4, credentials = coalesce(?5, credentials), "
-      "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11, "
-      "contact_rules = ?13 WHERE id = ?1"));
+  OUTFLOW_RETURN_IF_ERROR(
+      NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, a.id.value(), "account"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("UPDATE sending_accounts SET name = ?2, provider = ?3, settings = ?4, credentials = coalesce(?5, "
+                "credentials), "
+                "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11, "
+                "contact_rules = ?13 WHERE id = ?1"));
   s->Bind(1, a.id.value());
   BindAccount(*s, a, sealed, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update account"));
@@ -365,7 +371,6 @@ Result<std::optional<std::string>> SqliteCampaignStore::AccountCredentials(Accou
   return out;
 }
 
-
 // ---- templates
 
 Result<MessageTemplateRecord> SqliteCampaignStore::CreateTemplate(const MessageTemplateRecord& t, Timestamp now) {
@@ -374,8 +379,8 @@ Result<MessageTemplateRecord> SqliteCampaignStore::CreateTemplate(const MessageT
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create template"));
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, 0, "template"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO templates(name, subject, text_body, html_body, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO templates(name, subject, text_body, html_body, created_at, "
+                                               "updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"));
   s->Bind(1, std::string_view(t.name));
   s->Bind(2, std::string_view(t.subject));
   s->Bind(3, std::string_view(t.text));
@@ -405,8 +410,8 @@ Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageT
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update template"));
   OUTFLOW_RETURN_IF_ERROR(GetTemplateOn(c, t.id).status());
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, t.id.value(), "template"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, html_body = ?5, updated_at = ?6 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, "
+                                               "html_body = ?5, updated_at = ?6 WHERE id = ?1"));
   s->Bind(1, t.id.value());
   s->Bind(2, std::string_view(t.name));
   s->Bind(3, std::string_view(t.subject));
@@ -426,8 +431,10 @@ Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timesta
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create campaign"));
-  OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM sending_accounts WHERE id = ?1", in.account.value(), "account_id", "account"));
-  OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM templates WHERE id = ?1", in.template_id.value(), "template_id", "template"));
+  OUTFLOW_RETURN_IF_ERROR(
+      Exists(c, "SELECT 1 FROM sending_accounts WHERE id = ?1", in.account.value(), "account_id", "account"));
+  OUTFLOW_RETURN_IF_ERROR(
+      Exists(c, "SELECT 1 FROM templates WHERE id = ?1", in.template_id.value(), "template_id", "template"));
   for (size_t i = 0; i < in.audience.segments.size(); ++i) {
     OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM segments WHERE id = ?1", in.audience.segments[i],
                                    "audience.segments[" + std::to_string(i) + "]", "segment"));
@@ -436,10 +443,12 @@ Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timesta
     OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM segments WHERE id = ?1", *in.audience.exclude_segment,
                                    "audience.exclude_segment", "segment"));
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO campaigns(name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, "
-      "missed_after_seconds, max_attempts, state, created_at, updated_at, scheduled_state_at, local_send_at) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, CASE WHEN ?10 = 'scheduled' THEN ?11 END, ?12)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare(
+          "INSERT INTO campaigns(name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, "
+          "missed_after_seconds, max_attempts, state, created_at, updated_at, scheduled_state_at, local_send_at) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, CASE WHEN ?10 = 'scheduled' THEN ?11 END, ?12)"));
   s->Bind(1, std::string_view(in.name));
   s->Bind(2, in.account.value());
   s->Bind(3, in.template_id.value());
@@ -465,8 +474,9 @@ Result<Campaign> SqliteCampaignStore::GetCampaign(CampaignId id) {
 
 Result<std::vector<Campaign>> SqliteCampaignStore::ListCampaigns(int64_t before, int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kSelectCampaignColumns) +
-                                                     "FROM campaigns WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s,
+                           reader->Prepare(std::string(kSelectCampaignColumns) +
+                                           "FROM campaigns WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2"));
   s->Bind(1, before);
   s->Bind(2, limit);
   return sqlite::ReadRows<Campaign>(*reader, *s, "list campaigns", ReadCampaign);
@@ -477,7 +487,8 @@ Result<std::vector<Campaign>> SqliteCampaignStore::ActiveCampaigns() {
   // The WHERE is the partial index's (migration 7) word for word, so it walks only the
   // active campaigns, in id order, with no sort; INDEXED BY makes a mismatch fail to
   // prepare instead of scanning every campaign.
-  static const std::string kSql = std::string(kSelectCampaignColumns) + std::string(kFromActiveCampaigns) + "ORDER BY id";
+  static const std::string kSql =
+      std::string(kSelectCampaignColumns) + std::string(kFromActiveCampaigns) + "ORDER BY id";
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(kSql));
   return sqlite::ReadRows<Campaign>(*reader, *s, "list active campaigns", ReadCampaign);
 }
@@ -503,14 +514,16 @@ Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs
   OUTFLOW_RETURN_IF_ERROR(c.Exec(
       "CREATE TEMP TABLE IF NOT EXISTS fanout_zone_times(zone TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;"
       "DELETE FROM temp.fanout_zone_times"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * zones, c.Prepare(
-      "SELECT DISTINCT coalesce(c.time_zone, '') FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
-      "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live'"));
-  OUTFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                           sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
-                                                         [](const Stmt& r) -> Result<std::string> {
-                                                           return std::string(r.Text(0));
-                                                         }));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * zones,
+      c.Prepare(
+          "SELECT DISTINCT coalesce(c.time_zone, '') FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
+          "WHERE m.segment_id IN (" +
+          segs + ") AND c.status = 'live'"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      std::vector<std::string> names,
+      sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
+                                    [](const Stmt& r) -> Result<std::string> { return std::string(r.Text(0)); }));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * put, c.Prepare("INSERT INTO temp.fanout_zone_times(zone, at) VALUES(?1, ?2)"));
   for (const std::string& zone : names) {
     Result<Timestamp> at = ParseLocalDateTime(zone.empty() ? cur.time_zone : zone, *cur.local_send_at, "send_at");
@@ -533,11 +546,20 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
   std::string addr;
   std::string missing;
   switch (channel) {
-    case Channel::kEmail: addr = "c.email"; missing = "no email address"; break;
+    case Channel::kEmail:
+      addr = "c.email";
+      missing = "no email address";
+      break;
     case Channel::kSms:
-    case Channel::kWhatsapp: addr = "c.phone"; missing = "no phone number"; break;
+    case Channel::kWhatsapp:
+      addr = "c.phone";
+      missing = "no phone number";
+      break;
     case Channel::kWebhook:
-    case Channel::kLog: addr = "coalesce(c.email, c.phone, c.external_id)"; missing = "no address"; break;
+    case Channel::kLog:
+      addr = "coalesce(c.email, c.phone, c.external_id)";
+      missing = "no address";
+      break;
   }
   std::string segs;
   for (size_t i = 0; i < cur.audience.segments.size(); ++i) {
@@ -555,12 +577,14 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
     std::string sql =
         "INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, "
         "send_at, state, max_attempts, reason, created_at, updated_at) "
-        "SELECT ?3, c.id, ?4, coalesce(" + addr + ", ''), 'campaign', ?1, 0, ?5, " + send_at + ", " +
+        "SELECT ?3, c.id, ?4, coalesce(" +
+        addr + ", ''), 'campaign', ?1, 0, ?5, " + send_at + ", " +
         (skipped ? "'skipped', ?6, CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' ELSE '" + missing +
                        "' END, ?2, ?2 "
                  : std::string("'queued', ?6, NULL, ?2, ?2 ")) +
         "FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
-        "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live' AND " +
+        "WHERE m.segment_id IN (" +
+        segs + ") AND c.status = 'live' AND " +
         (skipped ? "(c.unsubscribed_at IS NOT NULL OR " + no_address + ")"
                  : "c.unsubscribed_at IS NULL AND NOT " + no_address);
     if (cur.audience.exclude_segment) {
@@ -584,11 +608,13 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
   if (channel != Channel::kEmail && d.pending > 0) {
     // Emails are unique among contacts; phone numbers and the like are not: the
     // first contact with an address gets the message, later ones are skipped.
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * dup, c.Prepare(
-        "UPDATE messages SET state = 'skipped', reason = 'duplicate address' WHERE id IN (SELECT id FROM ("
-        "SELECT id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n FROM messages "
-        "INDEXED BY messages_by_source WHERE source_kind = 'campaign' AND source_id = ?1 AND state = 'queued') "
-        "WHERE n > 1)"));
+    OUTFLOW_ASSIGN_OR_RETURN(
+        Stmt * dup,
+        c.Prepare(
+            "UPDATE messages SET state = 'skipped', reason = 'duplicate address' WHERE id IN (SELECT id FROM ("
+            "SELECT id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n FROM messages "
+            "INDEXED BY messages_by_source WHERE source_kind = 'campaign' AND source_id = ?1 AND state = 'queued') "
+            "WHERE n > 1)"));
     dup->Bind(1, cur.id.value());
     OUTFLOW_RETURN_IF_ERROR(c.Run(*dup, "skip duplicate addresses"));
     d.pending -= c.Changes();
@@ -607,7 +633,8 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("start campaign"));
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur,
+                           SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount account, GetAccountOn(c, cur.account));
   OUTFLOW_RETURN_IF_ERROR(FanOut(c, cur, account.channel, now));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
@@ -696,9 +723,11 @@ Result<std::optional<Timestamp>> SqliteCampaignStore::SetUnsubscribed(int64_t co
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("unsubscribe"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic(
-      "UPDATE contacts SET unsubscribed_at = CASE WHEN ?2 THEN coalesce(unsubscribed_at, ?3) ELSE NULL END "
-      "WHERE id = ?1 RETURNING unsubscribed_at"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * u,
+      c.PrepareStatic(
+          "UPDATE contacts SET unsubscribed_at = CASE WHEN ?2 THEN coalesce(unsubscribed_at, ?3) ELSE NULL END "
+          "WHERE id = ?1 RETURNING unsubscribed_at"));
   u->Bind(1, contact_id);
   u->Bind(2, int64_t{unsubscribed ? 1 : 0});
   u->Bind(3, ToMicros(now));

@@ -44,17 +44,25 @@ TEST_F(SqliteContactStoreTest, CreateGetUpdateDelete) {
   EXPECT_EQ(std::get<std::string>(got.custom.at("plan")), "pro");
   EXPECT_EQ(got.engagement_score, 42.5);
   EXPECT_EQ(got.created_at, kT0);
-  ASSERT_OK_AND_ASSIGN(Contact upd, store_->Update(c.id, [](Contact& x) {
-    x.tier = "enterprise";
-    return Status::Ok();
-  }, kT0 + std::chrono::seconds(5)));
+  ASSERT_OK_AND_ASSIGN(Contact upd, store_->Update(
+                                        c.id,
+                                        [](Contact& x) {
+                                          x.tier = "enterprise";
+                                          return Status::Ok();
+                                        },
+                                        kT0 + std::chrono::seconds(5)));
   EXPECT_EQ(upd.tier, "enterprise");
   EXPECT_EQ(store_->Get(c.id)->updated_at, kT0 + std::chrono::seconds(5));
   // A failing mutation changes nothing.
-  EXPECT_FALSE(store_->Update(c.id, [](Contact& x) {
-    x.tier = "gold";
-    return Status::InvalidArgument("tier: no");
-  }, kT0).ok());
+  EXPECT_FALSE(store_
+                   ->Update(
+                       c.id,
+                       [](Contact& x) {
+                         x.tier = "gold";
+                         return Status::InvalidArgument("tier: no");
+                       },
+                       kT0)
+                   .ok());
   EXPECT_EQ(store_->Get(c.id)->tier, "enterprise");
   ASSERT_OK(store_->Delete(c.id, kT0));
   EXPECT_EQ(store_->Get(c.id).status().code(), Code::kNotFound);
@@ -73,10 +81,17 @@ TEST_F(SqliteContactStoreTest, UniqueByNormalisedEmailAndExternalId) {
   y.external_id = "crm-1";
   EXPECT_EQ(store_->Create(y, kT0).status().code(), Code::kConflict);
   // Changing an email to one that is taken is a conflict too.
-  EXPECT_EQ(store_->Update(a.id, [](Contact& c) {
-    c.email = "Bob@Example.com";
-    return Status::Ok();
-  }, kT0).status().code(), Code::kConflict);
+  EXPECT_EQ(store_
+                ->Update(
+                    a.id,
+                    [](Contact& c) {
+                      c.email = "Bob@Example.com";
+                      return Status::Ok();
+                    },
+                    kT0)
+                .status()
+                .code(),
+            Code::kConflict);
 }
 
 TEST_F(SqliteContactStoreTest, UpsertBatchHonoursThePolicyAndFailsRowsAlone) {

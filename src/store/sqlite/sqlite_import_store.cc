@@ -21,7 +21,9 @@ constexpr std::string_view kColumns =
     "id, file_name, file_path, bytes_total, options, state, rows_total, header, columns, delimiter, rows_read, "
     "created, updated, skipped, failed, bytes_done, next_line, next_index, error, created_at, updated_at, finished_at";
 
-std::string Select(std::string_view tail) { return "SELECT " + std::string(kColumns) + " FROM imports " + std::string(tail); }
+std::string Select(std::string_view tail) {
+  return "SELECT " + std::string(kColumns) + " FROM imports " + std::string(tail);
+}
 
 std::string EncodeOptions(const ImportOptions& o) {
   json::object j;
@@ -43,8 +45,10 @@ ImportOptions DecodeOptions(std::string_view text) {
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object()) return o;
   const json::object& j = v.as_object();
-  if (auto* d = j.if_contains("delimiter"); d && d->is_string() && !d->as_string().empty()) o.delimiter = d->as_string()[0];
-  if (auto* e = j.if_contains("on_existing"); e && e->is_string()) o.on_existing = ParseOnExisting(e->as_string()).value_or(OnExisting::kUpdate);
+  if (auto* d = j.if_contains("delimiter"); d && d->is_string() && !d->as_string().empty())
+    o.delimiter = d->as_string()[0];
+  if (auto* e = j.if_contains("on_existing"); e && e->is_string())
+    o.on_existing = ParseOnExisting(e->as_string()).value_or(OnExisting::kUpdate);
   if (auto* w = j.if_contains("owner"); w && w->is_string()) o.owner = std::string(w->as_string());
   if (auto* s = j.if_contains("staging"); s && s->is_bool()) o.staging = s->as_bool();
   if (auto* m = j.if_contains("mapping"); m && m->is_object()) {
@@ -107,8 +111,10 @@ Result<Import> GetOn(Connection& c, ImportId id) {
 }
 
 Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> errors) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic(
-      "INSERT INTO import_errors(import_id, row, column_name, value, reason) VALUES(?1, ?2, ?3, ?4, ?5)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.PrepareStatic(
+          "INSERT INTO import_errors(import_id, row, column_name, value, reason) VALUES(?1, ?2, ?3, ?4, ?5)"));
   for (const ImportRowError& e : errors) {
     s->Bind(1, id.value());
     s->Bind(2, e.row);
@@ -130,16 +136,16 @@ Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> 
 
 SqliteImportStore::SqliteImportStore(std::shared_ptr<sqlite::Database> db,
                                      std::shared_ptr<sqlite::DynamicSegments> segments)
-    : db_(std::move(db)),
-      segments_(segments ? std::move(segments) : std::make_shared<sqlite::DynamicSegments>()) {}
+    : db_(std::move(db)), segments_(segments ? std::move(segments) : std::make_shared<sqlite::DynamicSegments>()) {}
 SqliteImportStore::~SqliteImportStore() = default;
 
 Result<Import> SqliteImportStore::Create(const Import& import, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO imports(file_name, file_path, bytes_total, options, state, created_at, updated_at) "
-      "VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?5)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("INSERT INTO imports(file_name, file_path, bytes_total, options, state, created_at, updated_at) "
+                "VALUES(?1, ?2, ?3, ?4, 'queued', ?5, ?5)"));
   s->Bind(1, std::string_view(import.file_name));
   s->Bind(2, std::string_view(import.file_path));
   s->Bind(3, static_cast<int64_t>(import.bytes_total));
@@ -164,7 +170,8 @@ Result<std::vector<Import>> SqliteImportStore::List(int limit) {
 Status SqliteImportStore::SetState(ImportId id, ImportState from, ImportState to, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("UPDATE imports SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s,
+                           c.Prepare("UPDATE imports SET state = ?3, updated_at = ?4 WHERE id = ?1 AND state = ?2"));
   s->Bind(1, id.value());
   s->Bind(2, ImportStateName(from));
   s->Bind(3, ImportStateName(to));
@@ -179,9 +186,10 @@ Status SqliteImportStore::SetState(ImportId id, ImportState from, ImportState to
 Status SqliteImportStore::SetValidated(const Import& v, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE imports SET state = 'running', rows_total = ?2, header = ?3, columns = ?4, delimiter = ?5, "
-      "updated_at = ?6 WHERE id = ?1 AND state = 'validating'"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("UPDATE imports SET state = 'running', rows_total = ?2, header = ?3, columns = ?4, delimiter = ?5, "
+                "updated_at = ?6 WHERE id = ?1 AND state = 'validating'"));
   s->Bind(1, v.id.value());
   s->Bind(2, v.rows_total);
   s->Bind(3, std::string_view(EncodeStrings(v.header)));
@@ -196,9 +204,9 @@ Status SqliteImportStore::SetValidated(const Import& v, Timestamp now) {
 Status SqliteImportStore::Fail(ImportId id, const std::string& error, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE imports SET state = 'failed', error = ?2, updated_at = ?3, finished_at = ?3 "
-      "WHERE id = ?1 AND state IN ('queued','validating','running')"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("UPDATE imports SET state = 'failed', error = ?2, updated_at = ?3, finished_at = ?3 "
+                          "WHERE id = ?1 AND state IN ('queued','validating','running')"));
   s->Bind(1, id.value());
   s->Bind(2, std::string_view(error));
   s->Bind(3, ToMicros(now));
@@ -215,8 +223,8 @@ Result<Import> SqliteImportStore::Cancel(ImportId id, Timestamp now) {
     return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)) +
                             "; only an unfinished import can be cancelled");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE imports SET state = 'cancelled', updated_at = ?2, finished_at = ?2 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("UPDATE imports SET state = 'cancelled', updated_at = ?2, finished_at = ?2 WHERE id = ?1"));
   s->Bind(1, id.value());
   s->Bind(2, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "cancel import"));
@@ -241,7 +249,8 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
   }
   OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now, *segments_));
   std::vector<ImportRowError> errors = b.errors;
-  std::map<std::string, std::optional<SegmentId>, std::less<>> segment_ids;  // name -> static segment (nullopt: dynamic)
+  std::map<std::string, std::optional<SegmentId>, std::less<>>
+      segment_ids;                                                      // name -> static segment (nullopt: dynamic)
   std::vector<std::pair<SegmentId, ContactId>> new_joins, other_joins;  // (static segment, contact) to join
   for (size_t i = 0; i < outcomes.size() && i < b.contact_segments.size(); ++i) {
     const std::string& name = b.contact_segments[i];
@@ -277,9 +286,7 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
       case UpsertOutcome::Kind::kCreated: ++p.created; break;
       case UpsertOutcome::Kind::kUpdated: ++p.updated; break;
       case UpsertOutcome::Kind::kSkipped: ++p.skipped; break;
-      case UpsertOutcome::Kind::kFailed:
-        errors.push_back({b.contact_rows[i], "", "", outcomes[i].error});
-        break;
+      case UpsertOutcome::Kind::kFailed: errors.push_back({b.contact_rows[i], "", "", outcomes[i].error}); break;
     }
   }
   p.failed += static_cast<int64_t>(errors.size());
@@ -288,9 +295,11 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
   p.bytes_done = b.bytes_done;
   p.next_line = b.next_line;
   p.next_index = b.next_index;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE imports SET rows_read = ?2, created = ?3, updated = ?4, skipped = ?5, failed = ?6, bytes_done = ?7, "
-      "next_line = ?8, next_index = ?9, updated_at = ?10, state = ?11, finished_at = ?12 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare(
+          "UPDATE imports SET rows_read = ?2, created = ?3, updated = ?4, skipped = ?5, failed = ?6, bytes_done = ?7, "
+          "next_line = ?8, next_index = ?9, updated_at = ?10, state = ?11, finished_at = ?12 WHERE id = ?1"));
   s->Bind(1, id.value());
   s->Bind(2, p.rows_read);
   s->Bind(3, p.created);
@@ -302,8 +311,10 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
   s->Bind(9, p.next_index);
   s->Bind(10, ToMicros(now));
   s->Bind(11, std::string_view(b.last ? "completed" : "running"));
-  if (b.last) s->Bind(12, ToMicros(now));
-  else s->BindNull(12);
+  if (b.last)
+    s->Bind(12, ToMicros(now));
+  else
+    s->BindNull(12);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "advance import"));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit import batch"));
   im.updated_at = now;
@@ -316,9 +327,10 @@ Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b,
 
 Result<std::vector<ImportRowError>> SqliteImportStore::Errors(ImportId id, int64_t after_row, int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
-      "SELECT row, column_name, value, reason FROM import_errors WHERE import_id = ?1 AND row > ?2 "
-      "ORDER BY row, rowid LIMIT ?3"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      reader->Prepare("SELECT row, column_name, value, reason FROM import_errors WHERE import_id = ?1 AND row > ?2 "
+                      "ORDER BY row, rowid LIMIT ?3"));
   s->Bind(1, id.value());
   s->Bind(2, after_row);
   s->Bind(3, limit);

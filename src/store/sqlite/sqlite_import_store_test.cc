@@ -47,8 +47,8 @@ class ImportStoreTest : public ::testing::Test {
 TEST_F(ImportStoreTest, BatchesCommitInOrderFromTheResumePoint) {
   ASSERT_OK(stores_->imports().CommitBatch(im_.id, Batch(0, 400, {"a@x.io", "b@x.io"}), ExistingPolicy::kUpdate, kT0));
   // A second run that lost its lease and replays the first batch is refused whole.
-  Result<Import> replay = stores_->imports().CommitBatch(im_.id, Batch(0, 400, {"a@x.io", "b@x.io"}),
-                                                         ExistingPolicy::kUpdate, kT0);
+  Result<Import> replay =
+      stores_->imports().CommitBatch(im_.id, Batch(0, 400, {"a@x.io", "b@x.io"}), ExistingPolicy::kUpdate, kT0);
   EXPECT_EQ(replay.status().code(), Code::kConflict);
   EXPECT_NE(replay.status().message().find("moved on"), std::string::npos);
   ImportBatch last = Batch(400, 1000, {"c@x.io"});
@@ -62,9 +62,9 @@ TEST_F(ImportStoreTest, BatchesCommitInOrderFromTheResumePoint) {
 
 TEST_F(ImportStoreTest, CancelledImportAcceptsNoMoreBatches) {
   ASSERT_OK(stores_->imports().Cancel(im_.id, kT0));
-  EXPECT_EQ(stores_->imports().CommitBatch(im_.id, Batch(0, 10, {"a@x.io"}), ExistingPolicy::kUpdate, kT0)
-                .status().code(),
-            Code::kConflict);
+  EXPECT_EQ(
+      stores_->imports().CommitBatch(im_.id, Batch(0, 10, {"a@x.io"}), ExistingPolicy::kUpdate, kT0).status().code(),
+      Code::kConflict);
   EXPECT_EQ(stores_->contacts().Count({}).value(), 0);
   EXPECT_EQ(stores_->imports().Cancel(im_.id, kT0).status().code(), Code::kConflict);
 }

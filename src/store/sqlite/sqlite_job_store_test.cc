@@ -19,14 +19,15 @@ using std::chrono::seconds;
 
 const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
 
-INSTANTIATE_TEST_SUITE_P(
-    Sqlite, JobStoreConformance,
-    ::testing::Values(StoreFactory{"sqlite", [](const std::string& dir, Timestamp now) -> Result<std::unique_ptr<JobStore>> {
-      auto s = SqliteJobStore::Open(dir + "/outflow.db", now);
-      if (!s.ok()) return s.status();
-      return std::unique_ptr<JobStore>(std::move(s).value());
-    }}),
-    [](const ::testing::TestParamInfo<StoreFactory>& p) { return p.param.name; });
+INSTANTIATE_TEST_SUITE_P(Sqlite, JobStoreConformance,
+                         ::testing::Values(StoreFactory{
+                             "sqlite",
+                             [](const std::string& dir, Timestamp now) -> Result<std::unique_ptr<JobStore>> {
+                               auto s = SqliteJobStore::Open(dir + "/outflow.db", now);
+                               if (!s.ok()) return s.status();
+                               return std::unique_ptr<JobStore>(std::move(s).value());
+                             }}),
+                         [](const ::testing::TestParamInfo<StoreFactory>& p) { return p.param.name; });
 
 JobSpec Spec(Timestamp due) {
   JobSpec s;

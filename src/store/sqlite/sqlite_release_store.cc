@@ -58,11 +58,14 @@ Result<ReleasePlan> SqliteReleaseStore::Create(const ReleasePlan& p, Timestamp n
   int64_t existing = rc == SQLITE_ROW ? dup->Int(0) : 0;
   dup->Reset();
   if (existing) {
-    return Status::Conflict("name: a release plan named '" + p.name + "' exists (plan " + std::to_string(existing) + ")");
+    return Status::Conflict("name: a release plan named '" + p.name + "' exists (plan " + std::to_string(existing) +
+                            ")");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO release_plans(name, per_slot, interval_seconds, ramp_percent, time_zone, windows, state, "
-      "started_at, next_slot_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, ?9, ?9)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("INSERT INTO release_plans(name, per_slot, interval_seconds, ramp_percent, time_zone, windows, state, "
+                "started_at, next_slot_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, "
+                "?9, ?9)"));
   s->Bind(1, std::string_view(p.name));
   s->Bind(2, p.per_slot);
   s->Bind(3, p.interval_seconds);
@@ -101,8 +104,8 @@ Result<ReleasePlan> SqliteReleaseStore::SetState(ReleasePlanId id, std::vector<R
                             std::string(ReleaseStateName(p.state)) + "; it cannot become " +
                             std::string(ReleaseStateName(to)));
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE release_plans SET state = ?2, next_slot_at = ?3, updated_at = ?4 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, c.Prepare("UPDATE release_plans SET state = ?2, next_slot_at = ?3, updated_at = ?4 WHERE id = ?1"));
   s->Bind(1, id.value());
   s->Bind(2, ReleaseStateName(to));
   s->Bind(3, ToMicros(next_slot.value_or(p.next_slot_at)));
@@ -123,9 +126,10 @@ Result<ReleasePlan> SqliteReleaseStore::Update(const ReleasePlan& p, const NextS
     return Status::Conflict("release plan " + std::to_string(p.id.value()) + " is " +
                             std::string(ReleaseStateName(current.state)) + "; only an active or paused plan changes");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE release_plans SET per_slot = ?2, interval_seconds = ?3, ramp_percent = ?4, time_zone = ?5, "
-      "windows = ?6, next_slot_at = ?7, updated_at = ?8 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("UPDATE release_plans SET per_slot = ?2, interval_seconds = ?3, ramp_percent = ?4, time_zone = ?5, "
+                "windows = ?6, next_slot_at = ?7, updated_at = ?8 WHERE id = ?1"));
   s->Bind(1, p.id.value());
   s->Bind(2, p.per_slot);
   s->Bind(3, p.interval_seconds);
@@ -143,9 +147,10 @@ Result<ReleasePlan> SqliteReleaseStore::Update(const ReleasePlan& p, const NextS
 Status SqliteReleaseStore::Reschedule(ReleasePlanId id, Timestamp slot, Timestamp next_slot, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE release_plans SET next_slot_at = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'active' "
-      "AND next_slot_at = ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("UPDATE release_plans SET next_slot_at = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'active' "
+                "AND next_slot_at = ?2"));
   s->Bind(1, id.value());
   s->Bind(2, ToMicros(slot));
   s->Bind(3, ToMicros(next_slot));
@@ -183,8 +188,8 @@ Result<int64_t> SqliteReleaseStore::ReleaseSlot(ReleasePlanId id, Timestamp slot
   sel->Reset();
   if (rc != SQLITE_DONE) return c.Error(rc, "select staged contacts");
   sqlite::CountDeltas deltas;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * live, c.PrepareStatic(
-      "UPDATE contacts SET status = 'live', updated_at = ?2 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * live,
+                           c.PrepareStatic("UPDATE contacts SET status = 'live', updated_at = ?2 WHERE id = ?1"));
   for (Contact& ct : batch) {
     live->Bind(1, ct.id.value());
     live->Bind(2, ToMicros(now));
@@ -196,18 +201,20 @@ Result<int64_t> SqliteReleaseStore::ReleaseSlot(ReleasePlanId id, Timestamp slot
   }
   OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
   const auto released = static_cast<int64_t>(batch.size());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * log, c.PrepareStatic("INSERT INTO release_log(plan_id, at, released) VALUES(?1, ?2, ?3)"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * log,
+                           c.PrepareStatic("INSERT INTO release_log(plan_id, at, released) VALUES(?1, ?2, ?3)"));
   log->Bind(1, id.value());
   log->Bind(2, ToMicros(now));
   log->Bind(3, released);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*log, "log release"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * left, c.PrepareStatic("SELECT EXISTS(SELECT 1 FROM contacts WHERE status = 'staged')"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * left,
+                           c.PrepareStatic("SELECT EXISTS(SELECT 1 FROM contacts WHERE status = 'staged')"));
   rc = left->Step();
   bool more = rc == SQLITE_ROW && left->Int(0) != 0;
   left->Reset();
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * upd, c.PrepareStatic(
-      "UPDATE release_plans SET released_total = released_total + ?2, next_slot_at = ?3, state = ?4, updated_at = ?5 "
-      "WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * upd, c.PrepareStatic("UPDATE release_plans SET released_total = released_total + ?2, "
+                                                       "next_slot_at = ?3, state = ?4, updated_at = ?5 "
+                                                       "WHERE id = ?1"));
   upd->Bind(1, id.value());
   upd->Bind(2, released);
   upd->Bind(3, ToMicros(next_slot));
@@ -220,8 +227,9 @@ Result<int64_t> SqliteReleaseStore::ReleaseSlot(ReleasePlanId id, Timestamp slot
 
 Result<std::vector<ReleaseLogEntry>> SqliteReleaseStore::Log(ReleasePlanId id, int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
-      "SELECT id, plan_id, at, released FROM release_log WHERE plan_id = ?1 ORDER BY id DESC LIMIT ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, reader->Prepare(
+                    "SELECT id, plan_id, at, released FROM release_log WHERE plan_id = ?1 ORDER BY id DESC LIMIT ?2"));
   s->Bind(1, id.value());
   s->Bind(2, limit);
   std::vector<ReleaseLogEntry> out;
