@@ -255,7 +255,9 @@ Status Daemon::Start() {
   OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
   OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
   OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
-  OUTFLOW_RETURN_IF_ERROR(p.campaigns->RequeueScheduled());
+  // A scheduled campaign is stored with its start job; its completion is not (the
+  // outbox reports a drained source after its own commit), so that one is swept.
+  OUTFLOW_RETURN_IF_ERROR(p.campaigns->CompleteDrained());
   // Before the engine: a start job that runs at once wakes a sender whose
   // limiters already know when the process started.
   OUTFLOW_RETURN_IF_ERROR(p.sender->Start());

@@ -6,6 +6,7 @@
 #include "codec/windows_json.h"
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
+#include "store/sqlite/job_rows.h"
 #include "store/sqlite/outbox_rows.h"
 #include "time/local_day.h"
 
@@ -46,7 +47,12 @@ Result<SendingAccount> ReadAccount(const Stmt& s) {
   SendingAccount a;
   a.id = AccountId(s.Int(0));
   a.name = std::string(s.Text(1));
-  a.channel = ParseChannel(s.Text(2)).value_or(Channel::kLog);
+  std::optional<Channel> channel = ParseChannel(s.Text(2));
+  if (!channel) {  // never a silent dry run over `log`: the row is damaged
+    return Status::Corruption("account " + std::to_string(a.id.value()) + " has an unknown channel '" +
+                              std::string(s.Text(2)) + "'");
+  }
+  a.channel = *channel;
   a.provider = std::string(s.Text(3));
   a.settings_json = std::string(s.Text(4));
   a.has_credentials = s.Int(5) != 0;
@@ -143,19 +149,33 @@ std::string EncodeAudience(const Audience& a) {
   return json::serialize(o);
 }
 
-Audience DecodeAudience(std::string_view text) {
-  Audience a;
+// A campaign's audience column; Corruption (naming the campaign) for one that is
+// not the JSON EncodeAudience writes, rather than an audience of nobody.
+Result<Audience> DecodeAudience(std::string_view text, CampaignId id) {
+  const auto bad = Status::Corruption("campaign " + std::to_string(id.value()) + " has an unreadable audience");
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return a;
+  if (ec || !v.is_object()) return bad;
   const json::object& o = v.as_object();
-  if (const json::value* s = o.if_contains("segments"); s && s->is_array()) {
-    for (const json::value& x : s->as_array()) {
-      if (x.is_int64()) a.segments.push_back(x.as_int64());
-    }
+  const json::value* segments = o.if_contains("segments");
+  if (segments == nullptr || !segments->is_array()) return bad;
+  Audience a;
+  for (const json::value& x : segments->as_array()) {
+    if (!x.is_int64()) return bad;
+    a.segments.push_back(x.as_int64());
   }
-  if (const json::value* x = o.if_contains("exclude_segment"); x && x->is_int64()) a.exclude_segment = x->as_int64();
+  if (const json::value* x = o.if_contains("exclude_segment"); x && !x->is_null()) {
+    if (!x->is_int64()) return bad;
+    a.exclude_segment = x->as_int64();
+  }
   return a;
+}
+
+Result<CapPolicy> DecodeCapPolicy(std::string_view text, CampaignId id) {
+  if (text == "wait") return CapPolicy::kWait;
+  if (text == "fail") return CapPolicy::kFail;
+  return Status::Corruption("campaign " + std::to_string(id.value()) + " has an unknown cap policy '" +
+                            std::string(text) + "'");
 }
 
 Result<Campaign> ReadCampaign(const Stmt& s) {
@@ -164,10 +184,10 @@ Result<Campaign> ReadCampaign(const Stmt& s) {
   c.name = std::string(s.Text(1));
   c.account = AccountId(s.Int(2));
   c.template_id = TemplateId(s.Int(3));
-  c.audience = DecodeAudience(s.Text(4));
+  OUTFLOW_ASSIGN_OR_RETURN(c.audience, DecodeAudience(s.Text(4), c.id));
   c.scheduled_at = OptTime(s, 5);
   c.time_zone = std::string(s.Text(6));
-  c.cap_policy = s.Text(7) == "fail" ? CapPolicy::kFail : CapPolicy::kWait;
+  OUTFLOW_ASSIGN_OR_RETURN(c.cap_policy, DecodeCapPolicy(s.Text(7), c.id));
   c.missed_after_seconds = s.OptInt(8);
   c.max_attempts = static_cast<int>(s.Int(9));
   std::optional<CampaignState> state = ParseCampaignState(s.Text(10));
@@ -227,27 +247,38 @@ const char* StampColumn(CampaignState to) {
   return nullptr;
 }
 
+// " IN ('a','b')" for fixed state names (no user text).
+std::string StateList(const std::vector<CampaignState>& states) {
+  std::string in = " IN (";
+  for (size_t i = 0; i < states.size(); ++i) {
+    in += (i ? ",'" : "'") + std::string(CampaignStateName(states[i])) + "'";
+  }
+  return in + ")";
+}
+
+// One conditional UPDATE: of two racing transitions from the same state, exactly
+// one changes the row; the other reads the state that beat it (Conflict).
 Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<CampaignState>& from, CampaignState to,
                             Timestamp now, const std::string& error) {
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
-  if (std::find(from.begin(), from.end(), cur.state) == from.end()) {
-    return Status::Conflict("campaign " + std::to_string(id.value()) + " is " +
-                            std::string(CampaignStateName(cur.state)) + "; it cannot become " +
-                            std::string(CampaignStateName(to)));
-  }
   std::string sql = "UPDATE campaigns SET state = ?2, updated_at = ?3";
   if (const char* col = StampColumn(to)) {
     // started_at keeps the first start across pause and resume.
     sql += std::string(", ") + col + (to == CampaignState::kProcessing ? " = coalesce(started_at, ?3)" : " = ?3");
   }
   if (!error.empty()) sql += ", error = ?4";
-  sql += " WHERE id = ?1";
+  sql += " WHERE id = ?1 AND state" + (from.empty() ? std::string(" IS NULL") : StateList(from));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
   s->Bind(1, id.value());
   s->Bind(2, CampaignStateName(to));
   s->Bind(3, ToMicros(now));
   if (!error.empty()) s->Bind(4, std::string_view(error));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "set campaign state"));
+  if (c.Changes() == 0) {
+    OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
+    return Status::Conflict("campaign " + std::to_string(id.value()) + " is " +
+                            std::string(CampaignStateName(cur.state)) + "; it cannot become " +
+                            std::string(CampaignStateName(to)));
+  }
   // The campaign's messages follow its state: claimed only while it processes.
   const SourceRef source{SourceKind::kCampaign, id.value()};
   switch (to) {
@@ -264,6 +295,13 @@ Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<Camp
     default: break;
   }
   return GetCampaignOn(c, id);
+}
+
+// The job `job` names for the campaign as written, in the caller's transaction.
+Status InsertJobFor(Connection& c, const Campaign& campaign, const CampaignStore::JobFn& job, Timestamp now) {
+  if (!job) return Status::Ok();
+  OUTFLOW_ASSIGN_OR_RETURN(JobSpec spec, job(campaign));
+  return sqlite::InsertJobs(c, std::span(&spec, 1), now).status();
 }
 
 // ---- recipients: a campaign's messages, as the ledger showed them
@@ -426,7 +464,7 @@ Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageT
 
 // ---- campaigns
 
-Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timestamp now) {
+Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, const JobFn& start_job, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
@@ -463,6 +501,7 @@ Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timesta
   s->Bind(12, in.local_send_at);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create campaign"));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, CampaignId(c.LastInsertRowId())));
+  OUTFLOW_RETURN_IF_ERROR(InsertJobFor(c, out, start_job, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create campaign"));
   return out;
 }
@@ -501,6 +540,18 @@ Result<Campaign> SqliteCampaignStore::SetState(CampaignId id, std::vector<Campai
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("set campaign state"));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, SetStateOn(c, id, from, to, now, error));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("set campaign state"));
+  return out;
+}
+
+Result<Campaign> SqliteCampaignStore::Schedule(CampaignId id, std::vector<CampaignState> from, const JobFn& start_job,
+                                               Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("schedule campaign"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, SetStateOn(c, id, from, CampaignState::kScheduled, now, {}));
+  OUTFLOW_RETURN_IF_ERROR(InsertJobFor(c, out, start_job, now));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("schedule campaign"));
   return out;
 }
 
