@@ -252,7 +252,6 @@ Status Daemon::Start() {
     while (!url.empty() && url.back() == '/') url.pop_back();
     p.campaigns->SetPublicUrl(url);
   }
-  OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
   OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
   OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
   // A scheduled campaign is stored with its start job; its completion is not (the
@@ -291,9 +290,9 @@ Status RunOffline(const OfflineRun& run, std::ostream& out, std::optional<Import
   JobService jobs(store->jobs(), clock, handlers, metrics, nullptr);
   release_runner->SetJobs(&jobs);
   // This node's leases from a crashed run are dead: recover them first, and give
-  // every unfinished import and active plan its job (as the daemon does at start).
+  // every active plan its job (as the daemon does at start). An import is stored
+  // with its job.
   OUTFLOW_RETURN_IF_ERROR(store->jobs().RecoverLeases(clock.Now(), node_id).status());
-  OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(store->imports(), jobs, clock));
   ReleaseService releases(store->releases(), jobs, clock);
   OUTFLOW_RETURN_IF_ERROR(releases.RequeueActive());
   std::optional<ImportId> new_import;

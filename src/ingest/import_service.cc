@@ -78,16 +78,6 @@ JobSpec ImportJobSpec(ImportId id, Timestamp now) {
 
 }  // namespace
 
-Status RequeueUnfinishedImports(ImportStore& store, JobService& jobs, Clock& clock) {
-  OUTFLOW_ASSIGN_OR_RETURN(auto recent, store.List(1000));
-  std::vector<JobSpec> specs;
-  for (const Import& im : recent) {
-    if (!IsFinished(im.state)) specs.push_back(ImportJobSpec(im.id, clock.Now()));
-  }
-  if (specs.empty()) return Status::Ok();
-  return jobs.Enqueue(specs, "imports").status();
-}
-
 ImportService::ImportService(ImportStore& store, ContactService& contacts, JobService& jobs, Clock& clock,
                              std::string imports_dir)
     : store_(store), contacts_(contacts), jobs_(jobs), clock_(clock), imports_dir_(std::move(imports_dir)) {}
@@ -107,18 +97,20 @@ Result<Import> ImportService::Create(const std::string& upload_path, std::string
   fs::rename(upload_path, kept, ec);
   if (ec) return Status::Unavailable("cannot keep the uploaded file in " + imports_dir_ + ": " + ec.message());
   im.file_path = kept;
-  Result<Import> created = store_.Create(im, clock_.Now());
+  // The import and its job in one transaction: no crash leaves one without the other.
+  std::optional<JobSpec> job;
+  auto make_job = [&](const Import& created) -> Result<JobSpec> {
+    JobSpec spec = ImportJobSpec(created.id, clock_.Now());
+    OUTFLOW_RETURN_IF_ERROR(jobs_.Validate(spec, "import job"));
+    job = spec;
+    return spec;
+  };
+  Result<Import> created = store_.Create(im, make_job, clock_.Now());
   if (!created.ok()) {
     fs::remove(kept, ec);
     return created.status();
   }
-  JobSpec spec = ImportJobSpec(created->id, clock_.Now());
-  Result<std::vector<EnqueueResult>> job = jobs_.Enqueue(std::span(&spec, 1), "");
-  if (!job.ok()) {
-    // The import is recorded; without its job it would wait for ever. Fail it visibly.
-    (void)store_.Fail(created->id, "could not queue the import: " + job.status().message(), clock_.Now());
-    return job.status();
-  }
+  jobs_.Stored(std::span(&*job, 1));
   return created;
 }
 

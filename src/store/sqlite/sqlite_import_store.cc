@@ -4,6 +4,7 @@
 
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
+#include "store/sqlite/job_rows.h"
 #include "store/sqlite/segment_rows.h"
 
 #include <map>
@@ -132,6 +133,44 @@ Status InsertErrors(Connection& c, ImportId id, std::span<const ImportRowError> 
   return Status::Ok();
 }
 
+// Each contact of the batch named with a segment joins that static segment (created
+// if needed); a dynamic one is a row error. REQUIRES: `outcomes` are the batch's.
+Status JoinSegments(Connection& c, const ImportBatch& b, const std::vector<UpsertOutcome>& outcomes, Timestamp now,
+                    std::vector<ImportRowError>& errors) {
+  std::map<std::string, std::optional<SegmentId>, std::less<>>
+      segment_ids;                                                      // name -> static segment (nullopt: dynamic)
+  std::vector<std::pair<SegmentId, ContactId>> new_joins, other_joins;  // (static segment, contact) to join
+  for (size_t i = 0; i < outcomes.size() && i < b.contact_segments.size(); ++i) {
+    const std::string& name = b.contact_segments[i];
+    if (name.empty() || outcomes[i].kind == UpsertOutcome::Kind::kFailed) continue;
+    auto it = segment_ids.find(name);
+    if (it == segment_ids.end()) {
+      OUTFLOW_ASSIGN_OR_RETURN(auto found, sqlite::EnsureStaticSegment(c, name, now));
+      it = segment_ids.emplace(name, found.first).first;
+    }
+    if (!it->second) {
+      errors.push_back({b.contact_rows[i], "segment_name", name,
+                        "segment '" + name + "' is dynamic: its members follow its filter"});
+      continue;
+    }
+    if (outcomes[i].kind == UpsertOutcome::Kind::kCreated && b.contacts[i].status == ContactStatus::kLive) {
+      new_joins.emplace_back(*it->second, outcomes[i].id);
+    } else {
+      other_joins.emplace_back(*it->second, outcomes[i].id);
+    }
+  }
+  // Contacts created by this batch are in no static segment yet: their joins go in
+  // bulk, first; then the rest (a contact updated, or named twice in the file) one by one.
+  sqlite::CountDeltas deltas;
+  OUTFLOW_RETURN_IF_ERROR(sqlite::JoinNewContacts(c, new_joins, now, deltas));
+  for (const auto& [segment, contact] : other_joins) {
+    OUTFLOW_ASSIGN_OR_RETURN(bool staged, sqlite::IsStaged(c, contact));  // an existing live contact joins now
+    OUTFLOW_RETURN_IF_ERROR(sqlite::JoinStaticSegment(c, segment, contact, staged, now, &deltas));
+  }
+  OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
+  return Status::Ok();
+}
+
 }  // namespace
 
 SqliteImportStore::SqliteImportStore(std::shared_ptr<sqlite::Database> db,
@@ -139,9 +178,11 @@ SqliteImportStore::SqliteImportStore(std::shared_ptr<sqlite::Database> db,
     : db_(std::move(db)), segments_(segments ? std::move(segments) : std::make_shared<sqlite::DynamicSegments>()) {}
 SqliteImportStore::~SqliteImportStore() = default;
 
-Result<Import> SqliteImportStore::Create(const Import& import, Timestamp now) {
+Result<Import> SqliteImportStore::Create(const Import& import, const JobFn& job, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create import"));
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * s,
       c.Prepare("INSERT INTO imports(file_name, file_path, bytes_total, options, state, created_at, updated_at) "
@@ -152,7 +193,13 @@ Result<Import> SqliteImportStore::Create(const Import& import, Timestamp now) {
   s->Bind(4, std::string_view(EncodeOptions(import.options)));
   s->Bind(5, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create import"));
-  return GetOn(c, ImportId(c.LastInsertRowId()));
+  OUTFLOW_ASSIGN_OR_RETURN(Import created, GetOn(c, ImportId(c.LastInsertRowId())));
+  if (job) {
+    OUTFLOW_ASSIGN_OR_RETURN(JobSpec spec, job(created));
+    OUTFLOW_RETURN_IF_ERROR(sqlite::InsertJobs(c, std::span(&spec, 1), now).status());
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create import"));
+  return created;
 }
 
 Result<Import> SqliteImportStore::Get(ImportId id) {
@@ -218,110 +265,88 @@ Result<Import> SqliteImportStore::Cancel(ImportId id, Timestamp now) {
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("cancel import"));
-  OUTFLOW_ASSIGN_OR_RETURN(Import im, GetOn(c, id));
-  if (IsFinished(im.state)) {
-    return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)) +
-                            "; only an unfinished import can be cancelled");
-  }
-  OUTFLOW_ASSIGN_OR_RETURN(
-      Stmt * s, c.Prepare("UPDATE imports SET state = 'cancelled', updated_at = ?2, finished_at = ?2 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s,
+                           c.Prepare("UPDATE imports SET state = 'cancelled', updated_at = ?2, finished_at = ?2 "
+                                     "WHERE id = ?1 AND state IN ('queued','validating','running')"));
   s->Bind(1, id.value());
   s->Bind(2, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "cancel import"));
+  const bool changed = c.Changes() == 1;
+  OUTFLOW_ASSIGN_OR_RETURN(Import im, GetOn(c, id));
+  if (!changed) {
+    return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)) +
+                            "; only an unfinished import can be cancelled");
+  }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("cancel import"));
-  im.state = ImportState::kCancelled;
-  im.finished_at = im.updated_at = now;
   return im;
 }
+
+namespace {
+
+// The batch's claim on the import, the first statement of its transaction: moves
+// the resume point on only if the import is running and still at the batch's start.
+// One conditional UPDATE (a row lock where there are concurrent writers), so of two
+// runs of one import committing the same batch exactly one applies it.
+Status ClaimResumePoint(Connection& c, ImportId id, const ImportBatch& b, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("UPDATE imports SET bytes_done = ?3, next_line = ?4, next_index = ?5, "
+                                               "rows_read = rows_read + ?6, updated_at = ?7 "
+                                               "WHERE id = ?1 AND state = 'running' AND bytes_done = ?2"));
+  s->Bind(1, id.value());
+  s->Bind(2, static_cast<int64_t>(b.start_offset));
+  s->Bind(3, static_cast<int64_t>(b.bytes_done));
+  s->Bind(4, b.next_line);
+  s->Bind(5, b.next_index);
+  s->Bind(6, b.rows_read);
+  s->Bind(7, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "advance import"));
+  if (c.Changes() == 1) return Status::Ok();
+  OUTFLOW_ASSIGN_OR_RETURN(Import im, GetOn(c, id));
+  if (im.state != ImportState::kRunning) {
+    return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)));
+  }
+  return Status::Conflict("import " + std::to_string(id.value()) + " has moved on to byte " +
+                          std::to_string(im.progress.bytes_done) + ": another run committed past this batch");
+}
+
+}  // namespace
 
 Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b, ExistingPolicy policy, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("commit import batch"));
-  OUTFLOW_ASSIGN_OR_RETURN(Import im, GetOn(c, id));
-  if (im.state != ImportState::kRunning) {
-    return Status::Conflict("import " + std::to_string(id.value()) + " is " + std::string(ImportStateName(im.state)));
-  }
-  if (im.progress.bytes_done != b.start_offset) {
-    return Status::Conflict("import " + std::to_string(id.value()) + " has moved on to byte " +
-                            std::to_string(im.progress.bytes_done) + ": another run committed past this batch");
-  }
+  OUTFLOW_RETURN_IF_ERROR(ClaimResumePoint(c, id, b, now));
   OUTFLOW_ASSIGN_OR_RETURN(auto outcomes, sqlite::UpsertContactsOn(c, b.contacts, policy, now, *segments_));
   std::vector<ImportRowError> errors = b.errors;
-  std::map<std::string, std::optional<SegmentId>, std::less<>>
-      segment_ids;                                                      // name -> static segment (nullopt: dynamic)
-  std::vector<std::pair<SegmentId, ContactId>> new_joins, other_joins;  // (static segment, contact) to join
-  for (size_t i = 0; i < outcomes.size() && i < b.contact_segments.size(); ++i) {
-    const std::string& name = b.contact_segments[i];
-    if (name.empty() || outcomes[i].kind == UpsertOutcome::Kind::kFailed) continue;
-    auto it = segment_ids.find(name);
-    if (it == segment_ids.end()) {
-      OUTFLOW_ASSIGN_OR_RETURN(auto found, sqlite::EnsureStaticSegment(c, name, now));
-      it = segment_ids.emplace(name, found.first).first;
-    }
-    if (!it->second) {
-      errors.push_back({b.contact_rows[i], "segment_name", name,
-                        "segment '" + name + "' is dynamic: its members follow its filter"});
-      continue;
-    }
-    if (outcomes[i].kind == UpsertOutcome::Kind::kCreated && b.contacts[i].status == ContactStatus::kLive) {
-      new_joins.emplace_back(*it->second, outcomes[i].id);
-    } else {
-      other_joins.emplace_back(*it->second, outcomes[i].id);
-    }
-  }
-  // Contacts created by this batch are in no static segment yet: their joins go in
-  // bulk, first; then the rest (a contact updated, or named twice in the file) one by one.
-  sqlite::CountDeltas deltas;
-  OUTFLOW_RETURN_IF_ERROR(sqlite::JoinNewContacts(c, new_joins, now, deltas));
-  for (const auto& [segment, contact] : other_joins) {
-    OUTFLOW_ASSIGN_OR_RETURN(bool staged, sqlite::IsStaged(c, contact));  // an existing live contact joins now
-    OUTFLOW_RETURN_IF_ERROR(sqlite::JoinStaticSegment(c, segment, contact, staged, now, &deltas));
-  }
-  OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
-  ImportProgress& p = im.progress;
+  OUTFLOW_RETURN_IF_ERROR(JoinSegments(c, b, outcomes, now, errors));
+  ImportProgress delta;  // this batch's counts, added to the row's (never read, then written back)
   for (size_t i = 0; i < outcomes.size(); ++i) {
     switch (outcomes[i].kind) {
-      case UpsertOutcome::Kind::kCreated: ++p.created; break;
-      case UpsertOutcome::Kind::kUpdated: ++p.updated; break;
-      case UpsertOutcome::Kind::kSkipped: ++p.skipped; break;
+      case UpsertOutcome::Kind::kCreated: ++delta.created; break;
+      case UpsertOutcome::Kind::kUpdated: ++delta.updated; break;
+      case UpsertOutcome::Kind::kSkipped: ++delta.skipped; break;
       case UpsertOutcome::Kind::kFailed: errors.push_back({b.contact_rows[i], "", "", outcomes[i].error}); break;
     }
   }
-  p.failed += static_cast<int64_t>(errors.size());
+  delta.failed = static_cast<int64_t>(errors.size());
   OUTFLOW_RETURN_IF_ERROR(InsertErrors(c, id, errors));
-  p.rows_read += b.rows_read;
-  p.bytes_done = b.bytes_done;
-  p.next_line = b.next_line;
-  p.next_index = b.next_index;
   OUTFLOW_ASSIGN_OR_RETURN(
-      Stmt * s,
-      c.Prepare(
-          "UPDATE imports SET rows_read = ?2, created = ?3, updated = ?4, skipped = ?5, failed = ?6, bytes_done = ?7, "
-          "next_line = ?8, next_index = ?9, updated_at = ?10, state = ?11, finished_at = ?12 WHERE id = ?1"));
+      Stmt * s, c.Prepare("UPDATE imports SET created = created + ?2, updated = updated + ?3, skipped = skipped + ?4, "
+                          "failed = failed + ?5, state = ?6, finished_at = ?7 WHERE id = ?1"));
   s->Bind(1, id.value());
-  s->Bind(2, p.rows_read);
-  s->Bind(3, p.created);
-  s->Bind(4, p.updated);
-  s->Bind(5, p.skipped);
-  s->Bind(6, p.failed);
-  s->Bind(7, static_cast<int64_t>(p.bytes_done));
-  s->Bind(8, p.next_line);
-  s->Bind(9, p.next_index);
-  s->Bind(10, ToMicros(now));
-  s->Bind(11, std::string_view(b.last ? "completed" : "running"));
-  if (b.last)
-    s->Bind(12, ToMicros(now));
-  else
-    s->BindNull(12);
-  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "advance import"));
-  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit import batch"));
-  im.updated_at = now;
+  s->Bind(2, delta.created);
+  s->Bind(3, delta.updated);
+  s->Bind(4, delta.skipped);
+  s->Bind(5, delta.failed);
+  s->Bind(6, std::string_view(b.last ? "completed" : "running"));
   if (b.last) {
-    im.state = ImportState::kCompleted;
-    im.finished_at = now;
+    s->Bind(7, ToMicros(now));
+  } else {
+    s->BindNull(7);
   }
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "count import batch"));
+  OUTFLOW_ASSIGN_OR_RETURN(Import im, GetOn(c, id));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit import batch"));
   return im;
 }
 
