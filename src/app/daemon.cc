@@ -203,7 +203,6 @@ Status Daemon::Start() {
   p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock, p.jobs.get());
   p.segment_refresher->SetJobs(p.jobs.get());
   p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
-  p.release_runner->SetJobs(p.jobs.get());
   // The sender builds channel senders and compiles templates through the campaign
   // service, which in turn wakes the sender and hears from it (SendListener).
   SenderOptions sending;
@@ -252,10 +251,10 @@ Status Daemon::Start() {
     while (!url.empty() && url.back() == '/') url.pop_back();
     p.campaigns->SetPublicUrl(url);
   }
-  OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
+  // Imports, release plans and scheduled campaigns need no sweep: each is stored
+  // with its job in one transaction. A campaign's completion is not (the outbox
+  // reports a drained source after its own commit), so that one is swept.
   OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
-  // A scheduled campaign is stored with its start job; its completion is not (the
-  // outbox reports a drained source after its own commit), so that one is swept.
   OUTFLOW_RETURN_IF_ERROR(p.campaigns->CompleteDrained());
   // Before the engine: a start job that runs at once wakes a sender whose
   // limiters already know when the process started.
@@ -288,13 +287,9 @@ Status RunOffline(const OfflineRun& run, std::ostream& out, std::optional<Import
   eo.node_id = node_id;
   Engine engine(store->jobs(), clock, handlers, metrics, eo);
   JobService jobs(store->jobs(), clock, handlers, metrics, nullptr);
-  release_runner->SetJobs(&jobs);
-  // This node's leases from a crashed run are dead: recover them first, and give
-  // every active plan its job (as the daemon does at start). An import is stored
-  // with its job.
+  // This node's leases from a crashed run are dead: recover them first. (Every
+  // unfinished import and active plan has its job: each is stored with it.)
   OUTFLOW_RETURN_IF_ERROR(store->jobs().RecoverLeases(clock.Now(), node_id).status());
-  ReleaseService releases(store->releases(), jobs, clock);
-  OUTFLOW_RETURN_IF_ERROR(releases.RequeueActive());
   std::optional<ImportId> new_import;
   if (run.import_file) {
     ImportService imports(store->imports(), contacts, jobs, clock, (fs::path(dir) / "imports").string());
