@@ -126,13 +126,7 @@ Result<JobPage> SqliteJobStore::List(const JobFilter& f) {
   if (f.due_until) s->Bind(4, ToMicros(*f.due_until));
   s->Bind(5, f.limit + 1);
   JobPage page;
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    OUTFLOW_ASSIGN_OR_RETURN(Job j, ReadJob(*s));
-    page.jobs.push_back(std::move(j));
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return reader->Error(rc, "list jobs");
+  OUTFLOW_ASSIGN_OR_RETURN(page.jobs, sqlite::ReadRows<Job>(*reader, *s, "list jobs", ReadJob));
   if (static_cast<int>(page.jobs.size()) > f.limit) {
     page.jobs.pop_back();
     page.next_after = page.jobs.back().id;
@@ -191,7 +185,6 @@ Result<std::vector<Job>> SqliteJobStore::ClaimWhere(std::string_view owner, Time
             "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 AND kind IN (" +
             in + ") ORDER BY due_at, id LIMIT ?4) RETURNING ");
   }
-  std::vector<Job> jobs;
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
@@ -202,13 +195,8 @@ Result<std::vector<Job>> SqliteJobStore::ClaimWhere(std::string_view owner, Time
   s->Bind(3, ToMicros(now));
   s->Bind(4, limit);
   for (size_t k = 0; k < kinds.size(); ++k) s->Bind(static_cast<int>(k) + 5, std::string_view(kinds[k]));
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    OUTFLOW_ASSIGN_OR_RETURN(Job j, ReadJob(*s));
-    jobs.push_back(std::move(j));
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return c.Error(rc, "claim");
+  // ReadRows resets the statement on every path, a row it cannot read included.
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Job> jobs, sqlite::ReadRows<Job>(c, *s, "claim", ReadJob));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("claim"));
   std::sort(jobs.begin(), jobs.end(),
             [](const Job& a, const Job& b) { return a.due_at != b.due_at ? a.due_at < b.due_at : a.id < b.id; });
