@@ -339,8 +339,12 @@ RunResult ImportRunner::Run(const Job& job) {
   if (!st.ok()) {
     if (stop_requested_.load()) return RunResult::Retry(st.message(), clock_.Now());
     if (job.attempts >= job.max_attempts) {  // the job dies now: the import must not stay running
-      (void)store_.Fail(id, "gave up after " + std::to_string(job.attempts) + " attempts: " + st.message(),
-                        clock_.Now());
+      Status f = store_.Fail(id, "gave up after " + std::to_string(job.attempts) + " attempts: " + st.message(),
+                             clock_.Now());
+      if (!f.ok()) {
+        log::Error("import stays running: its failure could not be recorded",
+                   {{"import", id.value()}, {"error", f.ToString()}});
+      }
     }
     return RunResult::Retry(st.message());  // resumes from the last committed batch
   }
