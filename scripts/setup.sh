@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   # libraries (see ../shared/DESIGN.md)
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libcurl4-openssl-dev
+  libsqlite3-dev libcurl4-openssl-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev libhowardhinnant-date-dev
   libsodium-dev libkainjow-mustache-dev
   # tests and benchmarks (python3-aiosmtpd: a real SMTP server for the email channel)

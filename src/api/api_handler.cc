@@ -15,7 +15,9 @@ namespace json = boost::json;
 
 namespace {
 
-HttpResponse Json(int status, const json::value& v) { return JsonResponse(status, v); }
+HttpResponse Json(int status, const json::value& v) {
+  return JsonResponse(status, v);
+}
 
 int HttpStatus(Code c) {
   switch (c) {
@@ -24,6 +26,7 @@ int HttpStatus(Code c) {
     case Code::kNotFound: return 404;
     case Code::kConflict: return 409;
     case Code::kFailedPrecondition: return 409;
+    case Code::kUnauthenticated: return 401;
     case Code::kUnavailable: return 503;
     case Code::kCorruption:
     case Code::kInternal: return 500;
@@ -62,9 +65,9 @@ HttpResponse ErrorResponse(const Status& st) {
   return r;
 }
 
-ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
-                       ContactService* contacts, ImportService* imports, SegmentService* segments,
-                       ReleaseService* releases, CampaignService* campaigns)
+ApiHandler::ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready, ContactService* contacts,
+                       ImportService* imports, SegmentService* segments, ReleaseService* releases,
+                       CampaignService* campaigns)
     : jobs_(jobs), metrics_(metrics), ready_(std::move(ready)) {
   if (contacts != nullptr) contacts_.emplace(*contacts);
   if (imports != nullptr) imports_.emplace(*imports);
@@ -104,6 +107,10 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
     if (get) return ListJobs(query);
     return MethodNotAllowed("GET, POST");
   }
+  if (tracking_ &&
+      (path.starts_with("/t/") || path.starts_with("/v1/callbacks/") || path.starts_with("/v1/suppressions"))) {
+    if (auto r = tracking_->Route(req, path, query)) return *r;
+  }
   if (messages_ && (path.starts_with("/v1/messages") || path.starts_with("/v1/contacts/"))) {
     if (auto r = messages_->Route(req, path, query)) return *r;
   }
@@ -119,9 +126,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
   if (imports_ && path.starts_with("/v1/imports")) {
     if (auto r = imports_->Route(req, path, query)) return *r;
   }
-  if (campaigns_ && (path.starts_with("/v1/accounts") || path.starts_with("/v1/templates") ||
-                     path.starts_with("/v1/campaigns") || path.starts_with("/v1/contacts/") ||
-                     path.starts_with("/u/"))) {
+  if (campaigns_ &&
+      (path.starts_with("/v1/accounts") || path.starts_with("/v1/templates") || path.starts_with("/v1/campaigns") ||
+       path.starts_with("/v1/contacts/") || path.starts_with("/u/"))) {
     if (auto r = campaigns_->Route(req, path, query)) return *r;
   }
   if (path == "/v1/jobs/batch") return post ? EnqueueBatch(req) : MethodNotAllowed("POST");

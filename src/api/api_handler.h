@@ -27,6 +27,7 @@
 #include "api/messages_api.h"
 #include "api/releases_api.h"
 #include "api/segments_api.h"
+#include "api/tracking_api.h"
 #include "engine/job_service.h"
 #include "engine/metrics.h"
 
@@ -37,14 +38,18 @@ class ApiHandler {
   // `ready` tells /readyz whether the daemon accepts work (false while starting or draining).
   // Each service may be null: its routes then answer 404 (`campaigns`: the
   // account, template and campaign routes).
-  ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready,
-             ContactService* contacts = nullptr, ImportService* imports = nullptr,
-             SegmentService* segments = nullptr, ReleaseService* releases = nullptr,
+  ApiHandler(JobService& jobs, EngineMetrics& metrics, std::function<bool()> ready, ContactService* contacts = nullptr,
+             ImportService* imports = nullptr, SegmentService* segments = nullptr, ReleaseService* releases = nullptr,
              CampaignService* campaigns = nullptr);
   HttpResponse Handle(const HttpRequest& req);
   // Serves the message routes (messages_api.h). REQUIRES: set before serving.
   void SetMessages(MessageService* messages) {
     if (messages != nullptr) messages_.emplace(*messages);
+  }
+  // Serves tracking links, provider callbacks and suppressions (tracking_api.h).
+  // REQUIRES: set before serving.
+  void SetTracking(TrackingService* tracking) {
+    if (tracking != nullptr) tracking_.emplace(*tracking);
   }
   // More Prometheus text appended to /metrics (e.g. the sender's).
   // REQUIRES: set before serving.
@@ -69,6 +74,7 @@ class ApiHandler {
   std::optional<ReleasesApi> releases_;
   std::optional<CampaignsApi> campaigns_;
   std::optional<MessagesApi> messages_;
+  std::optional<TrackingApi> tracking_;
 };
 
 // The HTTP response for a failed Status.

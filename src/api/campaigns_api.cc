@@ -43,8 +43,6 @@ Result<IdPath> SplitIdPath(std::string_view path, std::string_view prefix, std::
   return IdPath{id, slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1)};
 }
 
-
-
 Result<json::object> ObjectBody(const HttpRequest& req) {
   OUTFLOW_ASSIGN_OR_RETURN(json::value v, ParseJsonBody(req.body));
   if (!v.is_object()) return Status::InvalidArgument("body: must be a JSON object");
@@ -174,6 +172,7 @@ json::value TemplateToJson(const MessageTemplateRecord& t) {
                       {"subject", t.subject},
                       {"text", t.text},
                       {"html", t.html},
+                      {"tracking", t.tracking},
                       {"created_at", FormatRfc3339(t.created_at)},
                       {"updated_at", FormatRfc3339(t.updated_at)}};
 }
@@ -181,12 +180,18 @@ json::value TemplateToJson(const MessageTemplateRecord& t) {
 Status ApplyTemplateJson(const json::object& o, MessageTemplateRecord& t) {
   for (const auto& [k, v] : o) {
     const std::string key(k);
+    if (key == "tracking") {
+      if (!v.is_bool()) return Status::InvalidArgument("tracking: must be true or false");
+      t.tracking = v.as_bool();
+      continue;
+    }
     std::string* part = key == "name"      ? &t.name
                         : key == "subject" ? &t.subject
                         : key == "text"    ? &t.text
                         : key == "html"    ? &t.html
                                            : nullptr;
-    if (part == nullptr) return Status::InvalidArgument(key + ": unknown field (known: name, subject, text, html)");
+    if (part == nullptr)
+      return Status::InvalidArgument(key + ": unknown field (known: name, subject, text, html, tracking)");
     OUTFLOW_ASSIGN_OR_RETURN(*part, String(v, key));
   }
   return Status::Ok();
@@ -219,7 +224,13 @@ json::value CampaignToJson(const Campaign& c) {
                              {"sent", c.counts.sent},
                              {"failed", c.counts.failed},
                              {"skipped", c.counts.skipped},
-                             {"cancelled", c.counts.cancelled}};
+                             {"cancelled", c.counts.cancelled},
+                             {"delivered", c.counts.engagement.delivered},
+                             {"opened", c.counts.engagement.opened},
+                             {"clicked", c.counts.engagement.clicked},
+                             {"bounced", c.counts.engagement.bounced},
+                             {"complained", c.counts.engagement.complained},
+                             {"unsubscribed", c.counts.engagement.unsubscribed}};
   o["created_at"] = FormatRfc3339(c.created_at);
   o["updated_at"] = FormatRfc3339(c.updated_at);
   o["scheduled_at"] = OptTime(c.scheduled_state_at);
@@ -296,9 +307,10 @@ Result<Campaign> CampaignFromJson(const json::object& o, bool& draft) {
       if (!v.is_bool()) return Status::InvalidArgument("contact_time_zone: must be true or false");
       contact_time_zone = v.as_bool();
     } else {
-      return Status::InvalidArgument(key +
-                                     ": unknown field (known: name, account_id, template_id, audience, send_at, "
-                                     "time_zone, contact_time_zone, cap_policy, missed_after_seconds, max_attempts, draft)");
+      return Status::InvalidArgument(
+          key +
+          ": unknown field (known: name, account_id, template_id, audience, send_at, "
+          "time_zone, contact_time_zone, cap_policy, missed_after_seconds, max_attempts, draft)");
     }
   }
   for (const char* required : {"name", "account_id", "template_id", "audience"}) {
@@ -346,13 +358,6 @@ std::optional<HttpResponse> CampaignsApi::Route(const HttpRequest& req, std::str
 
 namespace {
 
-std::string HtmlPage(std::string_view title, std::string_view body) {
-  return "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-         "content=\"width=device-width\"><title>" +
-         std::string(title) + "</title></head><body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\">" +
-         std::string(body) + "</body></html>";
-}
-
 json::value SubscriptionJson(int64_t contact, const std::optional<Timestamp>& at) {
   return json::object{{"contact_id", contact},
                       {"unsubscribed", at.has_value()},
@@ -369,10 +374,14 @@ std::optional<HttpResponse> CampaignsApi::UnsubscribeLink(const HttpRequest& req
   if (get) {
     // The token is digits, dashes and hex only when valid; anything else is refused before it reaches the page.
     if (token.find_first_not_of("0123456789abcdef-") != std::string_view::npos) {
-      return HttpResponse{400, "text/html; charset=utf-8", HtmlPage("Invalid link", "<p>This unsubscribe link is not valid.</p>"), {}};
+      return HttpResponse{
+          400, "text/html; charset=utf-8", HtmlPage("Invalid link", "<p>This unsubscribe link is not valid.</p>"), {}};
     }
-    return HttpResponse{200, "text/html; charset=utf-8",
-                        HtmlPage("Unsubscribe", "<p>Stop receiving these messages?</p><form method=\"post\"><button type=\"submit\">Unsubscribe</button></form>"),
+    return HttpResponse{200,
+                        "text/html; charset=utf-8",
+                        HtmlPage("Unsubscribe",
+                                 "<p>Stop receiving these messages?</p><form method=\"post\"><button "
+                                 "type=\"submit\">Unsubscribe</button></form>"),
                         {}};
   }
   if (req.method != "POST") return MethodNotAllowed("GET, POST");

@@ -281,7 +281,7 @@ TEST_F(CampaignsApiTest, TemplatesAndPreview) {
   EXPECT_NE(Message(r).find("unknown field 'colour'"), std::string::npos) << Message(r);
   r = Call("POST", "/v1/templates", R"({"name":"bad","subject":"S","text":"x","footer":"y"})");
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(Message(r).find("footer: unknown field (known: name, subject, text, html)"), std::string::npos);
+  EXPECT_NE(Message(r).find("footer: unknown field (known: name, subject, text, html, tracking)"), std::string::npos);
   r = Call("POST", "/v1/templates", R"({"subject":"S","text":"x"})");
   EXPECT_NE(Message(r).find("name: is required"), std::string::npos) << r.body;
   r = Call("POST", "/v1/templates", R"({"name":"bad","text":7})");

@@ -26,6 +26,14 @@ inline HttpResponse JsonResponse(int status, const boost::json::value& v) {
   return HttpResponse{status, "application/json", boost::json::serialize(v), {}};
 }
 
+// A small page for people (an unsubscribe or tracking link). `body` is HTML.
+inline std::string HtmlPage(std::string_view title, std::string_view body) {
+  return "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+         "content=\"width=device-width\"><title>" +
+         std::string(title) + "</title></head><body style=\"font-family:sans-serif;max-width:32em;margin:3em auto\">" +
+         std::string(body) + "</body></html>";
+}
+
 // The HTTP response for a failed Status (defined in api_handler.cc).
 HttpResponse ErrorResponse(const Status& st);
 

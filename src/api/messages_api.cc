@@ -17,7 +17,6 @@ constexpr std::string_view kMessages = "/v1/messages";
 constexpr std::string_view kContacts = "/v1/contacts/";
 constexpr int kMaxPage = 1000;
 
-
 json::object MessageToJson(const Message& m) {
   return json::object{
       {"id", m.id.value()},
@@ -42,6 +41,16 @@ json::object MessageToJson(const Message& m) {
   };
 }
 
+json::array EventsToJson(const std::vector<MessageEvent>& events) {
+  json::array out;
+  for (const MessageEvent& e : events) {
+    json::object o{{"type", MessageEventName(e.kind)}, {"at", FormatRfc3339(e.at)}};
+    if (!e.detail.empty()) o["detail"] = e.detail;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 // A positive integer member; absent -> nullopt.
 Result<std::optional<int64_t>> OptId(const json::object& o, std::string_view key, const std::string& prefix) {
   const json::value* v = o.if_contains(key);
@@ -60,12 +69,13 @@ Result<std::optional<std::string>> OptString(const json::object& o, std::string_
 }
 
 Result<SendRequest> ParseSend(const json::value& body, const std::string& prefix) {
-  if (!body.is_object()) return Status::InvalidArgument(prefix.empty() ? "body: must be a JSON object" : prefix + ": must be an object");
+  if (!body.is_object())
+    return Status::InvalidArgument(prefix.empty() ? "body: must be a JSON object" : prefix + ": must be an object");
   const json::object& o = body.as_object();
   const std::string p = prefix.empty() ? "" : prefix + ".";
-  static const std::set<std::string_view> kKnown{"account_id", "contact_id", "email",           "phone",
-                                                 "template_id", "variables", "send_at", "idempotency_key",
-                                                 "max_attempts"};
+  static const std::set<std::string_view> kKnown{"account_id", "contact_id",      "email",
+                                                 "phone",      "template_id",     "variables",
+                                                 "send_at",    "idempotency_key", "max_attempts"};
   for (const auto& [k, v] : o) {
     if (!kKnown.contains(k)) {
       return Status::InvalidArgument(p + std::string(k.substr(0, 64)) + ": unknown field");
@@ -104,19 +114,23 @@ Result<SendRequest> ParseSend(const json::value& body, const std::string& prefix
   return r;
 }
 
-
 // Applies one query parameter of GET /v1/messages to `f`.
 Status ApplyParam(MessageFilter& f, const std::string& key, const std::string& value, bool contact_route) {
-  if (key == "after" || key == "limit" || (!contact_route && (key == "account_id" || key == "contact_id" ||
-                                                              key == "source_id"))) {
+  if (key == "after" || key == "limit" ||
+      (!contact_route && (key == "account_id" || key == "contact_id" || key == "source_id"))) {
     OUTFLOW_ASSIGN_OR_RETURN(int64_t n, QueryInteger(key, value));
-    if (key == "after") f.after_id = n;
+    if (key == "after")
+      f.after_id = n;
     else if (key == "limit") {
-      if (n < 1 || n > kMaxPage) return Status::InvalidArgument("limit: must be between 1 and " + std::to_string(kMaxPage));
+      if (n < 1 || n > kMaxPage)
+        return Status::InvalidArgument("limit: must be between 1 and " + std::to_string(kMaxPage));
       f.limit = static_cast<int>(n);
-    } else if (key == "account_id") f.account = AccountId(n);
-    else if (key == "contact_id") f.contact = ContactId(n);
-    else f.source = SourceRef{f.source ? f.source->kind : SourceKind::kCampaign, n};
+    } else if (key == "account_id")
+      f.account = AccountId(n);
+    else if (key == "contact_id")
+      f.contact = ContactId(n);
+    else
+      f.source = SourceRef{f.source ? f.source->kind : SourceKind::kCampaign, n};
     return Status::Ok();
   }
   if (key == "state" && !contact_route) {
@@ -135,8 +149,7 @@ Status ApplyParam(MessageFilter& f, const std::string& key, const std::string& v
 
 }  // namespace
 
-std::optional<HttpResponse> MessagesApi::Route(const HttpRequest& req, std::string_view path,
-                                               std::string_view query) {
+std::optional<HttpResponse> MessagesApi::Route(const HttpRequest& req, std::string_view path, std::string_view query) {
   const bool get = req.method == "GET" || req.method == "HEAD";
   const bool post = req.method == "POST";
   if (path == kMessages) {
@@ -150,7 +163,12 @@ std::optional<HttpResponse> MessagesApi::Route(const HttpRequest& req, std::stri
     if (!id.ok()) return ErrorResponse(id.status());
     if (!get) return MethodNotAllowed("GET");
     Result<Message> m = messages_.Get(MessageId(*id));
-    return m.ok() ? JsonResponse(200, MessageToJson(*m)) : ErrorResponse(m.status());
+    if (!m.ok()) return ErrorResponse(m.status());
+    Result<std::vector<MessageEvent>> events = messages_.TimelineOf(*m);
+    if (!events.ok()) return ErrorResponse(events.status());
+    json::object o = MessageToJson(*m);
+    o["events"] = EventsToJson(*events);
+    return JsonResponse(200, o);
   }
   if (path.starts_with(kContacts) && path.ends_with("/messages")) {
     std::string_view id_text = path.substr(kContacts.size(), path.size() - kContacts.size() - 9);
@@ -203,15 +221,13 @@ HttpResponse MessagesApi::SendBatch(const HttpRequest& req) {
     results[i] = json::object{{"status", 400}, {"error", json::parse(ErrorResponse(parse_errors[i]).body).at("error")}};
   }
   if (!parsed.empty()) {
-    Result<std::vector<Result<EnqueuedMessage>>> out =
-        messages_.SendBatch(std::span(requests.data(), parsed.size()));
+    Result<std::vector<Result<EnqueuedMessage>>> out = messages_.SendBatch(std::span(requests.data(), parsed.size()));
     if (!out.ok()) return ErrorResponse(out.status());
     for (size_t k = 0; k < parsed.size(); ++k) {
       const Result<EnqueuedMessage>& m = (*out)[k];
       if (m.ok()) {
-        results[parsed[k]] = json::object{{"status", m->existing ? 200 : 202},
-                                          {"message", MessageToJson(m->message)},
-                                          {"duplicate", m->existing}};
+        results[parsed[k]] = json::object{
+            {"status", m->existing ? 200 : 202}, {"message", MessageToJson(m->message)}, {"duplicate", m->existing}};
       } else {
         // The service named the item by its place among the parsed ones; give its place in the request.
         Status st = m.status();
@@ -235,11 +251,20 @@ HttpResponse MessagesApi::List(std::string_view query, std::optional<ContactId> 
   for (const boost::urls::param& p : boost::urls::params_view(query)) {
     if (Status st = ApplyParam(f, p.key, p.value, contact.has_value()); !st.ok()) return ErrorResponse(st);
   }
-  if (f.source && f.source->id == 0) return ErrorResponse(Status::InvalidArgument("source_id: required with source_kind"));
+  if (f.source && f.source->id == 0)
+    return ErrorResponse(Status::InvalidArgument("source_id: required with source_kind"));
   Result<std::vector<Message>> list = messages_.List(f);
   if (!list.ok()) return ErrorResponse(list.status());
   json::array out;
-  for (const Message& m : *list) out.push_back(MessageToJson(m));
+  for (const Message& m : *list) {
+    json::object o = MessageToJson(m);
+    if (contact) {  // a contact's messages come with their timelines
+      Result<std::vector<MessageEvent>> events = messages_.TimelineOf(m);
+      if (!events.ok()) return ErrorResponse(events.status());
+      o["events"] = EventsToJson(*events);
+    }
+    out.push_back(std::move(o));
+  }
   json::object body{{"messages", std::move(out)}};
   if (static_cast<int>(list->size()) == f.limit) body["next_after"] = list->back().id.value();
   return JsonResponse(200, body);

@@ -253,6 +253,9 @@ void PrintCampaign(const json::value& c) {
   std::printf("\n%8s %8s %8s %8s %8s\n", "TOTAL", "PENDING", "SENT", "FAILED", "SKIPPED");
   std::printf("%8s %8s %8s %8s %8s\n\n", Str(n.at("total")).c_str(), Str(n.at("pending")).c_str(),
               Str(n.at("sent")).c_str(), Str(n.at("failed")).c_str(), Str(n.at("skipped")).c_str());
+  std::printf("%9s %8s %8s %8s %12s\n", "DELIVERED", "OPENED", "CLICKED", "BOUNCED", "UNSUBSCRIBED");
+  std::printf("%9s %8s %8s %8s %12s\n\n", Str(n.at("delivered")).c_str(), Str(n.at("opened")).c_str(),
+              Str(n.at("clicked")).c_str(), Str(n.at("bounced")).c_str(), Str(n.at("unsubscribed")).c_str());
   for (const char* stamp : {"created", "scheduled", "started", "paused", "completed", "failed", "cancelled"}) {
     const json::value& t = c.at(std::string(stamp) + "_at");
     if (!t.is_null()) Line(stamp, Str(t));
@@ -351,17 +354,18 @@ int ImportAudience(ApiClient& c, const State& s, int64_t& segment) {
     if (!r.ok()) return Fail(r.status());
     if (r->status >= 300) return FailReply(*r);
   }
-  const std::string name = "campaign " + s.name + " audience " +
-                           FormatRfc3339(SystemClock::Instance().Now()).substr(0, 19);
-  Result<ApiReply> up = c.Upload("/v1/imports?name=" + UrlEncode("audience of " + s.name) +
-                                     "&segment=" + UrlEncode(name),
-                                 s.csv);
+  const std::string name =
+      "campaign " + s.name + " audience " + FormatRfc3339(SystemClock::Instance().Now()).substr(0, 19);
+  Result<ApiReply> up =
+      c.Upload("/v1/imports?name=" + UrlEncode("audience of " + s.name) + "&segment=" + UrlEncode(name), s.csv);
   if (!up.ok()) return Fail(up.status());
   if (up->status >= 300) return FailReply(*up);
   json::value im = json::parse(up->body);
   const std::string id = std::to_string(im.at("id").as_int64());
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.csv_timeout_seconds);
-  if (int rc = AwaitImport(c, im, [](const json::value&) {}, deadline); rc != kExitOk) {
+  if (int rc = AwaitImport(
+          c, im, [](const json::value&) {}, deadline);
+      rc != kExitOk) {
     std::cerr << "outflow: --csv: the campaign was not created (outflow imports show " << id << ")\n";
     return rc;
   }
@@ -566,8 +570,9 @@ std::optional<int> CampaignCommands::Run() {
   State& s = *s_;
   CLI::App* cmd = *s.account ? s.account : *s.tmpl ? s.tmpl : *s.campaign ? s.campaign : nullptr;
   if (cmd == nullptr) return std::nullopt;
-  Result<ApiClient> client =
-      ApiClient::Create(cmd == s.account ? s.account_server : cmd == s.tmpl ? s.template_server : s.campaign_server);
+  Result<ApiClient> client = ApiClient::Create(cmd == s.account ? s.account_server
+                                               : cmd == s.tmpl  ? s.template_server
+                                                                : s.campaign_server);
   if (!client.ok()) return Fail(client.status());
   const std::string verb = cmd->get_subcommands().front()->get_name();
   if (cmd == s.account) return AccountVerb(*client, verb, s);

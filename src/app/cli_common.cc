@@ -18,7 +18,8 @@ namespace {
 int ExitFor(Code c) {
   switch (c) {
     case Code::kOk: return kExitOk;
-    case Code::kInvalidArgument: return kExitInvalid;
+    case Code::kInvalidArgument:
+    case Code::kUnauthenticated: return kExitInvalid;
     case Code::kNotFound: return kExitNotFound;
     case Code::kConflict: return kExitConflict;
     case Code::kUnavailable: return kExitUnavailable;

@@ -24,8 +24,10 @@
 #include "engine/job_service.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
+#include "sending/link_tracking.h"
 #include "sending/message_service.h"
 #include "sending/sender.h"
+#include "sending/tracking_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace outflow {
@@ -138,6 +140,8 @@ struct Daemon::Parts {
   std::shared_ptr<CampaignStartHandler> campaign_starter;
   std::unique_ptr<Sender> sender;
   std::unique_ptr<MessageService> messages;
+  std::unique_ptr<LinkTracker> links;
+  std::unique_ptr<TrackingService> tracking;
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
@@ -209,6 +213,8 @@ Status Daemon::Start() {
   sending.retry_backoff.base = config_.send_retry_base;
   sending.pacing_guard = config_.pacing_guard;
   sending.global_rules = config_.contact_rules;
+  p.links = std::make_unique<LinkTracker>(*p.secrets, config_.public_url);  // the URL is final once we listen
+  sending.links = p.links.get();
   sending.unsubscribe_url = [&p](const Message& m) {
     // Transactional mail (a receipt, a password reset) carries no List-Unsubscribe link.
     if (m.source.kind == SourceKind::kTransactional) return std::string();
@@ -228,6 +234,9 @@ Status Daemon::Start() {
       p.releases.get(), p.campaigns.get());
 
   p.api->SetMessages(p.messages.get());
+  p.tracking = std::make_unique<TrackingService>(
+      p.store->outbox(), p.links.get(), [&p](AccountId id) { return p.campaigns->CallbackAccountOf(id); }, clock);
+  p.api->SetTracking(p.tracking.get());
   p.api->SetExtraMetrics([d = p.sender.get()] { return d->RenderMetrics(); });
 
   api::HttpServer::Options ho;
@@ -250,6 +259,7 @@ Status Daemon::Start() {
     }
     while (!url.empty() && url.back() == '/') url.pop_back();
     p.campaigns->SetPublicUrl(url);
+    p.links->SetPublicUrl(url);
   }
   // Imports, release plans and scheduled campaigns need no sweep: each is stored
   // with its job in one transaction. A campaign's completion is not (the outbox

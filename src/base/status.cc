@@ -11,6 +11,7 @@ std::string_view CodeName(Code code) {
     case Code::kUnavailable: return "unavailable";
     case Code::kCorruption: return "corruption";
     case Code::kFailedPrecondition: return "failed_precondition";
+    case Code::kUnauthenticated: return "unauthenticated";
     case Code::kInternal: return "internal";
   }
   return "unknown";

@@ -23,6 +23,7 @@ enum class Code {
   kUnavailable,         // transient: the database is locked, full or read-only; retry
   kCorruption,          // stored data is unreadable
   kFailedPrecondition,  // the system is not in a state to do this (e.g. newer schema)
+  kUnauthenticated,     // the request's signature or credentials are missing or wrong
   kInternal,
 };
 
@@ -36,6 +37,7 @@ class [[nodiscard]] Status {
 
   static Status Ok() { return {}; }
   static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
+  static Status Unauthenticated(std::string m) { return {Code::kUnauthenticated, std::move(m)}; }
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
   static Status Conflict(std::string m) { return {Code::kConflict, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }

@@ -145,23 +145,48 @@ Result<SendingAccount> CampaignService::UpdateAccount(AccountId id,
   return updated;
 }
 
-Result<std::unique_ptr<channels::ChannelSender>> CampaignService::MakeSender(const SendingAccount& a) {
+Result<std::string> CampaignService::OpenCredentials(const SendingAccount& a) {
   OUTFLOW_ASSIGN_OR_RETURN(std::optional<std::string> sealed, store_.AccountCredentials(a.id));
-  std::string credentials;
-  if (sealed) {
-    if (secrets_ == nullptr) {
-      return Status::FailedPrecondition("account " + a.name +
-                                        ": its credentials are encrypted and no secret key is configured");
-    }
-    Result<std::string> opened = secrets_->Open(*sealed, AccountAd(a.id));
-    if (!opened.ok()) {
-      return Status::FailedPrecondition("account " + a.name + ": cannot decrypt its credentials (" +
-                                        opened.status().message() +
-                                        "); was outflow started with a different secret key?");
-    }
-    credentials = std::move(opened).value();
+  if (!sealed) return std::string();
+  if (secrets_ == nullptr) {
+    return Status::FailedPrecondition("account " + a.name +
+                                      ": its credentials are encrypted and no secret key is configured");
   }
-  return channels::MakeSender(a, credentials, clock_);
+  Result<std::string> opened = secrets_->Open(*sealed, AccountAd(a.id));
+  if (!opened.ok()) {
+    return Status::FailedPrecondition("account " + a.name + ": cannot decrypt its credentials (" +
+                                      opened.status().message() +
+                                      "); was outflow started with a different secret key?");
+  }
+  return opened;
+}
+
+Result<std::unique_ptr<channels::ChannelSender>> CampaignService::MakeSender(const SendingAccount& a) {
+  OUTFLOW_ASSIGN_OR_RETURN(std::string credentials, OpenCredentials(a));
+  SendingAccount with_callback = a;
+  // Twilio reports delivery to the account's status callback: Outflow's own unless set.
+  if (a.provider == "twilio_sms" && !public_url_.empty()) {
+    boost::system::error_code ec;
+    json::value settings = json::parse(a.settings_json, ec);
+    if (!ec && settings.is_object() && !settings.as_object().contains("status_callback")) {
+      settings.as_object()["status_callback"] = public_url_ + "/v1/callbacks/twilio/" + std::to_string(a.id.value());
+      with_callback.settings_json = json::serialize(settings);
+    }
+  }
+  return channels::MakeSender(with_callback, credentials, clock_);
+}
+
+Result<CallbackAccount> CampaignService::CallbackAccountOf(AccountId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount a, store_.GetAccount(id));
+  OUTFLOW_ASSIGN_OR_RETURN(std::string credentials, OpenCredentials(a));
+  CallbackAccount out{std::move(a), {}};
+  if (credentials.empty()) return out;
+  boost::system::error_code ec;
+  json::value v = json::parse(credentials, ec);
+  if (ec || !v.is_object())
+    return Status::Corruption("account " + out.account.name + ": credentials are not a JSON object");
+  out.credentials = std::move(v.as_object());
+  return out;
 }
 
 Status CampaignService::VerifyAccount(AccountId id) {

@@ -41,6 +41,7 @@
 #include "engine/handler.h"
 #include "engine/job_service.h"
 #include "sending/sender.h"
+#include "sending/tracking_service.h"
 #include "store/campaign_store.h"
 
 namespace outflow {
@@ -70,6 +71,9 @@ class CampaignService final : public SendListener {
   Status VerifyAccount(AccountId id);
   // The account's sender, with its credentials opened.
   Result<std::unique_ptr<channels::ChannelSender>> MakeSender(const SendingAccount& a);
+  // An account with its opened credentials, for checking its provider's callbacks
+  // (TrackingService). NotFound for an unknown account.
+  Result<CallbackAccount> CallbackAccountOf(AccountId id);
 
   // Templates.
   Result<MessageTemplateRecord> CreateTemplate(MessageTemplateRecord t);
@@ -125,6 +129,8 @@ class CampaignService final : public SendListener {
   Result<Campaign> ScheduleAt(CampaignId id, Timestamp now);
   Result<std::set<std::string, std::less<>>> KnownFields();
   Result<std::string> SealCredentials(const std::string& json, AccountId id) const;
+  // The account's credentials JSON, decrypted (empty: it has none).
+  Result<std::string> OpenCredentials(const SendingAccount& a);
 
   CampaignStore& store_;
   ContactService& contacts_;

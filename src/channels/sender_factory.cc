@@ -53,10 +53,18 @@ Result<std::unique_ptr<ChannelSender>> Build(const SendingAccount& a, std::strin
       return Status::InvalidArgument("provider: '" + a.provider +
                                      "' is not one of smtp, whatsapp_cloud, twilio_sms, http, webhook, log");
     }
-    return Status::InvalidArgument("provider: '" + a.provider + "' does not send " + std::string(ChannelName(a.channel)));
+    return Status::InvalidArgument("provider: '" + a.provider + "' does not send " +
+                                   std::string(ChannelName(a.channel)));
   }
   OUTFLOW_ASSIGN_OR_RETURN(json::object settings, ParseObject(a.settings_json, "settings"));
   OUTFLOW_ASSIGN_OR_RETURN(json::object credentials, ParseObject(credentials_json, "credentials"));
+  // Secrets that check the provider's callbacks to Outflow (sending/tracking_service.h),
+  // not the channel's: every account may have a callback_secret, WhatsApp its app's.
+  credentials.erase("callback_secret");
+  if (a.provider == "whatsapp_cloud") {
+    credentials.erase("app_secret");
+    credentials.erase("verify_token");
+  }
   if (a.provider == "log") return MakeLogSender(a.name);
   if (a.provider == "smtp") {
     OUTFLOW_ASSIGN_OR_RETURN(SmtpSettings s, ParseSmtpSettings(settings, credentials));

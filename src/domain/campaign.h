@@ -42,9 +42,9 @@ struct QuietHours {
   int end_minute = 0;
 };
 struct ContactRules {
-  std::optional<int> per_day;   // at most this many sends per contact and channel in any 24 h
-  std::optional<int> per_week;  // ... in any 7 days
-  bool skip_over_cap = false;   // over a cap: skipped with the reason (else deferred until under it)
+  std::optional<int> per_day;             // at most this many sends per contact and channel in any 24 h
+  std::optional<int> per_week;            // ... in any 7 days
+  bool skip_over_cap = false;             // over a cap: skipped with the reason (else deferred until under it)
   std::optional<QuietHours> quiet_hours;  // in the contact's zone (the account's when it has none)
   bool capped() const { return per_day.has_value() || per_week.has_value(); }
   bool empty() const { return !capped() && !quiet_hours; }
@@ -82,6 +82,9 @@ struct MessageTemplateRecord {
   std::string subject;
   std::string text;
   std::string html;
+  // Email: rewrite the html part's links to signed click-tracking links and add an
+  // open pixel (docs/sending.md "Tracking"). Off: the message goes as written.
+  bool tracking = true;
   Timestamp created_at;
   Timestamp updated_at;
 };
@@ -103,6 +106,12 @@ struct Audience {
   std::optional<int64_t> exclude_segment;
 };
 
+// Messages with at least one event of each kind from tracking and provider
+// callbacks (docs/sending.md "Tracking"); each message counts once per kind.
+struct EngagementCounts {
+  int64_t delivered = 0, opened = 0, clicked = 0, bounced = 0, complained = 0, unsubscribed = 0;
+};
+
 struct CampaignCounts {
   int64_t total = 0;
   int64_t pending = 0;  // includes those being sent
@@ -110,6 +119,7 @@ struct CampaignCounts {
   int64_t failed = 0;
   int64_t skipped = 0;
   int64_t cancelled = 0;
+  EngagementCounts engagement;
 };
 
 struct Campaign {

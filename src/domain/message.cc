@@ -27,6 +27,51 @@ std::optional<MessageState> ParseMessageState(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view MessageEventName(MessageEventKind k) {
+  switch (k) {
+    case MessageEventKind::kQueued: return "queued";
+    case MessageEventKind::kSent: return "sent";
+    case MessageEventKind::kFailed: return "failed";
+    case MessageEventKind::kSkipped: return "skipped";
+    case MessageEventKind::kCancelled: return "cancelled";
+    case MessageEventKind::kDelivered: return "delivered";
+    case MessageEventKind::kOpened: return "opened";
+    case MessageEventKind::kClicked: return "clicked";
+    case MessageEventKind::kBounced: return "bounced";
+    case MessageEventKind::kComplained: return "complained";
+    case MessageEventKind::kUnsubscribed: return "unsubscribed";
+  }
+  return "delivered";
+}
+
+std::optional<MessageEventKind> ParseMessageEventKind(std::string_view s) {
+  for (int i = 0; i <= static_cast<int>(MessageEventKind::kUnsubscribed); ++i) {
+    const auto k = static_cast<MessageEventKind>(i);
+    if (MessageEventName(k) == s) return k;
+  }
+  return std::nullopt;
+}
+
+bool IsRecordedEvent(MessageEventKind k) {
+  return k >= MessageEventKind::kDelivered;
+}
+
+std::vector<MessageEvent> Timeline(const Message& m, const std::vector<MessageEvent>& recorded) {
+  std::vector<MessageEvent> out;
+  out.push_back({MessageEventKind::kQueued, m.created_at, {}});
+  if (m.sent_at) out.push_back({MessageEventKind::kSent, *m.sent_at, m.provider_id});
+  // In the order they arrived: providers stamp whole seconds, so their times can
+  // sort before the send they report on.
+  out.insert(out.end(), recorded.begin(), recorded.end());
+  switch (m.state) {
+    case MessageState::kFailed: out.push_back({MessageEventKind::kFailed, m.updated_at, m.reason}); break;
+    case MessageState::kSkipped: out.push_back({MessageEventKind::kSkipped, m.updated_at, m.reason}); break;
+    case MessageState::kCancelled: out.push_back({MessageEventKind::kCancelled, m.updated_at, m.reason}); break;
+    default: break;
+  }
+  return out;
+}
+
 RecipientState RecipientStateOf(MessageState s) {
   switch (s) {
     case MessageState::kQueued:

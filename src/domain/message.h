@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "base/strong_id.h"
@@ -54,6 +55,44 @@ struct SourceRef {
 enum class SourceState { kActive, kPaused, kCancelled };
 std::string_view SourceStateName(SourceState s);
 
+// What happened to a message, in its timeline (docs/sending.md "Tracking"). The
+// first four come from the message's own row; the rest are recorded events from
+// tracking links and provider callbacks.
+enum class MessageEventKind {
+  kQueued,
+  kSent,
+  kFailed,
+  kSkipped,
+  kCancelled,  // from the row
+  kDelivered,
+  kOpened,
+  kClicked,
+  kBounced,
+  kComplained,
+  kUnsubscribed,  // recorded
+};
+std::string_view MessageEventName(MessageEventKind k);
+std::optional<MessageEventKind> ParseMessageEventKind(std::string_view s);
+// Whether an event of this kind is recorded (and counted) rather than read from the row.
+bool IsRecordedEvent(MessageEventKind k);
+
+struct MessageEvent {
+  MessageEventKind kind = MessageEventKind::kDelivered;
+  Timestamp at;
+  std::string detail;  // a clicked URL, a bounce's code and reason, a provider's status
+};
+
+// An event a tracking link or a provider's callback reports.
+struct TrackingEvent {
+  MessageId message;
+  MessageEventKind kind = MessageEventKind::kDelivered;  // a recorded kind
+  Timestamp at;
+  std::string detail;
+  // A bounce that will not heal (an unknown address) suppresses the address; a
+  // complaint always does. A soft bounce is recorded and counted only.
+  bool permanent = false;
+};
+
 struct MessageCounts {
   int64_t total = 0;
   int64_t pending = 0;  // queued, deferred or sending
@@ -61,6 +100,8 @@ struct MessageCounts {
   int64_t failed = 0;
   int64_t skipped = 0;
   int64_t cancelled = 0;
+  // Messages with at least one such event (each message counted once per kind).
+  EngagementCounts engagement;
 };
 
 // A message as a producer asks for it.
@@ -103,6 +144,10 @@ struct Message {
 inline constexpr int kMaxMessageAttempts = 100;
 inline constexpr size_t kMaxClientKeyBytes = 200;
 inline constexpr size_t kMaxVariablesBytes = 64 * 1024;
+
+// The timeline of a message: queued and sent (from its row), its recorded events in
+// the order they arrived, then failed, skipped or cancelled (from its row).
+std::vector<MessageEvent> Timeline(const Message& m, const std::vector<MessageEvent>& recorded);
 
 // The idempotency key a provider sees: the same on every attempt. Campaign keys are
 // those of the ledger before the outbox ("outflow-c<campaign>-r<contact>").

@@ -52,6 +52,11 @@ class MessageService {
 
   Result<Message> Get(MessageId id) { return outbox_.Get(id); }
   Result<std::vector<Message>> List(const MessageFilter& f) { return outbox_.List(f); }
+  // The message's timeline: its own state changes and its recorded events, by time.
+  Result<std::vector<MessageEvent>> TimelineOf(const Message& m) {
+    OUTFLOW_ASSIGN_OR_RETURN(std::vector<MessageEvent> recorded, outbox_.Events(m.id));
+    return Timeline(m, recorded);
+  }
 
  private:
   // Checks a request and resolves its contact; `prefix` goes before field names.

@@ -52,6 +52,7 @@ struct Sender::Context {
   struct CachedTemplate {
     Timestamp updated_at;
     Result<CompiledTemplate> compiled = Status::Internal("not compiled");
+    bool tracking = true;
   };
   std::map<TemplateId, CachedTemplate> templates;
   ContactRules rules;                                // the account's over the global ones
@@ -486,6 +487,7 @@ void Sender::Render(Context& ctx, Batch& batch) {
         cached.updated_at = {};
       } else if (t->updated_at != cached.updated_at || !cached.compiled.ok()) {
         cached.updated_at = t->updated_at;
+        cached.tracking = t->tracking;
         cached.compiled = compile_(*t);
         if (!cached.compiled.ok()) {
           cached.compiled = Status::InvalidArgument("template " + t->name + ": " + cached.compiled.status().message());
@@ -512,8 +514,11 @@ void Sender::Render(Context& ctx, Batch& batch) {
     out.subject = std::move(r->subject);
     out.text = std::move(r->text);
     out.html = std::move(r->html);
-    if (ctx.account.channel == Channel::kEmail && options_.unsubscribe_url)
-      out.unsubscribe_url = options_.unsubscribe_url(m);
+    if (ctx.account.channel == Channel::kEmail) {
+      if (options_.unsubscribe_url) out.unsubscribe_url = options_.unsubscribe_url(m);
+      if (options_.links != nullptr && cached.tracking && !out.html.empty())
+        out.html = options_.links->Instrument(m.id, out.html);
+    }
     batch.messages.push_back(std::move(out));
     batch.message_of.push_back(i);
   }

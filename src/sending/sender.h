@@ -62,6 +62,7 @@
 #include "channels/channel.h"
 #include "engine/backoff.h"
 #include "engine/rate_limiter.h"
+#include "sending/link_tracking.h"
 #include "store/campaign_store.h"
 #include "store/outbox_store.h"
 
@@ -93,6 +94,9 @@ struct SenderOptions {
   ContactRules global_rules;
   // The List-Unsubscribe link of an email message (empty: none).
   std::function<std::string(const Message&)> unsubscribe_url;
+  // Open and click tracking of email html parts, for templates with tracking on
+  // (null: none). REQUIRES: outlives the Sender.
+  const LinkTracker* links = nullptr;
 };
 
 // What the loops tell the producers (campaigns complete, fail on a cap or account).

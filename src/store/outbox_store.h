@@ -35,6 +35,18 @@
 // - SetSourceState pauses, resumes or cancels a source; cancelling also cancels
 //   its queued messages. RetryFailed puts a source's failed messages back to queued.
 // - SkipContact skips ("unsubscribed", ...) every queued or deferred message of a contact.
+// - Suppression: a message to a suppressed address is never sent. Enqueue stores it
+//   `skipped`, Claim skips it instead of returning it, and a retry or give-back of
+//   one skips it ("suppressed: <why>").
+// - RecordEvent appends a recorded event (delivered, opened, clicked, bounced,
+//   complained, unsubscribed) to a message's timeline in one transaction with what
+//   it implies: the message's first event of a kind counts it once in its source's
+//   engagement counts (a conditional update of the message row, so two callbacks
+//   at once count it once); a click counts an open too when none came before it; a
+//   permanent bounce or a complaint suppresses the message's address and skips the
+//   contact's queued messages to it; an unsubscribe unsubscribes the contact and
+//   skips its queued messages. Returns whether the event was the first of its kind.
+//   NotFound for an unknown message, InvalidArgument for a kind that is not recorded.
 // Thread-safe.
 #pragma once
 
@@ -70,10 +82,18 @@ struct MessageOutcome {
   MessageState state = MessageState::kSent;  // sent, failed, skipped, or queued (retry at retry_at)
   std::string provider_id;
   std::string reason;
-  Timestamp retry_at;      // queued again (or given back, when set): due then
-  bool attempted = true;   // false: never handed to the channel (failed at render, skipped by a rule,
-                           // given back): the attempt is not counted and the day's cap reservation returns
-  bool count_send = false; // sent: remember the send for the contact's frequency caps
+  Timestamp retry_at;       // queued again (or given back, when set): due then
+  bool attempted = true;    // false: never handed to the channel (failed at render, skipped by a rule,
+                            // given back): the attempt is not counted and the day's cap reservation returns
+  bool count_send = false;  // sent: remember the send for the contact's frequency caps
+};
+
+// An address no message is sent to (docs/sending.md "Suppression").
+struct Suppression {
+  std::string address;
+  std::string reason;                // "bounced: <detail>", "complained"
+  std::optional<MessageId> message;  // the message whose event suppressed it
+  Timestamp at;
 };
 
 struct MessageFilter {
@@ -116,6 +136,16 @@ class OutboxStore {
   // When the contact was sent to on `channel` since `since`, oldest first (only the
   // sends recorded with count_send; kept for 7 days).
   virtual Result<std::vector<Timestamp>> RecentSends(ContactId contact, Channel channel, Timestamp since) = 0;
+
+  // Tracking and provider callbacks.
+  virtual Result<bool> RecordEvent(const TrackingEvent& e) = 0;
+  // A message's recorded events, oldest first.
+  virtual Result<std::vector<MessageEvent>> Events(MessageId id) = 0;
+  // The message an account's provider knows by `provider_id`; none when no message has it.
+  virtual Result<std::optional<Message>> FindByProviderId(AccountId account, std::string_view provider_id) = 0;
+  // Suppressed addresses after `after` (ascending), and lifting one (NotFound when not suppressed).
+  virtual Result<std::vector<Suppression>> Suppressions(std::string_view after, int limit) = 0;
+  virtual Status RemoveSuppression(std::string_view address) = 0;
 };
 
 }  // namespace outflow

@@ -442,4 +442,169 @@ TEST_P(OutboxStoreConformance, SendsCountedForFrequencyCapsAreReadBackPerContact
   EXPECT_TRUE(later.empty());
 }
 
+// ---- tracking (RecordEvent, Events, FindByProviderId, suppression)
+
+namespace {
+
+// Sends `m` (claimed by the caller) with a provider id.
+MessageOutcome SentAs(const Message& m, std::string provider_id) {
+  MessageOutcome o = Outcome(m, MessageState::kSent);
+  o.provider_id = std::move(provider_id);
+  return o;
+}
+
+}  // namespace
+
+TEST_P(OutboxStoreConformance, EventsAreKeptInOrderAndEachKindCountsOncePerMessage) {
+  AccountId acct = Account();
+  std::vector<Message> ms = Put({Msg(acct, Contact("a@x.io"), kCampaign1), Msg(acct, Contact("b@x.io"), kCampaign1)});
+  ASSERT_OK_AND_ASSIGN(OutboxClaim claim, outbox_->Claim(acct, kT0, 10, "", std::nullopt));
+  ASSERT_EQ(claim.messages.size(), 2u);
+  std::vector<Message> claimed = Messages(claim);
+  ASSERT_OK(outbox_->Record(acct, std::vector{SentAs(claimed[0], "p-1"), SentAs(claimed[1], "p-2")}, kT0));
+
+  const MessageId a = claimed[0].id;
+  ASSERT_OK_AND_ASSIGN(bool first, outbox_->RecordEvent({a, MessageEventKind::kDelivered, kT0 + seconds(1), {}}));
+  EXPECT_TRUE(first);
+  ASSERT_OK_AND_ASSIGN(first, outbox_->RecordEvent({a, MessageEventKind::kOpened, kT0 + seconds(2), {}}));
+  EXPECT_TRUE(first);
+  ASSERT_OK_AND_ASSIGN(first, outbox_->RecordEvent({a, MessageEventKind::kOpened, kT0 + seconds(3), {}}));
+  EXPECT_FALSE(first) << "a second open is kept in the timeline, not counted";
+  // A click with no open before it counts the open too (images were off).
+  const MessageId b = claimed[1].id;
+  ASSERT_OK(outbox_->RecordEvent({b, MessageEventKind::kClicked, kT0 + seconds(4), "https://x.io/"}));
+
+  ASSERT_OK_AND_ASSIGN(std::vector<MessageEvent> ea, outbox_->Events(a));
+  ASSERT_EQ(ea.size(), 3u);
+  EXPECT_EQ(ea[0].kind, MessageEventKind::kDelivered);
+  EXPECT_EQ(ea[2].at, kT0 + seconds(3));
+  ASSERT_OK_AND_ASSIGN(std::vector<MessageEvent> eb, outbox_->Events(b));
+  ASSERT_EQ(eb.size(), 2u);
+  EXPECT_EQ(eb[0].kind, MessageEventKind::kClicked);
+  EXPECT_EQ(eb[0].detail, "https://x.io/");
+  EXPECT_EQ(eb[1].kind, MessageEventKind::kOpened);
+
+  const EngagementCounts e = CountsOf(kCampaign1).engagement;
+  EXPECT_EQ(e.delivered, 1);
+  EXPECT_EQ(e.opened, 2);
+  EXPECT_EQ(e.clicked, 1);
+  EXPECT_EQ(e.bounced, 0);
+
+  EXPECT_ERROR(outbox_->RecordEvent({MessageId(999999), MessageEventKind::kOpened, kT0, {}}), Code::kNotFound,
+               "message 999999");
+  EXPECT_ERROR(outbox_->RecordEvent({a, MessageEventKind::kSent, kT0, {}}), Code::kInvalidArgument, "not recorded");
+}
+
+TEST_P(OutboxStoreConformance, ConcurrentCallbacksForOneMessageCountItOnce) {
+  AccountId acct = Account();
+  std::vector<Message> ms = Put({Msg(acct, Contact("a@x.io"), kCampaign1)});
+  std::vector<std::thread> threads;
+  std::atomic<int> firsts{0}, errors{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int k = 0; k < 10; ++k) {
+        Result<bool> r = outbox_->RecordEvent({ms[0].id, MessageEventKind::kDelivered, kT0, {}});
+        if (!r.ok()) {
+          ++errors;
+        } else if (*r) {
+          ++firsts;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(firsts.load(), 1);
+  EXPECT_EQ(CountsOf(kCampaign1).engagement.delivered, 1);
+  ASSERT_OK_AND_ASSIGN(std::vector<MessageEvent> events, outbox_->Events(ms[0].id));
+  EXPECT_EQ(events.size(), 40u);
+}
+
+TEST_P(OutboxStoreConformance, AProviderIdFindsItsMessageWithinItsAccountOnly) {
+  AccountId acct = Account();
+  AccountId other = Account();
+  Put({Msg(acct, Contact("a@x.io"), kCampaign1)});
+  ASSERT_OK_AND_ASSIGN(OutboxClaim claim, outbox_->Claim(acct, kT0, 10, "", std::nullopt));
+  ASSERT_OK(outbox_->Record(acct, std::vector{SentAs(claim.messages[0].message, "SM123")}, kT0));
+  ASSERT_OK_AND_ASSIGN(std::optional<Message> found, outbox_->FindByProviderId(acct, "SM123"));
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->id, claim.messages[0].message.id);
+  ASSERT_OK_AND_ASSIGN(found, outbox_->FindByProviderId(other, "SM123"));
+  EXPECT_FALSE(found.has_value());
+  ASSERT_OK_AND_ASSIGN(found, outbox_->FindByProviderId(acct, "SM124"));
+  EXPECT_FALSE(found.has_value());
+}
+
+TEST_P(OutboxStoreConformance, APermanentBounceSuppressesTheAddressForEverySourceASoftOneDoesNot) {
+  AccountId acct = Account();
+  ContactId ann = Contact("ann@x.io");
+  ContactId bob = Contact("bob@x.io");
+  std::vector<Message> first = Put({Msg(acct, ann, kCampaign1), Msg(acct, bob, kCampaign1)});
+  // Queued for later: another campaign's message to each.
+  NewMessage later_ann = Msg(acct, ann, kCampaign2);
+  later_ann.send_at = kT0 + seconds(3600);
+  NewMessage later_bob = Msg(acct, bob, kCampaign2);
+  later_bob.send_at = kT0 + seconds(3600);
+  std::vector<Message> later = Put({later_ann, later_bob});
+
+  ASSERT_OK(outbox_->RecordEvent({first[1].id, MessageEventKind::kBounced, kT0, "mailbox full", false}));
+  ASSERT_OK(outbox_->RecordEvent({first[0].id, MessageEventKind::kBounced, kT0, "550 5.1.1 no such user", true}));
+
+  ASSERT_OK_AND_ASSIGN(Message ann_later, outbox_->Get(later[0].id));
+  EXPECT_EQ(ann_later.state, MessageState::kSkipped);
+  EXPECT_EQ(ann_later.reason, "suppressed: bounced: 550 5.1.1 no such user");
+  ASSERT_OK_AND_ASSIGN(Message bob_later, outbox_->Get(later[1].id));
+  EXPECT_EQ(bob_later.state, MessageState::kQueued) << "a soft bounce does not suppress";
+  EXPECT_EQ(CountsOf(kCampaign1).engagement.bounced, 2);
+  EXPECT_EQ(CountsOf(kCampaign2).skipped, 1);
+
+  // A new message to the address is stored skipped; a claimed one is not returned.
+  NewMessage t = Msg(acct, ann, {SourceKind::kTransactional, acct.value()});
+  std::vector<Message> tx = Put({t});
+  EXPECT_EQ(tx[0].state, MessageState::kSkipped);
+  EXPECT_EQ(tx[0].reason, "suppressed: bounced: 550 5.1.1 no such user");
+  ASSERT_OK_AND_ASSIGN(OutboxClaim claim, outbox_->Claim(acct, kT0, 10, "", std::nullopt));
+  for (const ClaimedMessage& m : claim.messages) EXPECT_NE(m.message.address, "ann@x.io");
+
+  ASSERT_OK_AND_ASSIGN(std::vector<Suppression> list, outbox_->Suppressions("", 10));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].address, "ann@x.io");
+  EXPECT_EQ(list[0].message, first[0].id);
+  ASSERT_OK(outbox_->RemoveSuppression("ann@x.io"));
+  EXPECT_ERROR(outbox_->RemoveSuppression("ann@x.io"), Code::kNotFound, "ann@x.io");
+  std::vector<Message> again = Put({Msg(acct, ann, {SourceKind::kTransactional, acct.value()})});
+  EXPECT_EQ(again[0].state, MessageState::kQueued) << "lifted";
+}
+
+TEST_P(OutboxStoreConformance, AQueuedMessageToAnAddressSuppressedThroughAnotherContactIsSkippedAtItsClaim) {
+  AccountId acct = Account();
+  ContactId ann = Contact("ann@x.io");
+  std::vector<Message> first = Put({Msg(acct, ann, kCampaign1)});
+  ASSERT_OK(outbox_->RecordEvent({first[0].id, MessageEventKind::kComplained, kT0, {}}));
+  // The same address under another contact (a duplicate record): skipped when claimed.
+  ASSERT_OK(stores_.contacts->Delete(ann, kT0));
+  ContactId ann2 = Contact("ann@x.io");
+  NewMessage m = Msg(acct, ann2, kCampaign2);
+  ASSERT_OK_AND_ASSIGN(auto made, outbox_->Enqueue(std::vector{m}, kT0));
+  EXPECT_EQ(made[0].message.state, MessageState::kSkipped);
+  EXPECT_EQ(made[0].message.reason, "suppressed: complained");
+  EXPECT_EQ(CountsOf(kCampaign1).engagement.complained, 1);
+}
+
+TEST_P(OutboxStoreConformance, AnUnsubscribeEventUnsubscribesTheContact) {
+  AccountId acct = Account(Channel::kSms);
+  ContactId ann = Contact(std::nullopt, "+15550001");
+  std::vector<Message> ms = Put({Msg(acct, ann, kCampaign1)});
+  NewMessage later = Msg(acct, ann, kCampaign2);
+  later.send_at = kT0 + seconds(60);
+  std::vector<Message> queued = Put({later});
+  ASSERT_OK(outbox_->RecordEvent({ms[0].id, MessageEventKind::kUnsubscribed, kT0, "STOP"}));
+  ASSERT_OK_AND_ASSIGN(Message m, outbox_->Get(queued[0].id));
+  EXPECT_EQ(m.state, MessageState::kSkipped);
+  EXPECT_EQ(m.reason, "unsubscribed");
+  EXPECT_EQ(CountsOf(kCampaign1).engagement.unsubscribed, 1);
+  std::vector<Message> next = Put({Msg(acct, ann, {SourceKind::kTransactional, acct.value()})});
+  EXPECT_EQ(next[0].state, MessageState::kSkipped);
+}
+
 }  // namespace outflow

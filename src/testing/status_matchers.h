@@ -24,4 +24,14 @@
 
 namespace outflow {
 // Status has status() so that the macros above accept both Status and Result<T>.
+
+// Success when `s` failed with `code` and its message contains `part`.
+inline ::testing::AssertionResult IsError(const Status& s, Code code, std::string_view part) {
+  if (s.code() == code && s.message().find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "got " << s.ToString() << ", want " << CodeName(code) << " with \"" << part
+                                       << "\"";
 }
+}  // namespace outflow
+
+// EXPECT_ERROR(status_or_result, Code::kNotFound, "part of the message")
+#define EXPECT_ERROR(expr, code, part) EXPECT_TRUE(::outflow::IsError((expr).status(), code, part))

@@ -33,6 +33,13 @@ Endpoints, shaped after the providers' public API documentation:
   GET -> 200 {"ok": true}; with --custom-auth, an Authorization header other than
   VALUE gets 401 {"error": {"message": "unauthorized"}}.
 
+Status callbacks (Twilio): a message created with a StatusCallback URL is followed,
+after --callback-delay-ms (default 300), by the status callbacks Twilio would POST
+there: "sent", then "delivered" (or what /_control "delivery" set for the number),
+form-encoded and signed in X-Twilio-Signature (base64 HMAC-SHA1 of the URL and the
+sorted parameters, keyed with the auth token). The answers' statuses are counted
+in /_stats "callbacks".
+
 Idempotency: a request whose Idempotency-Key (or I-Twilio-Idempotency-Token) was
 already answered with success gets the same answer again (the same message id)
 and is recorded with "duplicate": true.
@@ -47,6 +54,8 @@ Control (not recorded):
        with `status`, or have their connection closed without a reply (`drop`), or are
        answered normally after `delay_ms` (`delay_ms` without `status`); `times`
        limits how often a rule applies (default: always).
+  POST /_control {"delivery": {"+15550002": {"status": "undelivered", "error_code": 30006}}}
+       the final status callback for that number (default: delivered)
   POST /_control {"clear": true}      forget every rule
   GET  /_stats   {"connections", "requests", "sent", "duplicates"}
 
@@ -58,6 +67,7 @@ Control (not recorded):
 import argparse
 import base64
 import hashlib
+import hmac
 import itertools
 import json
 import re
@@ -65,7 +75,9 @@ import socket
 import sys
 import threading
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -86,6 +98,8 @@ class State:
         self.duplicates = 0
         self.seq = itertools.count(1)
         self.rules = []
+        self.delivery = {}  # Twilio: number -> {"status", "error_code"}
+        self.callbacks = {}  # HTTP status of each status callback's answer -> count
         self.answered = {}  # idempotency key -> (status, body, headers)
         self.record = open(args.record, "a", encoding="utf-8") if args.record else None
 
@@ -196,7 +210,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_stats":
             with state.lock:
                 return self.reply(200, {"connections": state.connections, "requests": state.requests,
-                                        "sent": state.sent, "duplicates": state.duplicates})
+                                        "sent": state.sent, "duplicates": state.duplicates,
+                                        "callbacks": {str(k): v for k, v in state.callbacks.items()}})
 
         body_text = raw.decode("utf-8", errors="replace")
         key = self.headers.get("I-Twilio-Idempotency-Token") or self.headers.get("Idempotency-Key")
@@ -254,6 +269,7 @@ class Handler(BaseHTTPRequestHandler):
                 state.rules.append(rule)
             for rule in req.get("rules", []):
                 state.rules.append(dict(rule))
+            state.delivery.update(req.get("delivery", {}))
         self.reply(200, {"ok": True})
 
     def route(self, path):
@@ -373,6 +389,9 @@ class Handler(BaseHTTPRequestHandler):
         if not E164.match(to):
             return twilio_error(400, 21211, "Invalid 'To' Phone Number: %s" % to)
         msid = "SM" + hashlib.md5(("%s:%d" % (sid, seq)).encode()).hexdigest()
+        if form.get("StatusCallback"):
+            threading.Thread(target=send_status_callbacks, daemon=True,
+                             args=(self.server.state, form["StatusCallback"], sid, msid, form)).start()
         return 201, {
             "account_sid": sid, "api_version": "2010-04-01", "body": form.get("Body", ""),
             "date_created": now, "date_sent": None, "date_updated": now, "direction": "outbound-api",
@@ -393,6 +412,37 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"data": {"id": "msg-%d" % seq}}
 
 
+def twilio_signature(token, url, params):
+    data = url + "".join(k + params[k] for k in sorted(params))
+    return base64.b64encode(hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+def send_status_callbacks(state, url, account_sid, msid, form):
+    """POSTs "sent" and then the final status to `url`, signed as Twilio signs them."""
+    final = state.delivery.get(form.get("To"), {"status": "delivered"})
+    for status in ("sent", final["status"]):
+        time.sleep(state.args.callback_delay_ms / 1000.0)
+        params = {"MessageSid": msid, "SmsSid": msid, "MessageStatus": status, "SmsStatus": status,
+                  "AccountSid": account_sid, "To": form.get("To", ""), "ApiVersion": "2010-04-01"}
+        if form.get("From"):
+            params["From"] = form["From"]
+        if status in ("undelivered", "failed") and final.get("error_code"):
+            params["ErrorCode"] = str(final["error_code"])
+        body = urllib.parse.urlencode(params).encode()
+        req = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(state.args.twilio_token, url, params)})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                code = r.status
+        except urllib.error.HTTPError as e:
+            code = e.code
+        except OSError:
+            code = 0
+        with state.lock:
+            state.callbacks[code] = state.callbacks.get(code, 0) + 1
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -406,6 +456,7 @@ def main():
     parser.add_argument("--twilio-sid", default="AC00000000000000000000000000000001")
     parser.add_argument("--twilio-token", default="twilio-test-token")
     parser.add_argument("--custom-auth")
+    parser.add_argument("--callback-delay-ms", type=int, default=300)
     args = parser.parse_args()
 
     server = Server(("127.0.0.1", args.port), Handler)

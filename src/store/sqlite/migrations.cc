@@ -355,7 +355,44 @@ END;
 -- finished_at is set exactly for done, dead and cancelled jobs: Prune walks this by age.
 CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
 )sql"},
-      // Number 10 is another change's. From this version on, an import, a scheduled
+      // Message events from tracking links and provider callbacks, engagement counts,
+      // suppressed addresses, and templates that opt out of tracking.
+      {10, "tracking", R"sql(
+-- The first event of each kind per message (set once, by a conditional update: a
+-- message counts once per kind in its source's engagement counts).
+ALTER TABLE messages ADD COLUMN delivered_at INTEGER;
+ALTER TABLE messages ADD COLUMN opened_at INTEGER;
+ALTER TABLE messages ADD COLUMN clicked_at INTEGER;
+ALTER TABLE messages ADD COLUMN bounced_at INTEGER;
+ALTER TABLE messages ADD COLUMN complained_at INTEGER;
+ALTER TABLE messages ADD COLUMN unsubscribed_at INTEGER;
+ALTER TABLE message_sources ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE message_sources ADD COLUMN opened INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE message_sources ADD COLUMN clicked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE message_sources ADD COLUMN bounced INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE message_sources ADD COLUMN complained INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE message_sources ADD COLUMN unsubscribed INTEGER NOT NULL DEFAULT 0;
+-- Every recorded event (delivered, opened, clicked, bounced, complained, unsubscribed).
+CREATE TABLE message_events (
+  id         INTEGER PRIMARY KEY,
+  message_id INTEGER NOT NULL,
+  kind       TEXT    NOT NULL,
+  at         INTEGER NOT NULL,
+  detail     TEXT
+);
+CREATE INDEX message_events_by_message ON message_events(message_id, id);
+-- Provider callbacks name a message by the provider's id.
+CREATE INDEX messages_by_provider ON messages(account_id, provider_id) WHERE provider_id IS NOT NULL;
+-- Addresses never sent to again: a permanent bounce or a complaint.
+CREATE TABLE suppressions (
+  address    TEXT PRIMARY KEY,
+  reason     TEXT    NOT NULL,
+  message_id INTEGER,
+  at         INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE templates ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
+)sql"},
+      // From this version on, an import, a scheduled
       // campaign and an active release plan are stored with their job in one
       // transaction, and the start-up sweeps that gave a job to one that had none
       // are gone: this gives such rows, left by a crash of an earlier version, the

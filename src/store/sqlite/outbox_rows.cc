@@ -66,17 +66,34 @@ Result<int64_t> AddSourceCounts(Connection& c, AccountId account, SourceRef sour
 }
 
 Result<MessageCounts> SourceCounts(Connection& c, SourceRef source) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT coalesce(sum(total), 0), coalesce(sum(pending), 0), "
-                                                     "coalesce(sum(sent), 0), coalesce(sum(failed), 0), "
-                                                     "coalesce(sum(skipped), 0), coalesce(sum(cancelled), 0) FROM "
-                                                     "message_sources WHERE kind = ?1 AND source_id = ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.PrepareStatic("SELECT coalesce(sum(total), 0), coalesce(sum(pending), 0), coalesce(sum(sent), 0), "
+                      "coalesce(sum(failed), 0), coalesce(sum(skipped), 0), coalesce(sum(cancelled), 0), "
+                      "coalesce(sum(delivered), 0), coalesce(sum(opened), 0), coalesce(sum(clicked), 0), "
+                      "coalesce(sum(bounced), 0), coalesce(sum(complained), 0), "
+                      "coalesce(sum(unsubscribed), 0) FROM message_sources WHERE kind = ?1 AND source_id = ?2"));
   s->Bind(1, SourceKindName(source.kind));
   s->Bind(2, source.id);
   int rc = s->Step();
   MessageCounts out;
-  if (rc == SQLITE_ROW) out = {s->Int(0), s->Int(1), s->Int(2), s->Int(3), s->Int(4), s->Int(5)};
+  if (rc == SQLITE_ROW) {
+    out = {s->Int(0), s->Int(1), s->Int(2), s->Int(3), s->Int(4), s->Int(5), {}};
+    out.engagement = {s->Int(6), s->Int(7), s->Int(8), s->Int(9), s->Int(10), s->Int(11)};
+  }
   s->Reset();
   if (rc != SQLITE_ROW) return c.Error(rc, "read source counts");
+  return out;
+}
+
+Result<std::optional<std::string>> SuppressedReason(Connection& c, std::string_view address) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT reason FROM suppressions WHERE address = ?1"));
+  s->Bind(1, address);
+  int rc = s->Step();
+  std::optional<std::string> out;
+  if (rc == SQLITE_ROW) out = "suppressed: " + std::string(s->Text(0));
+  s->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.Error(rc, "read suppression");
   return out;
 }
 
@@ -99,17 +116,19 @@ Status CollectSkips(Connection& c, Stmt& s, PerSource& per_source) {
 
 }  // namespace
 
-Result<int64_t> SkipContactMessages(Connection& c, ContactId contact, const std::string& reason, Timestamp now) {
+Result<int64_t> SkipContactMessages(Connection& c, ContactId contact, const std::string& reason, Timestamp now,
+                                    std::string_view address) {
   PerSource per_source;
   // Messages of every source but campaigns, through messages_by_contact.
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * s, c.PrepareStatic(
                     "UPDATE messages SET state = 'skipped', reason = ?2, updated_at = ?3 "
                     "WHERE contact_id = ?1 AND source_kind <> 'campaign' AND (state = 'queued' OR state = 'deferred') "
-                    "RETURNING account_id, source_kind, source_id, priority"));
+                    "AND (?4 = '' OR address = ?4) RETURNING account_id, source_kind, source_id, priority"));
   s->Bind(1, contact.value());
   s->Bind(2, std::string_view(reason));
   s->Bind(3, ToMicros(now));
+  s->Bind(4, address.empty() ? std::string_view("") : address);
   OUTFLOW_RETURN_IF_ERROR(CollectSkips(c, *s, per_source));
   // Campaign messages: one look-up per campaign with messages pending.
   OUTFLOW_ASSIGN_OR_RETURN(
@@ -118,10 +137,11 @@ Result<int64_t> SkipContactMessages(Connection& c, ContactId contact, const std:
           "UPDATE messages SET state = 'skipped', reason = ?2, updated_at = ?3 WHERE source_kind = 'campaign' "
           "AND source_id IN (SELECT source_id FROM message_sources WHERE kind = 'campaign' AND pending > 0) "
           "AND contact_id = ?1 AND step = 0 AND (state = 'queued' OR state = 'deferred') "
-          "RETURNING account_id, source_kind, source_id, priority"));
+          "AND (?4 = '' OR address = ?4) RETURNING account_id, source_kind, source_id, priority"));
   camp->Bind(1, contact.value());
   camp->Bind(2, std::string_view(reason));
   camp->Bind(3, ToMicros(now));
+  camp->Bind(4, address.empty() ? std::string_view("") : address);
   OUTFLOW_RETURN_IF_ERROR(CollectSkips(c, *camp, per_source));
   int64_t total = 0;
   for (const auto& [key, value] : per_source) {

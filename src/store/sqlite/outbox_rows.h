@@ -29,8 +29,13 @@ Result<int64_t> AddSourceCounts(Connection& c, AccountId account, SourceRef sour
 // A source's counts (zero for a source with no messages yet).
 Result<MessageCounts> SourceCounts(Connection& c, SourceRef source);
 
-// Skips the queued and deferred messages of a contact with `reason`, keeping counts.
-Result<int64_t> SkipContactMessages(Connection& c, ContactId contact, const std::string& reason, Timestamp now);
+// Skips the queued and deferred messages of a contact with `reason`, keeping counts;
+// with an `address`, only those to it.
+Result<int64_t> SkipContactMessages(Connection& c, ContactId contact, const std::string& reason, Timestamp now,
+                                    std::string_view address = {});
+
+// Why no message may go to `address` ("suppressed: bounced: ..."); none when it may.
+Result<std::optional<std::string>> SuppressedReason(Connection& c, std::string_view address);
 
 // Pauses, resumes or cancels a source (a cancelled one stays cancelled); cancelling
 // also cancels its queued and deferred messages, keeping counts.

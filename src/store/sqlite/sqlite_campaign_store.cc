@@ -105,7 +105,7 @@ Status NameTaken(Connection& c, const char* sql, const std::string& name, int64_
 // ---- templates
 
 constexpr const char* kTemplateSelect =
-    "SELECT id, name, subject, text_body, html_body, created_at, updated_at FROM templates ";
+    "SELECT id, name, subject, text_body, html_body, created_at, updated_at, tracking FROM templates ";
 
 Result<MessageTemplateRecord> ReadTemplate(const Stmt& s) {
   MessageTemplateRecord t;
@@ -116,6 +116,7 @@ Result<MessageTemplateRecord> ReadTemplate(const Stmt& s) {
   t.html = std::string(s.Text(4));
   t.created_at = FromMicros(s.Int(5));
   t.updated_at = FromMicros(s.Int(6));
+  t.tracking = s.Int(7) != 0;
   return t;
 }
 
@@ -134,8 +135,8 @@ constexpr std::string_view kFromActiveCampaigns =
 constexpr const char* kSelectCampaignColumns =
     "SELECT id, name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, missed_after_seconds, "
     "max_attempts, state, error, created_at, updated_at, scheduled_state_at, started_at, paused_at, completed_at, "
-    "failed_at, cancelled_at, (SELECT printf('%d %d %d %d %d %d', total, pending, sent, failed, skipped, cancelled) "
-    "FROM message_sources WHERE kind = 'campaign' AND source_id = campaigns.id), local_send_at ";
+    "failed_at, cancelled_at, (SELECT printf('%d %d %d %d %d %d %d %d %d %d %d %d', total, pending, sent, failed, "
+    "skipped, cancelled, delivered, opened, clicked, bounced, complained, unsubscribed) FROM message_sources WHERE kind = 'campaign' AND source_id = campaigns.id), local_send_at ";
 
 std::string EncodeAudience(const Audience& a) {
   json::object o;
@@ -208,8 +209,10 @@ Result<Campaign> ReadCampaign(const Stmt& s) {
   c.local_send_at = s.OptText(21);
   if (!s.IsNull(20)) {
     CampaignCounts& n = c.counts;
-    if (std::sscanf(std::string(s.Text(20)).c_str(), "%ld %ld %ld %ld %ld %ld", &n.total, &n.pending, &n.sent,
-                    &n.failed, &n.skipped, &n.cancelled) != 6) {
+    EngagementCounts& e = n.engagement;
+    if (std::sscanf(std::string(s.Text(20)).c_str(), "%ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld %ld", &n.total,
+                    &n.pending, &n.sent, &n.failed, &n.skipped, &n.cancelled, &e.delivered, &e.opened, &e.clicked,
+                    &e.bounced, &e.complained, &e.unsubscribed) != 12) {
       return Status::Corruption("campaign " + std::to_string(c.id.value()) + ": unreadable counts");
     }
   }
@@ -417,13 +420,15 @@ Result<MessageTemplateRecord> SqliteCampaignStore::CreateTemplate(const MessageT
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create template"));
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, 0, "template"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO templates(name, subject, text_body, html_body, created_at, "
-                                               "updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?5)"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "INSERT INTO templates(name, subject, text_body, html_body, created_at, updated_at, tracking) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6)"));
   s->Bind(1, std::string_view(t.name));
   s->Bind(2, std::string_view(t.subject));
   s->Bind(3, std::string_view(t.text));
   s->Bind(4, std::string_view(t.html));
   s->Bind(5, ToMicros(now));
+  s->Bind(6, int64_t{t.tracking ? 1 : 0});
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create template"));
   OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out, GetTemplateOn(c, TemplateId(c.LastInsertRowId())));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create template"));
@@ -448,14 +453,16 @@ Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageT
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update template"));
   OUTFLOW_RETURN_IF_ERROR(GetTemplateOn(c, t.id).status());
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, t.id.value(), "template"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, "
-                                               "html_body = ?5, updated_at = ?6 WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
+      "UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, html_body = ?5, updated_at = ?6, tracking = ?7 "
+      "WHERE id = ?1"));
   s->Bind(1, t.id.value());
   s->Bind(2, std::string_view(t.name));
   s->Bind(3, std::string_view(t.subject));
   s->Bind(4, std::string_view(t.text));
   s->Bind(5, std::string_view(t.html));
   s->Bind(6, ToMicros(now));
+  s->Bind(7, int64_t{t.tracking ? 1 : 0});
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update template"));
   OUTFLOW_ASSIGN_OR_RETURN(MessageTemplateRecord out, GetTemplateOn(c, t.id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("update template"));

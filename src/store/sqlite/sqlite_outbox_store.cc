@@ -151,6 +151,12 @@ Result<EnqueuedMessage> EnqueueOne(Connection& c, const NewMessage& m, size_t i,
   } else if (contact->second) {
     state = MessageState::kSkipped;
     reason = "unsubscribed";
+  } else {
+    OUTFLOW_ASSIGN_OR_RETURN(std::optional<std::string> suppressed, sqlite::SuppressedReason(c, addr.address));
+    if (suppressed) {
+      state = MessageState::kSkipped;
+      reason = std::move(*suppressed);
+    }
   }
   const int priority = m.priority.value_or(DefaultPriority(m.source.kind));
   NewMessage row = m;
@@ -324,31 +330,42 @@ Result<std::vector<Message>> ClaimRoundRobin(Connection& c, AccountId account, T
   return out;
 }
 
+// Why a claimed message must not go: its contact unsubscribed or its address is
+// suppressed (empty: it may go). Reads the contact into `contact` (NotFound: deleted).
+Result<std::string> Barred(Connection& c, const Message& m, Result<std::pair<Contact, bool>>& contact) {
+  contact = ReadContactOn(c, m.contact);
+  if (contact.ok() && contact->second) return std::string("unsubscribed");
+  if (!contact.ok() && contact.status().code() != Code::kNotFound) return contact.status();
+  OUTFLOW_ASSIGN_OR_RETURN(std::optional<std::string> suppressed, sqlite::SuppressedReason(c, m.address));
+  return suppressed.value_or(std::string());
+}
+
 // Puts claimed messages with their contacts into `out`; skips those whose contact
-// unsubscribed (and names the sources that skip drained in `out`).
+// unsubscribed or whose address is suppressed (and names the sources that skip
+// drained in `out`).
 Status AttachContacts(Connection& c, std::vector<Message>& claimed, Timestamp now, OutboxClaim& out) {
   std::map<std::pair<int64_t, SourceRef>, std::pair<int, int64_t>> skipped;  // (account, source) -> (priority, n)
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * skip,
-      c.PrepareStatic("UPDATE messages SET state = 'skipped', reason = 'unsubscribed', updated_at = ?2 WHERE id = ?1"));
+      c.PrepareStatic("UPDATE messages SET state = 'skipped', reason = ?3, updated_at = ?2 WHERE id = ?1"));
   for (Message& m : claimed) {
-    Result<std::pair<Contact, bool>> contact = ReadContactOn(c, m.contact);
+    Result<std::pair<Contact, bool>> contact = Status::NotFound("");
+    OUTFLOW_ASSIGN_OR_RETURN(std::string barred, Barred(c, m, contact));
+    if (!barred.empty()) {
+      skip->Bind(1, m.id.value());
+      skip->Bind(2, ToMicros(now));
+      skip->Bind(3, std::string_view(barred));
+      OUTFLOW_RETURN_IF_ERROR(c.Run(*skip, "skip a barred message"));
+      auto& [priority, n] = skipped[{m.account.value(), m.source}];
+      priority = m.priority;
+      ++n;
+      continue;
+    }
     Contact ct;
     if (contact.ok()) {
-      if (contact->second) {
-        skip->Bind(1, m.id.value());
-        skip->Bind(2, ToMicros(now));
-        OUTFLOW_RETURN_IF_ERROR(c.Run(*skip, "skip an unsubscribed contact's message"));
-        auto& [priority, n] = skipped[{m.account.value(), m.source}];
-        priority = m.priority;
-        ++n;
-        continue;
-      }
       ct = std::move(contact->first);
-    } else if (contact.status().code() == Code::kNotFound) {
-      ct.id = m.contact;  // deleted since: sent with the frozen address only
     } else {
-      return contact.status();
+      ct.id = m.contact;  // deleted since: sent with the frozen address only
     }
     out.messages.push_back({std::move(m), std::move(ct)});
   }
@@ -363,16 +380,20 @@ Status AttachContacts(Connection& c, std::vector<Message>& claimed, Timestamp no
   return Status::Ok();
 }
 
-// Skips a message just put back to queued when its contact unsubscribed meanwhile.
+// Skips a message just put back to queued when its contact unsubscribed or its
+// address was suppressed meanwhile.
 Result<bool> SkipIfUnsubscribed(Connection& c, MessageId id, Timestamp now) {
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * s,
-      c.PrepareStatic("UPDATE messages SET state = 'skipped', reason = 'unsubscribed', updated_at = ?2 WHERE id = ?1 "
-                      "AND state = 'queued' AND EXISTS (SELECT 1 FROM contacts WHERE id = messages.contact_id "
-                      "AND unsubscribed_at IS NOT NULL)"));
+      c.PrepareStatic(
+          "UPDATE messages SET state = 'skipped', updated_at = ?2, reason = coalesce((SELECT 'unsubscribed' FROM "
+          "contacts WHERE id = messages.contact_id AND unsubscribed_at IS NOT NULL), (SELECT 'suppressed: ' || reason "
+          "FROM suppressions WHERE address = messages.address)) WHERE id = ?1 AND state = 'queued' AND (EXISTS "
+          "(SELECT 1 FROM contacts WHERE id = messages.contact_id AND unsubscribed_at IS NOT NULL) OR EXISTS (SELECT 1 "
+          "FROM suppressions WHERE address = messages.address))"));
   s->Bind(1, id.value());
   s->Bind(2, ToMicros(now));
-  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "skip an unsubscribed contact's message"));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "skip a barred message"));
   return c.Changes() > 0;
 }
 

@@ -1,5 +1,5 @@
 // SqliteOutboxStore: the OutboxStore over the embedded SQLite database; it shares
-// the writer with the other stores (docs/schema.md, migration 8).
+// the writer with the other stores (docs/schema.md, migrations 8 and 10).
 #pragma once
 
 #include <memory>
@@ -33,6 +33,12 @@ class SqliteOutboxStore final : public OutboxStore {
   Result<std::optional<Timestamp>> NextDue(AccountId account) override;
   Result<int64_t> DayCount(AccountId account, const std::string& day) override;
   Result<std::vector<Timestamp>> RecentSends(ContactId contact, Channel channel, Timestamp since) override;
+  // Tracking: sqlite_outbox_tracking.cc.
+  Result<bool> RecordEvent(const TrackingEvent& e) override;
+  Result<std::vector<MessageEvent>> Events(MessageId id) override;
+  Result<std::optional<Message>> FindByProviderId(AccountId account, std::string_view provider_id) override;
+  Result<std::vector<Suppression>> Suppressions(std::string_view after, int limit) override;
+  Status RemoveSuppression(std::string_view address) override;
 
  private:
   std::shared_ptr<sqlite::Database> db_;
