@@ -237,6 +237,7 @@ Status Daemon::Start() {
   p.tracking = std::make_unique<TrackingService>(
       p.store->outbox(), p.links.get(), [&p](AccountId id) { return p.campaigns->CallbackAccountOf(id); }, clock);
   p.api->SetTracking(p.tracking.get());
+  p.campaigns->SetTracking(p.tracking.get());
   p.api->SetExtraMetrics([d = p.sender.get()] { return d->RenderMetrics(); });
 
   api::HttpServer::Options ho;

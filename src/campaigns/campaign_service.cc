@@ -400,7 +400,19 @@ Result<int64_t> CampaignService::UnsubscribeByToken(std::string_view token) {
   const std::string_view digits = message.substr(first + 1);
   auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), contact);
   if (ec != std::errc() || p != digits.data() + digits.size()) return bad;
-  OUTFLOW_RETURN_IF_ERROR(Unsubscribe(contact, "link of campaign " + std::string(message.substr(0, first))).status());
+  int64_t campaign = 0;
+  std::from_chars(message.data(), message.data() + first, campaign);  // digits: the tag covered them
+  if (tracking_ != nullptr) {
+    // On the campaign's message: the event and the unsubscribe in one transaction.
+    OUTFLOW_ASSIGN_OR_RETURN(bool recorded,
+                             tracking_->UnsubscribedByLink({SourceKind::kCampaign, campaign}, ContactId(contact)));
+    if (recorded) {
+      log::Info("contact unsubscribed",
+                {{"contact", contact}, {"source", "link of campaign " + std::to_string(campaign)}});
+      return contact;
+    }
+  }
+  OUTFLOW_RETURN_IF_ERROR(Unsubscribe(contact, "link of campaign " + std::to_string(campaign)).status());
   return contact;
 }
 

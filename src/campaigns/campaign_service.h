@@ -107,6 +107,9 @@ class CampaignService final : public SendListener {
   // token naming the campaign and contact with a tag only this key makes. Empty
   // without a public URL or a key.
   void SetPublicUrl(std::string url) { public_url_ = std::move(url); }
+  // Unsubscribe links then record the unsubscribed event on their message (campaign
+  // counts). REQUIRES: set before serving; may stay null.
+  void SetTracking(TrackingService* tracking) { tracking_ = tracking; }
   std::string UnsubscribeUrl(CampaignId campaign, int64_t contact_id) const;
   // Unsubscribes the contact a token names; InvalidArgument for a token this key did
   // not make (a forged or mangled link). Returns the contact id.
@@ -141,6 +144,7 @@ class CampaignService final : public SendListener {
   const SecretBox* secrets_;
   Clock& clock_;
   std::string public_url_;  // set before serving; read-only afterwards
+  TrackingService* tracking_ = nullptr;
 };
 
 // The `campaign.start` job handler: payload {"campaign_id": N}.

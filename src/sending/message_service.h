@@ -11,6 +11,7 @@
 // Thread-safe.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -59,8 +60,18 @@ class MessageService {
   }
 
  private:
-  // Checks a request and resolves its contact; `prefix` goes before field names.
+  // Checks a request's own fields and resolves its contact by email or phone;
+  // `prefix` goes before field names. The references are checked by the store.
   Result<NewMessage> Prepare(const SendRequest& r, const std::string& prefix, Timestamp now);
+  // The account, template and contact a batch item names, read before the batch's
+  // transaction; `seen` keeps each account's channel and whether each template lacks
+  // a subject (none: it does not exist).
+  struct References {
+    std::map<AccountId, std::optional<Channel>> accounts;
+    std::map<TemplateId, std::optional<bool>> templates;
+  };
+  Status CheckReferences(const SendRequest& r, const std::string& prefix, References& seen);
+  static constexpr std::string_view kItemZero = "messages[0].";
   Result<ContactId> ResolveContact(const SendRequest& r, const std::string& prefix);
 
   OutboxStore& outbox_;

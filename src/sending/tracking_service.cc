@@ -26,6 +26,20 @@ Result<std::string> TrackingService::Click(std::string_view id, std::string_view
   return std::string(url);  // the link is genuine: the recipient goes on even if the message was pruned
 }
 
+Result<bool> TrackingService::UnsubscribedByLink(SourceRef source, ContactId contact) {
+  MessageFilter f;
+  f.contact = contact;
+  f.source = source;
+  f.limit = 1;
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Message> found, outbox_.List(f));
+  if (found.empty()) return false;
+  Result<bool> r =
+      outbox_.RecordEvent({found.front().id, MessageEventKind::kUnsubscribed, clock_.Now(), "unsubscribe link"});
+  if (!r.ok() && r.status().code() == Code::kNotFound) return false;
+  OUTFLOW_RETURN_IF_ERROR(r.status());
+  return true;
+}
+
 Result<CallbackAccount> TrackingService::AccountFor(AccountId id, std::string_view provider) {
   Result<CallbackAccount> a = accounts_(id);
   if (!a.ok()) {

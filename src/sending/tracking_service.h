@@ -58,6 +58,11 @@ class TrackingService {
   Result<CallbackResult> WhatsApp(AccountId account, std::string_view body, std::string_view signature);
   Result<CallbackResult> StatusEndpoint(AccountId account, std::string_view body, std::string_view signature);
 
+  // An unsubscribe link of a message of `source` to `contact`: records the
+  // unsubscribed event on that message, which unsubscribes the contact in the same
+  // transaction. False when there is no such message (the caller unsubscribes).
+  Result<bool> UnsubscribedByLink(SourceRef source, ContactId contact);
+
   // Suppressed addresses (by address, after `after`), and lifting one.
   Result<std::vector<Suppression>> Suppressions(std::string_view after, int limit) {
     return outbox_.Suppressions(after, limit);

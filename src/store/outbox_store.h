@@ -10,7 +10,8 @@
 //   returned with `existing = true`. A message whose contact lacks the channel's
 //   address is stored `failed` with the reason; an unsubscribed contact's is
 //   stored `skipped` ("unsubscribed"). Unknown account, contact or template:
-//   NotFound naming the field and the item's index. The source's counts row is
+//   NotFound naming the field and the item's index; a template without a subject
+//   for an email account: InvalidArgument, likewise. The source's counts row is
 //   made on first use, active, at the message's priority.
 // - Claim(account, now, limit, day, cap) marks up to `limit` due queued messages of
 //   the account's active sources `sending` (attempts + 1) and returns them with

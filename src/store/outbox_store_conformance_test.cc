@@ -442,6 +442,21 @@ TEST_P(OutboxStoreConformance, SendsCountedForFrequencyCapsAreReadBackPerContact
   EXPECT_TRUE(later.empty());
 }
 
+TEST_P(OutboxStoreConformance, AnEmailNeedsATemplateWithASubject) {
+  MessageTemplateRecord t;
+  t.name = "no-subject";
+  t.text = "Hello";
+  ASSERT_OK_AND_ASSIGN(MessageTemplateRecord bare, stores_.campaigns->CreateTemplate(t, kT0));
+  ContactId ann = Contact("ann@x.io", "+15550001");
+  NewMessage email = Msg(Account(Channel::kEmail), ann, kCampaign1);
+  email.template_id = bare.id;
+  EXPECT_ERROR(outbox_->Enqueue(std::vector{email}, kT0), Code::kInvalidArgument,
+               "messages[0].template_id: template " + std::to_string(bare.id.value()) + " has no subject");
+  NewMessage sms = Msg(Account(Channel::kSms), ann, kCampaign2);
+  sms.template_id = bare.id;
+  EXPECT_EQ(Put({sms}).size(), 1u) << "an SMS needs none";
+}
+
 // ---- tracking (RecordEvent, Events, FindByProviderId, suppression)
 
 namespace {

@@ -334,6 +334,11 @@ class CampaignTest(unittest.TestCase):
         contact = int(path.split("-")[1])
         sub = self.api.call("GET", f"/v1/contacts/{contact}/subscription")[1]
         self.assertTrue(sub["unsubscribed"])
+        # ... recorded on the campaign's message: its timeline and the campaign's counts.
+        self.assertEqual(self.get_campaign(c["id"])["counts"]["unsubscribed"], 1)
+        timeline = self.api.call("GET", f"/v1/contacts/{contact}/messages")[1]["messages"][0]["events"]
+        self.assertIn({"type": "unsubscribed", "detail": "unsubscribe link"},
+                      [{k: e[k] for k in ("type", "detail") if k in e} for e in timeline])
         again = self.campaign(account, tpl, segment, name="second")
         done = self.wait_state(again["id"], ("completed", "failed"))
         self.assertEqual(done["counts"]["skipped"], 1)

@@ -38,15 +38,17 @@ Result<Channel> AccountChannel(Connection& c, AccountId id, const std::string& f
   return *ch;
 }
 
-Status TemplateExists(Connection& c, TemplateId id, const std::string& field) {
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT 1 FROM templates WHERE id = ?1"));
+// Whether the template has no subject; NotFound naming the field.
+Result<bool> TemplateLacksSubject(Connection& c, TemplateId id, const std::string& field) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT subject = '' FROM templates WHERE id = ?1"));
   s->Bind(1, id.value());
   int rc = s->Step();
+  const bool lacks = rc == SQLITE_ROW && s->Int(0) != 0;
   s->Reset();
   if (rc == SQLITE_DONE)
     return Status::NotFound(field + ": template " + std::to_string(id.value()) + " does not exist");
   if (rc != SQLITE_ROW) return c.Error(rc, "read template");
-  return Status::Ok();
+  return lacks;
 }
 
 // A contact and whether it unsubscribed.
@@ -133,7 +135,12 @@ Result<Message> InsertMessage(Connection& c, const NewMessage& m, const std::str
 
 Result<EnqueuedMessage> EnqueueOne(Connection& c, const NewMessage& m, size_t i, Timestamp now) {
   OUTFLOW_ASSIGN_OR_RETURN(Channel channel, AccountChannel(c, m.account, Field(i, "account_id")));
-  OUTFLOW_RETURN_IF_ERROR(TemplateExists(c, m.template_id, Field(i, "template_id")));
+  OUTFLOW_ASSIGN_OR_RETURN(bool no_subject, TemplateLacksSubject(c, m.template_id, Field(i, "template_id")));
+  if (no_subject && channel == Channel::kEmail) {
+    return Status::InvalidArgument(Field(i, "template_id") + ": template " + std::to_string(m.template_id.value()) +
+                                   " has no subject, and account " + std::to_string(m.account.value()) +
+                                   " sends email");
+  }
   Result<std::pair<Contact, bool>> contact = ReadContactOn(c, m.contact);
   if (!contact.ok()) {
     if (contact.status().code() != Code::kNotFound) return contact.status();

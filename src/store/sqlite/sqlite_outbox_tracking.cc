@@ -12,19 +12,6 @@ using sqlite::Transaction;
 
 namespace {
 
-// The message row column and the source counts column of a recorded kind.
-std::string_view KindColumn(MessageEventKind k) {
-  switch (k) {
-    case MessageEventKind::kDelivered: return "delivered";
-    case MessageEventKind::kOpened: return "opened";
-    case MessageEventKind::kClicked: return "clicked";
-    case MessageEventKind::kBounced: return "bounced";
-    case MessageEventKind::kComplained: return "complained";
-    case MessageEventKind::kUnsubscribed: return "unsubscribed";
-    default: return {};
-  }
-}
-
 struct EventTarget {
   AccountId account;
   ContactId contact;
@@ -69,7 +56,8 @@ Status InsertEvent(Connection& c, MessageId id, MessageEventKind kind, Timestamp
 // Marks the message's first event of `kind` and counts it in its source; false when
 // the message had one already. One conditional update: safe with several writers.
 Result<bool> CountFirst(Connection& c, MessageId id, const EventTarget& t, MessageEventKind kind, Timestamp at) {
-  const std::string col(KindColumn(kind));
+  // A recorded kind's name is its row column's stem (<kind>_at) and its counts column.
+  const std::string col(MessageEventName(kind));
   OUTFLOW_ASSIGN_OR_RETURN(
       Stmt * s, c.Prepare("UPDATE messages SET " + col + "_at = ?2 WHERE id = ?1 AND " + col + "_at IS NULL"));
   s->Bind(1, id.value());
