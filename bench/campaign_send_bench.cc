@@ -230,7 +230,7 @@ class World {
                                                    &*secrets_, clock);
     dispatcher_->SetListener(campaigns_.get());
     starter_->SetService(campaigns_.get());
-    OrDie(campaigns_->RequeueScheduled(), "requeue scheduled");
+    OrDie(campaigns_->CompleteDrained(), "complete drained campaigns");
     OrDie(dispatcher_->Start(), "dispatcher start");
     dispatcher_started_ = clock.Now();
     OrDie(engine_->Start(), "engine start");

@@ -207,7 +207,6 @@ Status Daemon::Start() {
   p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock, p.jobs.get());
   p.segment_refresher->SetJobs(p.jobs.get());
   p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
-  p.release_runner->SetJobs(p.jobs.get());
   // The sender builds channel senders and compiles templates through the campaign
   // service, which in turn wakes the sender and hears from it (SendListener).
   SenderOptions sending;
@@ -263,10 +262,11 @@ Status Daemon::Start() {
     p.campaigns->SetPublicUrl(url);
     p.links->SetPublicUrl(url);
   }
-  OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
-  OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
+  // Imports, release plans and scheduled campaigns need no sweep: each is stored
+  // with its job in one transaction. A campaign's completion is not (the outbox
+  // reports a drained source after its own commit), so that one is swept.
   OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
-  OUTFLOW_RETURN_IF_ERROR(p.campaigns->RequeueScheduled());
+  OUTFLOW_RETURN_IF_ERROR(p.campaigns->CompleteDrained());
   // Before the engine: a start job that runs at once wakes a sender whose
   // limiters already know when the process started.
   OUTFLOW_RETURN_IF_ERROR(p.sender->Start());
@@ -298,13 +298,9 @@ Status RunOffline(const OfflineRun& run, std::ostream& out, std::optional<Import
   eo.node_id = node_id;
   Engine engine(store->jobs(), clock, handlers, metrics, eo);
   JobService jobs(store->jobs(), clock, handlers, metrics, nullptr);
-  release_runner->SetJobs(&jobs);
-  // This node's leases from a crashed run are dead: recover them first, and give
-  // every unfinished import and active plan its job (as the daemon does at start).
+  // This node's leases from a crashed run are dead: recover them first. (Every
+  // unfinished import and active plan has its job: each is stored with it.)
   OUTFLOW_RETURN_IF_ERROR(store->jobs().RecoverLeases(clock.Now(), node_id).status());
-  OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(store->imports(), jobs, clock));
-  ReleaseService releases(store->releases(), jobs, clock);
-  OUTFLOW_RETURN_IF_ERROR(releases.RequeueActive());
   std::optional<ImportId> new_import;
   if (run.import_file) {
     ImportService imports(store->imports(), contacts, jobs, clock, (fs::path(dir) / "imports").string());

@@ -243,16 +243,25 @@ Result<RenderedMessage> CampaignService::Preview(TemplateId id, ContactId contac
 
 // ---- Campaigns ----
 
-Status CampaignService::EnqueueStart(const Campaign& c, Timestamp due) {
-  JobSpec spec;
-  spec.kind = std::string(kCampaignStartKind);
-  spec.due_at = due;
-  spec.max_attempts = 100;  // store trouble retries; a dead start job would leave the campaign waiting
-  // One job per scheduling: a resumed campaign gets a new one.
-  spec.idempotency_key = "campaign-start-" + std::to_string(c.id.value()) + "-" +
-                         std::to_string(ToMicros(c.scheduled_state_at.value_or(c.created_at)));
-  spec.payload = json::serialize(json::object{{"campaign_id", c.id.value()}});
-  return jobs_.Enqueue(std::span(&spec, 1), "").status();
+CampaignStore::JobFn CampaignService::StartJob(std::optional<JobSpec>& made) const {
+  return [this, &made](const Campaign& c) -> Result<JobSpec> {
+    JobSpec spec;
+    spec.kind = std::string(kCampaignStartKind);
+    spec.due_at = StartDue(c);
+    spec.max_attempts = 100;  // store trouble retries; a dead start job would leave the campaign waiting
+    // One job per scheduling: a resumed campaign gets a new one.
+    spec.idempotency_key = "campaign-start-" + std::to_string(c.id.value()) + "-" +
+                           std::to_string(ToMicros(c.scheduled_state_at.value_or(c.created_at)));
+    spec.payload = json::serialize(json::object{{"campaign_id", c.id.value()}});
+    OUTFLOW_RETURN_IF_ERROR(jobs_.Validate(spec, "start job"));
+    made = spec;
+    return spec;
+  };
+}
+
+void CampaignService::Scheduled(const Campaign& c, const std::optional<JobSpec>& start_job) {
+  if (start_job) jobs_.Stored(std::span(&*start_job, 1));
+  log::Info("campaign scheduled", {{"campaign", c.id.value()}, {"send_at", FormatRfc3339(StartDue(c))}});
 }
 
 Result<Campaign> CampaignService::CreateCampaign(Campaign c, bool schedule) {
@@ -279,20 +288,15 @@ Result<Campaign> CampaignService::CreateCampaign(Campaign c, bool schedule) {
   if (Result<CompiledTemplate> compiled = Compile(*t); !compiled.ok()) {
     return Status::InvalidArgument("template_id: " + compiled.status().message());
   }
-  c.state = CampaignState::kDraft;
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign created, store_.CreateCampaign(c, now));
+  // A scheduled campaign is stored with its start job in one transaction: an error
+  // means neither exists, so a client that retries cannot end up with two going out.
+  c.state = schedule ? CampaignState::kScheduled : CampaignState::kDraft;
+  std::optional<JobSpec> start_job;
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign created,
+                           store_.CreateCampaign(c, schedule ? StartJob(start_job) : CampaignStore::JobFn(), now));
   log::Info("campaign created", {{"campaign", created.id.value()}, {"name", created.name}});
-  if (!schedule) return created;
-  // Its time was checked against `now` above; a send_at a few milliseconds ahead may
-  // have passed by now, which must not turn a valid request into an error.
-  Result<Campaign> scheduled = ScheduleAt(created.id, now);
-  if (!scheduled.ok()) {
-    // The start job could not be stored: the caller gets the error and may retry, so
-    // this campaign must never go out. Cancel it (it stays in the history).
-    (void)store_.SetState(created.id, {CampaignState::kDraft}, CampaignState::kCancelled, clock_.Now(),
-                          "not scheduled: " + scheduled.status().message());
-  }
-  return scheduled;
+  if (schedule) Scheduled(created, start_job);
+  return created;
 }
 
 Result<Campaign> CampaignService::Schedule(CampaignId id) {
@@ -306,15 +310,9 @@ Result<Campaign> CampaignService::ScheduleAt(CampaignId id, Timestamp now) {
                             "; only a draft can be scheduled");
   }
   OUTFLOW_RETURN_IF_ERROR(CheckNotPast(c, now));
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign scheduled,
-                           store_.SetState(id, {CampaignState::kDraft}, CampaignState::kScheduled, now));
-  if (Status st = EnqueueStart(scheduled, StartDue(scheduled)); !st.ok()) {
-    // Two transactions: undo the first so that the error means "not scheduled"
-    // (a client that retries must not end up with two campaigns going out).
-    (void)store_.SetState(id, {CampaignState::kScheduled}, CampaignState::kDraft, clock_.Now());
-    return st;
-  }
-  log::Info("campaign scheduled", {{"campaign", id.value()}, {"send_at", FormatRfc3339(StartDue(scheduled))}});
+  std::optional<JobSpec> start_job;
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign scheduled, store_.Schedule(id, {CampaignState::kDraft}, StartJob(start_job), now));
+  Scheduled(scheduled, start_job);
   return scheduled;
 }
 
@@ -339,11 +337,9 @@ Result<Campaign> CampaignService::Resume(CampaignId id) {
     OUTFLOW_ASSIGN_OR_RETURN(c, store_.CompleteIfDone(id, now));
     if (sender_ != nullptr) sender_->Wake(c.account);
   } else {
-    OUTFLOW_ASSIGN_OR_RETURN(c, store_.SetState(id, {CampaignState::kPaused}, CampaignState::kScheduled, now));
-    if (Status st = EnqueueStart(c, StartDue(c)); !st.ok()) {
-      (void)store_.SetState(id, {CampaignState::kScheduled}, CampaignState::kPaused, clock_.Now());  // as in Schedule
-      return st;
-    }
+    std::optional<JobSpec> start_job;
+    OUTFLOW_ASSIGN_OR_RETURN(c, store_.Schedule(id, {CampaignState::kPaused}, StartJob(start_job), now));
+    Scheduled(c, start_job);
   }
   log::Info("campaign resumed", {{"campaign", id.value()}, {"state", CampaignStateName(c.state)}});
   return c;
@@ -420,11 +416,9 @@ Result<int64_t> CampaignService::UnsubscribeByToken(std::string_view token) {
   return contact;
 }
 
-Status CampaignService::RequeueScheduled() {
+Status CampaignService::CompleteDrained() {
   OUTFLOW_ASSIGN_OR_RETURN(std::vector<Campaign> active, store_.ActiveCampaigns());
   for (const Campaign& c : active) {
-    if (c.state == CampaignState::kScheduled) OUTFLOW_RETURN_IF_ERROR(EnqueueStart(c, StartDue(c)));
-    // A stop between recording its last message and completing it.
     if (c.state == CampaignState::kProcessing && c.counts.pending == 0) {
       OUTFLOW_RETURN_IF_ERROR(store_.CompleteIfDone(c.id, clock_.Now()).status());
     }

@@ -115,15 +115,19 @@ class CampaignService final : public SendListener {
   // not make (a forged or mangled link). Returns the contact id.
   Result<int64_t> UnsubscribeByToken(std::string_view token);
 
-  // Gives every scheduled campaign its start job (idempotent): after a crash
-  // between storing a campaign and enqueueing its job, it still starts.
-  Status RequeueScheduled();
+  // Completes every processing campaign with nothing pending: after a stop between
+  // the outbox recording a campaign's last message and SourceDrained completing it.
+  // (A scheduled campaign needs no sweep: its start job is stored with it.)
+  Status CompleteDrained();
 
   // The body of the `campaign.start` job.
   RunResult RunStart(CampaignId id);
 
  private:
-  Status EnqueueStart(const Campaign& c, Timestamp due);
+  // The start job of a campaign as the store writes it; `made` receives a copy.
+  CampaignStore::JobFn StartJob(std::optional<JobSpec>& made) const;
+  // After a campaign and its start job committed: wakes the engine, logs.
+  void Scheduled(const Campaign& c, const std::optional<JobSpec>& start_job);
   // Schedule, with "in the past" judged against `now`.
   Result<Campaign> ScheduleAt(CampaignId id, Timestamp now);
   Result<std::set<std::string, std::less<>>> KnownFields();

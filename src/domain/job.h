@@ -85,8 +85,15 @@ struct RunResult {
   Kind kind = Kind::kDone;
   std::string error;                  // for kRetry and kFail
   std::optional<Timestamp> retry_at;  // kRetry: the handler's own time (e.g. Retry-After)
+  // kDone: jobs to enqueue in the transaction that commits this run (the next
+  // step of a chain), so that the run cannot end without them. Each must pass
+  // ValidateJobSpec and be of a registered kind, or the run fails.
+  std::vector<JobSpec> follow_ups;
 
   static RunResult Done() { return {}; }
+  static RunResult Done(std::vector<JobSpec> follow_ups) {
+    return {Kind::kDone, {}, std::nullopt, std::move(follow_ups)};
+  }
   static RunResult Retry(std::string error, std::optional<Timestamp> at = std::nullopt) {
     return {Kind::kRetry, std::move(error), at};
   }
@@ -105,6 +112,9 @@ struct JobOutcome {
   Kind kind = Kind::kDone;
   Timestamp retry_at;
   std::string error;
+  // Enqueued (as JobStore::Enqueue would) in the same transaction, if and only if
+  // the outcome applies. REQUIRES: each passed ValidateJobSpec.
+  std::vector<JobSpec> follow_ups;
 };
 
 }  // namespace outflow

@@ -87,6 +87,17 @@ Timestamp Engine::SleepTargetForTest() const {
   return sleep_target_;
 }
 
+Status Engine::CheckFollowUps(const std::vector<JobSpec>& follow_ups) const {
+  for (size_t i = 0; i < follow_ups.size(); ++i) {
+    const std::string field = "follow-up job " + std::to_string(i);
+    OUTFLOW_RETURN_IF_ERROR(ValidateJobSpec(follow_ups[i], field));
+    if (handlers_.Find(follow_ups[i].kind) == nullptr) {
+      return Status::InvalidArgument(field + ": no handler is registered for kind '" + follow_ups[i].kind + "'");
+    }
+  }
+  return Status::Ok();
+}
+
 JobOutcome Engine::Execute(const Job& job) {
   const Timestamp start = clock_.Now();
   metrics_.start_lateness.Observe(std::chrono::duration<double>(start - job.due_at).count());
@@ -105,8 +116,14 @@ JobOutcome Engine::Execute(const Job& job) {
       r = RunResult::Retry("handler threw a non-standard exception");
     }
   }
+  if (r.kind == RunResult::Kind::kDone) {
+    if (Status bad = CheckFollowUps(r.follow_ups); !bad.ok()) r = RunResult::Fail(bad.message());
+  }
   switch (r.kind) {
-    case RunResult::Kind::kDone: out.kind = JobOutcome::Kind::kDone; break;
+    case RunResult::Kind::kDone:
+      out.kind = JobOutcome::Kind::kDone;
+      out.follow_ups = std::move(r.follow_ups);
+      break;
     case RunResult::Kind::kFail:
       out.kind = JobOutcome::Kind::kDead;
       out.error = std::move(r.error);
@@ -133,8 +150,11 @@ Status Engine::CommitOutcomes(const std::vector<JobOutcome>& batch) {
     return st.status();
   }
   metrics_.stale += static_cast<uint64_t>(st->stale);
+  metrics_.enqueued += static_cast<uint64_t>(st->follow_ups_created);
+  Timestamp earliest_follow_up = Timestamp::max();
   for (size_t i = 0; i < batch.size(); ++i) {
     if (!st->applied_mask[i]) continue;  // the lease was lost: whoever holds it now reports
+    for (const JobSpec& f : batch[i].follow_ups) earliest_follow_up = std::min(earliest_follow_up, f.due_at);
     switch (batch[i].kind) {
       case JobOutcome::Kind::kDone: metrics_.completed++; break;
       case JobOutcome::Kind::kRetry: metrics_.retried++; break;
@@ -143,17 +163,21 @@ Status Engine::CommitOutcomes(const std::vector<JobOutcome>& batch) {
     }
   }
   if (st->stale > 0) log::Warn("outcomes dropped: leases were lost before commit", {{"stale", st->stale}});
+  if (earliest_follow_up != Timestamp::max()) NotifyEnqueued(earliest_follow_up);
   return Status::Ok();
 }
 
-Result<int> Engine::RunOnce(int limit) { return RunOnce(limit, {}); }
+Result<int> Engine::RunOnce(int limit) {
+  return RunOnce(limit, {});
+}
 
 Result<int> Engine::RunOnce(int limit, std::span<const std::string> kinds) {
   Timestamp now = clock_.Now();
   Result<RecoverStats> rec = store_.RecoverLeases(now, std::nullopt);
   if (!rec.ok()) return rec.status();
-  Result<std::vector<Job>> jobs = kinds.empty() ? store_.Claim(options_.node_id, now, options_.lease, limit)
-                                                : store_.ClaimKinds(options_.node_id, now, options_.lease, limit, kinds);
+  Result<std::vector<Job>> jobs = kinds.empty()
+                                      ? store_.Claim(options_.node_id, now, options_.lease, limit)
+                                      : store_.ClaimKinds(options_.node_id, now, options_.lease, limit, kinds);
   if (!jobs.ok()) return jobs.status();
   std::vector<JobOutcome> outcomes;
   for (const Job& j : *jobs) outcomes.push_back(Execute(j));
@@ -235,7 +259,7 @@ void Engine::DispatchLoop() {
         metrics_.dead += static_cast<uint64_t>(rec->to_dead);
         log::Warn("expired leases recovered", {{"to_ready", rec->to_ready}, {"to_dead", rec->to_dead}});
       }
-      next_lease_expiry_ = kNever;  // looked up again below
+      next_lease_expiry_ = kNever;   // looked up again below
       next_due_ = Timestamp::min();  // recovered jobs may be due now
       wake_times_known_ = false;
     }

@@ -78,6 +78,8 @@ class Engine {
 
  private:
   JobOutcome Execute(const Job& job);
+  // InvalidArgument naming the first follow-up that is invalid or of an unknown kind.
+  Status CheckFollowUps(const std::vector<JobSpec>& follow_ups) const;
   Status CommitOutcomes(const std::vector<JobOutcome>& batch);
   void DispatchLoop();
   void WorkerLoop();
@@ -101,7 +103,7 @@ class Engine {
   int in_flight_ = 0;                      // claimed and not yet committed
   Timestamp next_due_ = Timestamp::min();  // unknown at start: look
   Timestamp next_lease_expiry_ = Timestamp::min();
-  bool wake_times_known_ = false;  // next_due_ / next_lease_expiry_ read from the store
+  bool wake_times_known_ = false;    // next_due_ / next_lease_expiry_ read from the store
   Timestamp notified_due_ = kNever;  // earliest due notified since the last look
   Timestamp sleep_target_ = kNever;
   bool started_ = false;

@@ -408,6 +408,54 @@ TEST_F(EngineTest, LostCommitAcknowledgementDoesNotRerun) {
   }
 }
 
+// A handler's follow-up jobs are committed in the transaction of its outcome: a
+// failed commit leaves neither (the job runs again and brings them again), never
+// a done job without its follow-ups; a second commit does not enqueue them twice.
+TEST_F(EngineTest, FollowUpsAreCommittedWithTheOutcomeOrNotAtAll) {
+  handlers_.Register("chain", std::make_shared<FunctionHandler>("chains", [this](const Job&) {
+                       JobSpec next;
+                       next.kind = "test";
+                       next.due_at = clock_.Now();
+                       next.idempotency_key = "next";
+                       return RunResult::Done({next});
+                     }));
+  std::vector<JobSpec> chain(1);
+  chain[0].kind = "chain";
+  chain[0].due_at = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto enq, sqlite_->Enqueue(chain, clock_.Now()));
+  auto engine = MakeEngine(Options());
+  faults_->FailNext(Op::kCommit);
+  EXPECT_EQ(engine->RunOnce(10).status().code(), Code::kUnavailable);
+  EXPECT_EQ(StateOf(enq[0].id), JobState::kLeased);
+  EXPECT_EQ((*sqlite_->CountByState())[static_cast<size_t>(JobState::kReady)], 0);  // no follow-up yet
+  clock_.Advance(Options().lease + seconds(1));  // the lease of the "crashed" run expires
+  ASSERT_OK(engine->RunOnce(10));                // recovers, runs the chain again, commits
+  EXPECT_EQ(StateOf(enq[0].id), JobState::kDone);
+  ASSERT_OK_AND_ASSIGN(int n, engine->RunOnce(10));  // the follow-up, once
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(recorder_.total(), 1);
+  EXPECT_EQ(metrics_.enqueued.load(), 1u);
+}
+
+TEST_F(EngineTest, AnInvalidFollowUpFailsTheRun) {
+  handlers_.Register("chain", std::make_shared<FunctionHandler>("chains", [this](const Job&) {
+                       JobSpec next;
+                       next.kind = "nobody.handles.this";
+                       next.due_at = clock_.Now();
+                       return RunResult::Done({next});
+                     }));
+  std::vector<JobSpec> chain(1);
+  chain[0].kind = "chain";
+  chain[0].due_at = clock_.Now();
+  ASSERT_OK_AND_ASSIGN(auto enq, sqlite_->Enqueue(chain, clock_.Now()));
+  auto engine = MakeEngine(Options());
+  ASSERT_OK(engine->RunOnce(10));
+  ASSERT_OK_AND_ASSIGN(Job j, sqlite_->Get(enq[0].id));
+  EXPECT_EQ(j.state, JobState::kDead);
+  EXPECT_NE(j.last_error.value_or("").find("follow-up job 0"), std::string::npos) << j.last_error.value_or("");
+  EXPECT_EQ((*sqlite_->CountByState())[static_cast<size_t>(JobState::kReady)], 0);
+}
+
 // A lease that expires (another node died) goes back to the queue and runs here.
 TEST_F(EngineTest, ExpiredLeaseOfAnotherNodeIsRecovered) {
   auto ids = Enqueue(1);

@@ -40,6 +40,14 @@ Result<std::vector<EnqueueResult>> JobService::Enqueue(std::span<const JobSpec> 
   return results;
 }
 
+void JobService::Stored(std::span<const JobSpec> specs) {
+  if (specs.empty()) return;
+  Timestamp earliest = Timestamp::max();
+  for (const JobSpec& s : specs) earliest = std::min(earliest, s.due_at);
+  metrics_.enqueued += specs.size();
+  if (engine_ != nullptr) engine_->NotifyEnqueued(earliest);
+}
+
 Result<JobPage> JobService::List(const JobFilter& filter) {
   if (filter.limit < 1 || filter.limit > kMaxListLimit) {
     return Status::InvalidArgument("limit: must be between 1 and " + std::to_string(kMaxListLimit));

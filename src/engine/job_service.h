@@ -31,6 +31,10 @@ class JobService {
   // Validates all, then enqueues all in one transaction. `batch` names the array
   // in messages ("jobs"); empty for a single job.
   Result<std::vector<EnqueueResult>> Enqueue(std::span<const JobSpec> specs, std::string_view batch);
+  // Jobs another store wrote in the transaction of its own change (see
+  // store/sqlite/job_rows.h): counts them as enqueued and wakes the engine if one
+  // falls due earlier than it expected. Call after that transaction committed.
+  void Stored(std::span<const JobSpec> specs);
   Result<Job> Get(JobId id) { return store_.Get(id); }
   Result<JobPage> List(const JobFilter& filter);
   Result<Job> Cancel(JobId id) { return store_.Cancel(id, clock_.Now()); }

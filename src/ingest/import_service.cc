@@ -78,16 +78,6 @@ JobSpec ImportJobSpec(ImportId id, Timestamp now) {
 
 }  // namespace
 
-Status RequeueUnfinishedImports(ImportStore& store, JobService& jobs, Clock& clock) {
-  OUTFLOW_ASSIGN_OR_RETURN(auto recent, store.List(1000));
-  std::vector<JobSpec> specs;
-  for (const Import& im : recent) {
-    if (!IsFinished(im.state)) specs.push_back(ImportJobSpec(im.id, clock.Now()));
-  }
-  if (specs.empty()) return Status::Ok();
-  return jobs.Enqueue(specs, "imports").status();
-}
-
 ImportService::ImportService(ImportStore& store, ContactService& contacts, JobService& jobs, Clock& clock,
                              std::string imports_dir)
     : store_(store), contacts_(contacts), jobs_(jobs), clock_(clock), imports_dir_(std::move(imports_dir)) {}
@@ -107,18 +97,20 @@ Result<Import> ImportService::Create(const std::string& upload_path, std::string
   fs::rename(upload_path, kept, ec);
   if (ec) return Status::Unavailable("cannot keep the uploaded file in " + imports_dir_ + ": " + ec.message());
   im.file_path = kept;
-  Result<Import> created = store_.Create(im, clock_.Now());
+  // The import and its job in one transaction: no crash leaves one without the other.
+  std::optional<JobSpec> job;
+  auto make_job = [&](const Import& created) -> Result<JobSpec> {
+    JobSpec spec = ImportJobSpec(created.id, clock_.Now());
+    OUTFLOW_RETURN_IF_ERROR(jobs_.Validate(spec, "import job"));
+    job = spec;
+    return spec;
+  };
+  Result<Import> created = store_.Create(im, make_job, clock_.Now());
   if (!created.ok()) {
     fs::remove(kept, ec);
     return created.status();
   }
-  JobSpec spec = ImportJobSpec(created->id, clock_.Now());
-  Result<std::vector<EnqueueResult>> job = jobs_.Enqueue(std::span(&spec, 1), "");
-  if (!job.ok()) {
-    // The import is recorded; without its job it would wait for ever. Fail it visibly.
-    (void)store_.Fail(created->id, "could not queue the import: " + job.status().message(), clock_.Now());
-    return job.status();
-  }
+  jobs_.Stored(std::span(&*job, 1));
   return created;
 }
 
@@ -165,19 +157,22 @@ Status ImportRunner::Validate(Import& im) {
   Status header_error;
   int64_t rows = 0;
   bool stop = false;
-  Status st = FeedFile(im.file_path, 0, reader, [&](const CsvRecord& r) {
-    if (r.index == 0) {
-      Result<CsvHeader> h = ParseHeader(r);
-      if (!h.ok()) {
-        header_error = h.status();
-        stop = true;
-      } else {
-        header = std::move(h).value();
-      }
-      return;
-    }
-    ++rows;
-  }, stop);
+  Status st = FeedFile(
+      im.file_path, 0, reader,
+      [&](const CsvRecord& r) {
+        if (r.index == 0) {
+          Result<CsvHeader> h = ParseHeader(r);
+          if (!h.ok()) {
+            header_error = h.status();
+            stop = true;
+          } else {
+            header = std::move(h).value();
+          }
+          return;
+        }
+        ++rows;
+      },
+      stop);
   if (!header_error.ok()) return header_error;
   OUTFLOW_RETURN_IF_ERROR(st);
   if (!header) return Status::InvalidArgument("the file has no header");
@@ -210,7 +205,7 @@ Status ImportRunner::Apply(const Import& im) {
   }
   CsvReader reader(ro);
   ImportProgress committed = im.progress;  // where the last batch committed by this run ended
-  CsvHeader header;  // for CheckFieldCount
+  CsvHeader header;                        // for CheckFieldCount
   for (const std::string& h : im.header) header.columns.push_back({h, h, NormaliseHeaderKey(h)});
   ImportBatch batch;
   Status failure;
@@ -241,46 +236,49 @@ Status ImportRunner::Apply(const Import& im) {
     if (stop_requested_.load()) stop = true;  // the daemon is stopping: resume at the next start
   };
   bool reader_done = false;
-  Status st = FeedFile(im.file_path, im.progress.bytes_done, reader, [&](const CsvRecord& r) {
-    if (stop || r.index == 0) return;  // the header was read by validation
-    batch.rows_read++;
-    batch.bytes_done = r.end_offset;
-    batch.next_line = r.end_line;
-    batch.next_index = r.index + 1;
-    auto row_error = [&](std::string column, std::string value, std::string reason) {
-      batch.errors.push_back({r.line, std::move(column), std::move(value), std::move(reason)});
-    };
-    if (r.error) {
-      row_error("", "", r.error->message);
-    } else if (Status fc = CheckFieldCount(r, header); !fc.ok()) {
-      row_error("", "", fc.message());
-    } else {
-      ImportRowError e;
-      Result<Contact> c = RowToContact(r.fields, im.header, mapping, im.options, defs, e);
-      Status v = c.ok() ? ContactService::ValidateWith(*c, defs, "") : c.status();
-      if (!v.ok()) {
-        std::string column = e.column.empty() ? ColumnOf(v.message(), im) : e.column;
-        std::string value;
-        for (size_t i = 0; i < im.header.size() && i < r.fields.size(); ++i) {
-          if (im.header[i] == column) value = std::string(r.fields[i]);
+  Status st = FeedFile(
+      im.file_path, im.progress.bytes_done, reader,
+      [&](const CsvRecord& r) {
+        if (stop || r.index == 0) return;  // the header was read by validation
+        batch.rows_read++;
+        batch.bytes_done = r.end_offset;
+        batch.next_line = r.end_line;
+        batch.next_index = r.index + 1;
+        auto row_error = [&](std::string column, std::string value, std::string reason) {
+          batch.errors.push_back({r.line, std::move(column), std::move(value), std::move(reason)});
+        };
+        if (r.error) {
+          row_error("", "", r.error->message);
+        } else if (Status fc = CheckFieldCount(r, header); !fc.ok()) {
+          row_error("", "", fc.message());
+        } else {
+          ImportRowError e;
+          Result<Contact> c = RowToContact(r.fields, im.header, mapping, im.options, defs, e);
+          Status v = c.ok() ? ContactService::ValidateWith(*c, defs, "") : c.status();
+          if (!v.ok()) {
+            std::string column = e.column.empty() ? ColumnOf(v.message(), im) : e.column;
+            std::string value;
+            for (size_t i = 0; i < im.header.size() && i < r.fields.size(); ++i) {
+              if (im.header[i] == column) value = std::string(r.fields[i]);
+            }
+            row_error(column, value, v.message());
+          } else {
+            std::string segment = im.options.segment.value_or("");
+            for (size_t i = 0; i < im.columns.size() && i < r.fields.size(); ++i) {
+              if (im.columns[i] != kSegmentNameField) continue;
+              std::string_view cell = r.fields[i];
+              while (!cell.empty() && (cell.front() == ' ' || cell.front() == '\t')) cell.remove_prefix(1);
+              while (!cell.empty() && (cell.back() == ' ' || cell.back() == '\t')) cell.remove_suffix(1);
+              if (!cell.empty()) segment = std::string(cell.substr(0, kMaxNameBytes));
+            }
+            batch.contacts.push_back(std::move(c).value());
+            batch.contact_rows.push_back(r.line);
+            batch.contact_segments.push_back(std::move(segment));
+          }
         }
-        row_error(column, value, v.message());
-      } else {
-        std::string segment = im.options.segment.value_or("");
-        for (size_t i = 0; i < im.columns.size() && i < r.fields.size(); ++i) {
-          if (im.columns[i] != kSegmentNameField) continue;
-          std::string_view cell = r.fields[i];
-          while (!cell.empty() && (cell.front() == ' ' || cell.front() == '\t')) cell.remove_prefix(1);
-          while (!cell.empty() && (cell.back() == ' ' || cell.back() == '\t')) cell.remove_suffix(1);
-          if (!cell.empty()) segment = std::string(cell.substr(0, kMaxNameBytes));
-        }
-        batch.contacts.push_back(std::move(c).value());
-        batch.contact_rows.push_back(r.line);
-        batch.contact_segments.push_back(std::move(segment));
-      }
-    }
-    if (batch.rows_read >= kImportBatchRows) commit();
-  }, stop);
+        if (batch.rows_read >= kImportBatchRows) commit();
+      },
+      stop);
   wait_commit();
   if (!failure.ok()) return failure;
   OUTFLOW_RETURN_IF_ERROR(st);  // validation read the same bytes, so this is an I/O problem
@@ -341,7 +339,12 @@ RunResult ImportRunner::Run(const Job& job) {
   if (!st.ok()) {
     if (stop_requested_.load()) return RunResult::Retry(st.message(), clock_.Now());
     if (job.attempts >= job.max_attempts) {  // the job dies now: the import must not stay running
-      (void)store_.Fail(id, "gave up after " + std::to_string(job.attempts) + " attempts: " + st.message(), clock_.Now());
+      Status f = store_.Fail(id, "gave up after " + std::to_string(job.attempts) + " attempts: " + st.message(),
+                             clock_.Now());
+      if (!f.ok()) {
+        log::Error("import stays running: its failure could not be recorded",
+                   {{"import", id.value()}, {"error", f.ToString()}});
+      }
     }
     return RunResult::Retry(st.message());  // resumes from the last committed batch
   }

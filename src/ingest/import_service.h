@@ -34,7 +34,7 @@ class ImportService {
   ImportService(ImportStore& store, ContactService& contacts, JobService& jobs, Clock& clock, std::string imports_dir);
 
   // Takes the file at `upload_path` (moved into imports_dir), records the import
-  // and enqueues its job. An empty file is refused at once.
+  // and its job in one transaction. An empty file is refused at once.
   Result<Import> Create(const std::string& upload_path, std::string file_name, ImportOptions options);
   Result<Import> Get(ImportId id) { return store_.Get(id); }
   Result<std::vector<Import>> List(int limit) { return store_.List(limit); }
@@ -56,7 +56,8 @@ class ImportService {
 // resumes where the last committed batch left off when it runs again.
 class ImportRunner final : public JobHandler {
  public:
-  ImportRunner(ImportStore& store, ContactService& contacts, Clock& clock) : store_(store), contacts_(contacts), clock_(clock) {}
+  ImportRunner(ImportStore& store, ContactService& contacts, Clock& clock)
+      : store_(store), contacts_(contacts), clock_(clock) {}
   RunResult Run(const Job& job) override;
   // Makes a running import stop after its current batch (it resumes at the next
   // start), so that the daemon's drain does not wait for a whole file.
@@ -75,9 +76,5 @@ class ImportRunner final : public JobHandler {
   Clock& clock_;
   std::atomic<bool> stop_requested_{false};
 };
-
-// Re-queues the job of every unfinished import (idempotent: an import whose job
-// exists keeps it). Covers a crash between recording an import and queuing it.
-Status RequeueUnfinishedImports(ImportStore& store, JobService& jobs, Clock& clock);
 
 }  // namespace outflow

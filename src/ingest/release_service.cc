@@ -18,9 +18,17 @@ JobSpec ReleaseSlotJob(ReleasePlanId plan, Timestamp slot) {
   return spec;
 }
 
-Status ReleaseService::EnqueueSlot(const ReleasePlan& plan) {
-  JobSpec spec = ReleaseSlotJob(plan.id, plan.next_slot_at);
-  return jobs_.Enqueue(std::span(&spec, 1), "").status();
+ReleaseStore::JobFn ReleaseService::SlotJob(std::optional<JobSpec>& made) const {
+  return [this, &made](const ReleasePlan& plan) -> Result<JobSpec> {
+    JobSpec spec = ReleaseSlotJob(plan.id, plan.next_slot_at);
+    OUTFLOW_RETURN_IF_ERROR(jobs_.Validate(spec, "slot job"));
+    made = spec;
+    return spec;
+  };
+}
+
+void ReleaseService::Stored(const std::optional<JobSpec>& slot_job) {
+  if (slot_job) jobs_.Stored(std::span(&*slot_job, 1));
 }
 
 namespace {
@@ -47,8 +55,9 @@ Result<ReleasePlan> ReleaseService::Create(ReleasePlan plan) {
   Timestamp now = clock_.Now();
   plan.started_at = now;
   plan.next_slot_at = windows.NextOpen(now);
-  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan created, store_.Create(plan, now));
-  OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(created));
+  std::optional<JobSpec> slot_job;
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan created, store_.Create(plan, SlotJob(slot_job), now));
+  Stored(slot_job);
   return created;
 }
 
@@ -64,35 +73,30 @@ Result<ReleasePlan> ReleaseService::Change(ReleasePlanId id, const std::function
     const Timestamp last_slot = stored.next_slot_at - std::chrono::seconds(stored.interval_seconds);
     return windows.NextOpen(std::max(now, last_slot + std::chrono::seconds(plan.interval_seconds)));
   };
-  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan changed, store_.Update(plan, next, now));
-  if (changed.state == ReleaseState::kActive) OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(changed));
+  std::optional<JobSpec> slot_job;
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan changed, store_.Update(plan, next, SlotJob(slot_job), now));
+  Stored(slot_job);
   return changed;
 }
 
 Result<ReleasePlan> ReleaseService::Pause(ReleasePlanId id) {
-  return store_.SetState(id, {ReleaseState::kActive}, ReleaseState::kPaused, std::nullopt, clock_.Now());
+  return store_.SetState(id, {ReleaseState::kActive}, ReleaseState::kPaused, std::nullopt, {}, clock_.Now());
 }
 
 Result<ReleasePlan> ReleaseService::Resume(ReleasePlanId id) {
   OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan p, store_.Get(id));
   OUTFLOW_ASSIGN_OR_RETURN(SendWindows windows, SendWindows::Create(p.time_zone, p.windows));
-  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan resumed, store_.SetState(id, {ReleaseState::kPaused}, ReleaseState::kActive,
-                                                                windows.NextOpen(clock_.Now()), clock_.Now()));
-  OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(resumed));
+  std::optional<JobSpec> slot_job;
+  OUTFLOW_ASSIGN_OR_RETURN(ReleasePlan resumed,
+                           store_.SetState(id, {ReleaseState::kPaused}, ReleaseState::kActive,
+                                           windows.NextOpen(clock_.Now()), SlotJob(slot_job), clock_.Now()));
+  Stored(slot_job);
   return resumed;
 }
 
 Result<ReleasePlan> ReleaseService::Cancel(ReleasePlanId id) {
-  return store_.SetState(id, {ReleaseState::kActive, ReleaseState::kPaused}, ReleaseState::kCancelled, std::nullopt,
+  return store_.SetState(id, {ReleaseState::kActive, ReleaseState::kPaused}, ReleaseState::kCancelled, std::nullopt, {},
                          clock_.Now());
-}
-
-Status ReleaseService::RequeueActive() {
-  OUTFLOW_ASSIGN_OR_RETURN(auto plans, store_.List());
-  for (const ReleasePlan& p : plans) {
-    if (p.state == ReleaseState::kActive) OUTFLOW_RETURN_IF_ERROR(EnqueueSlot(p));
-  }
-  return Status::Ok();
 }
 
 std::string ReleaseRunner::Description() const {
@@ -109,6 +113,9 @@ Status ReleaseRunner::ValidatePayload(std::string_view payload_json, std::string
   return Status::Ok();
 }
 
+// The next slot's job is a follow-up of this run's outcome, committed with it: a
+// crash or a failed commit after the slot leaves this job to run again, and that
+// run (finding next_slot_at moved past its slot) brings the same follow-up.
 RunResult ReleaseRunner::Run(const Job& job) {
   json::value v = json::parse(job.payload);
   ReleasePlanId id(v.at("plan_id").to_number<int64_t>());
@@ -117,43 +124,44 @@ RunResult ReleaseRunner::Run(const Job& job) {
   if (!plan.ok())
     return plan.status().code() == Code::kNotFound ? RunResult::Fail(plan.status().message())
                                                    : RunResult::Retry(plan.status().message());
-  auto enqueue_next = [&](Timestamp next) -> RunResult {
-    JobSpec spec = ReleaseSlotJob(id, next);
-    Result<std::vector<EnqueueResult>> r = jobs_->Enqueue(std::span(&spec, 1), "");
-    return r.ok() ? RunResult::Done() : RunResult::Retry(r.status().message());
-  };
+  auto then = [&](Timestamp next) { return RunResult::Done({ReleaseSlotJob(id, next)}); };
   if (plan->state != ReleaseState::kActive) return RunResult::Done();
-  if (plan->next_slot_at != slot) {
-    // This slot ran already (its job ran twice) or the plan was resumed: make sure
-    // the plan's own next slot has its job, then stop.
-    return enqueue_next(plan->next_slot_at);
-  }
+  // This slot ran already (its job ran twice) or the plan was resumed or changed:
+  // make sure the plan's own next slot has its job, then stop.
+  if (plan->next_slot_at != slot) return then(plan->next_slot_at);
   Result<SendWindows> windows = SendWindows::Create(plan->time_zone, plan->windows);
   if (!windows.ok()) return RunResult::Fail(windows.status().message());
   const Timestamp now = clock_.Now();
   if (!windows->IsOpen(now)) {  // checked when the slot runs: a late slot never releases outside its window
     Timestamp next = windows->NextOpen(now);
     Status st = store_.Reschedule(id, slot, next, clock_.Now());
-    if (!st.ok() && st.code() != Code::kConflict) return RunResult::Retry(st.message());
-    return enqueue_next(next);
+    if (st.code() == Code::kConflict) return RunResult::Done();  // moved on, as for ReleaseSlot below
+    if (!st.ok()) return RunResult::Retry(st.message());
+    return then(next);
   }
-  const int64_t limit = SlotSize(*plan, windows->LocalDaysBetween(plan->started_at, slot));
+  return RunSlot(*plan, slot, *windows, now);
+}
+
+RunResult ReleaseRunner::RunSlot(const ReleasePlan& plan, Timestamp slot, const SendWindows& windows, Timestamp now) {
+  const int64_t limit = SlotSize(plan, windows.LocalDaysBetween(plan.started_at, slot));
   // On time, the cadence counts from the scheduled slot, so lateness does not drift it;
   // more than an interval late (after a stop), it counts from now: missed slots are
   // skipped, never released back to back.
-  const auto interval = std::chrono::seconds(plan->interval_seconds);
-  Timestamp next = windows->NextOpen(now > slot + interval ? now + interval : slot + interval);
-  Result<int64_t> released = store_.ReleaseSlot(id, slot, limit, next, clock_.Now());
+  const auto interval = std::chrono::seconds(plan.interval_seconds);
+  Timestamp next = windows.NextOpen(now > slot + interval ? now + interval : slot + interval);
+  Result<int64_t> released = store_.ReleaseSlot(plan.id, slot, limit, next, clock_.Now());
   if (!released.ok()) {
+    // Conflict: the plan was paused, cancelled or changed since it was read; whatever
+    // moved it stored the job of its next slot in the same transaction.
     if (released.status().code() == Code::kConflict) return RunResult::Done();
     return RunResult::Retry(released.status().message());
   }
-  log::Info("release slot", {{"plan", id.value()}, {"released", *released}, {"limit", limit}});
+  log::Info("release slot", {{"plan", plan.id.value()}, {"released", *released}, {"limit", limit}});
   // The slot is committed; a failed read must not end the chain: the retry finds
-  // next_slot_at moved past this slot and enqueues the plan's next slot.
-  Result<ReleasePlan> after = store_.Get(id);
+  // next_slot_at moved past this slot and brings the plan's next slot.
+  Result<ReleasePlan> after = store_.Get(plan.id);
   if (!after.ok()) return RunResult::Retry(after.status().message());
-  if (after->state == ReleaseState::kActive) return enqueue_next(next);
+  if (after->state == ReleaseState::kActive) return RunResult::Done({ReleaseSlotJob(plan.id, after->next_slot_at)});
   return RunResult::Done();
 }
 

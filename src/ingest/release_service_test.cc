@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "store/sqlite/db.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/fault_injection_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -23,7 +25,9 @@ class FlakyReleaseStore final : public ReleaseStore {
   void FailGetAfterNextSlot() { armed_ = true; }
   int failed_gets() const { return failed_gets_; }
 
-  Result<ReleasePlan> Create(const ReleasePlan& plan, Timestamp now) override { return t_.Create(plan, now); }
+  Result<ReleasePlan> Create(const ReleasePlan& plan, const JobFn& slot_job, Timestamp now) override {
+    return t_.Create(plan, slot_job, now);
+  }
   Result<ReleasePlan> Get(ReleasePlanId id) override {
     if (fail_next_get_) {
       fail_next_get_ = false;
@@ -34,11 +38,12 @@ class FlakyReleaseStore final : public ReleaseStore {
   }
   Result<std::vector<ReleasePlan>> List() override { return t_.List(); }
   Result<ReleasePlan> SetState(ReleasePlanId id, std::vector<ReleaseState> from, ReleaseState to,
-                               std::optional<Timestamp> next_slot, Timestamp now) override {
-    return t_.SetState(id, std::move(from), to, next_slot, now);
+                               std::optional<Timestamp> next_slot, const JobFn& slot_job, Timestamp now) override {
+    return t_.SetState(id, std::move(from), to, next_slot, slot_job, now);
   }
-  Result<ReleasePlan> Update(const ReleasePlan& plan, const NextSlotFn& next_slot, Timestamp now) override {
-    return t_.Update(plan, next_slot, now);
+  Result<ReleasePlan> Update(const ReleasePlan& plan, const NextSlotFn& next_slot, const JobFn& slot_job,
+                             Timestamp now) override {
+    return t_.Update(plan, next_slot, slot_job, now);
   }
   Status Reschedule(ReleasePlanId id, Timestamp slot, Timestamp next_slot, Timestamp now) override {
     return t_.Reschedule(id, slot, next_slot, now);
@@ -72,7 +77,6 @@ class ReleaseServiceTest : public ::testing::Test {
     runner_ = std::make_shared<ReleaseRunner>(*flaky_, clock_);
     handlers_.Register(std::string(kReleaseJobKind), runner_);
     jobs_ = std::make_unique<JobService>(stores_->jobs(), clock_, handlers_, metrics_, nullptr);
-    runner_->SetJobs(jobs_.get());
     EngineOptions o;
     o.backoff = BackoffPolicy{seconds(1), seconds(1)};
     engine_ = std::make_unique<Engine>(stores_->jobs(), clock_, handlers_, metrics_, o);
@@ -134,6 +138,45 @@ TEST_F(ReleaseServiceTest, FailedReadAfterACommittedSlotRetriesAndThePlanGoesOn)
   ASSERT_OK_AND_ASSIGN(ReleasePlan after, service_->Get(plan.id));
   EXPECT_EQ(after.released_total, 3);
   EXPECT_EQ(service_->StagedCount().value(), 0);
+}
+
+// The jobs table refuses every insert (a trigger on the real file): a plan whose
+// slot job cannot be stored is not stored either. (Before, the plan committed
+// first and waited for a start-up sweep to get its job.)
+TEST_F(ReleaseServiceTest, APlanIsNeverStoredWithoutItsSlotJob) {
+  ASSERT_OK_AND_ASSIGN(auto raw, sqlite::Connection::Open(dir_.File("outflow.db"), {}));
+  ASSERT_OK(raw->Exec("CREATE TRIGGER no_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'injected'); END"));
+  EXPECT_FALSE(service_->Create(OnePerMinute()).ok());
+  EXPECT_TRUE(service_->List()->empty());
+  ASSERT_OK(raw->Exec("DROP TRIGGER no_jobs"));
+  ASSERT_OK_AND_ASSIGN(ReleasePlan plan, service_->Create(OnePerMinute()));
+  ASSERT_OK(service_->Pause(plan.id).status());
+  ASSERT_OK(raw->Exec("CREATE TRIGGER no_jobs BEFORE INSERT ON jobs BEGIN SELECT RAISE(ABORT, 'injected'); END"));
+  EXPECT_FALSE(service_->Resume(plan.id).ok());
+  EXPECT_EQ(service_->Get(plan.id)->state, ReleaseState::kPaused) << "not resumed without its slot job";
+}
+
+// The slot committed, then the outcome (with the next slot's job) failed to commit:
+// the run's lease expires, it runs again, finds the slot taken and brings the next
+// slot's job; the plan goes on to the end with no sweep.
+TEST_F(ReleaseServiceTest, AFailedOutcomeCommitAfterASlotDoesNotStallThePlan) {
+  Stage(3);
+  testing::FaultInjectionStore faults(stores_->jobs());
+  EngineOptions o;
+  o.node_id = "n1";
+  Engine engine(faults, clock_, handlers_, metrics_, o);
+  ASSERT_OK_AND_ASSIGN(ReleasePlan plan, service_->Create(OnePerMinute()));
+  faults.FailNext(testing::FaultInjectionStore::Op::kCommit);
+  EXPECT_FALSE(engine.RunOnce(10).ok());
+  EXPECT_EQ(service_->StagedCount().value(), 2) << "the slot committed";
+  clock_.Advance(o.lease + seconds(1));
+  for (int i = 0; i < 10 && service_->StagedCount().value() > 0; ++i) {
+    ASSERT_OK(engine.RunOnce(10));
+    clock_.Advance(seconds(60));
+  }
+  ASSERT_OK_AND_ASSIGN(ReleasePlan after, service_->Get(plan.id));
+  EXPECT_EQ(after.released_total, 3);
+  EXPECT_EQ(after.state, ReleaseState::kCompleted);
 }
 
 }  // namespace

@@ -16,6 +16,14 @@
 //   campaign back to processing, in one transaction.
 // - SetUnsubscribed stamps the contact and skips all its queued messages, of every
 //   source, in the same transaction.
+// - A campaign that becomes scheduled (CreateCampaign with state scheduled, or
+//   Schedule) gets its start job in the same transaction, so no crash can leave a
+//   scheduled campaign without the job that starts it.
+// - Every state transition is one conditional change of the row (from one of the
+//   given states): of two racing transitions from the same state exactly one wins,
+//   the other is Conflict. No contract relies on there being one writer.
+// - A row the store cannot read (unknown channel, state or cap policy, an
+//   unreadable audience) is Corruption naming it, never a default.
 // Thread-safe.
 #pragma once
 
@@ -27,6 +35,7 @@
 #include "base/status.h"
 #include "domain/campaign.h"
 #include "domain/contact.h"
+#include "domain/job.h"
 
 namespace outflow {
 
@@ -58,9 +67,16 @@ class CampaignStore {
   virtual Result<std::vector<MessageTemplateRecord>> ListTemplates() = 0;
   virtual Result<MessageTemplateRecord> UpdateTemplate(const MessageTemplateRecord& t, Timestamp now) = 0;
 
+  // The job to enqueue with a change, given the campaign as written (in the
+  // transaction: its id and its scheduled_state_at stamp are set). An error aborts
+  // the change.
+  using JobFn = std::function<Result<JobSpec>(const Campaign&)>;
+
   // Campaigns. Create checks that the account, the template and the segments exist
-  // (NotFound naming the field).
-  virtual Result<Campaign> CreateCampaign(const Campaign& c, Timestamp now) = 0;
+  // (NotFound naming the field). `start_job` (may be empty: none) is enqueued in
+  // the same transaction; REQUIRES: given when c.state is scheduled.
+  virtual Result<Campaign> CreateCampaign(const Campaign& c, const JobFn& start_job, Timestamp now) = 0;
+  Result<Campaign> CreateCampaign(const Campaign& c, Timestamp now) { return CreateCampaign(c, {}, now); }
   virtual Result<Campaign> GetCampaign(CampaignId id) = 0;
   // Newest first; `before` 0 = from the newest.
   virtual Result<std::vector<Campaign>> ListCampaigns(int64_t before, int limit) = 0;
@@ -69,6 +85,9 @@ class CampaignStore {
   // Moves the campaign from one of `from` to `to`, stamping the transition; Conflict otherwise.
   virtual Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
                                     std::string error = {}) = 0;
+  // SetState to scheduled, enqueueing `start_job` in the same transaction.
+  virtual Result<Campaign> Schedule(CampaignId id, std::vector<CampaignState> from, const JobFn& start_job,
+                                    Timestamp now) = 0;
   virtual Result<Campaign> Start(CampaignId id, Timestamp now) = 0;
   // A processing campaign with nothing pending or sending completes (e.g. one resumed
   // after its last entries were recorded while it was paused); any other is left as

@@ -4,6 +4,10 @@
 //  - Contacts are unique by normalised email and by external id; a write that
 //    would break that is Conflict, naming the contact that holds the value.
 //  - Values arrive validated (NormalizeAndValidateContact); the store keeps them.
+//  - Update holds the contact from its read to its write (its transaction; a row
+//    lock where writers run concurrently): concurrent updates of one contact
+//    never lose one another's changes. Uniqueness holds under racing writers.
+//  - No contract relies on there being one writer.
 //  - Transient failures are Unavailable; the caller may retry.
 // Thread-safety: all methods may be called concurrently from any thread.
 #pragma once

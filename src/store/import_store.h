@@ -13,16 +13,24 @@
 //    e.g. cancelled), so a cancel takes effect at the next batch; nor unless the
 //    batch starts at the import's current resume point (Conflict: another run of
 //    the import, e.g. after a lost lease, has committed past it). So two runs of
-//    one import can never both apply the same rows.
+//    one import can never both apply the same rows. The check is the batch's first
+//    statement, one conditional update of the import's row (a row lock where
+//    writers run concurrently), not a read followed by a write: it holds with
+//    more than one writer.
+//  - Create stores the import's job in the same transaction, so no crash can leave
+//    an import without the job that runs it.
+//  - Cancel is one conditional transition: of two racing cancels exactly one wins.
 // Thread-safety: all methods may be called concurrently from any thread.
 #pragma once
 
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "domain/import.h"
+#include "domain/job.h"
 #include "store/contact_store.h"
 
 namespace outflow {
@@ -32,7 +40,7 @@ namespace outflow {
 struct ImportBatch {
   uint64_t start_offset = 0;  // the resume point this batch continues from
   std::vector<Contact> contacts;
-  std::vector<int64_t> contact_rows;  // file line of each contact, for its errors
+  std::vector<int64_t> contact_rows;          // file line of each contact, for its errors
   std::vector<std::string> contact_segments;  // static segment each contact joins ("" = none)
   std::vector<ImportRowError> errors;
   uint64_t bytes_done = 0;
@@ -46,8 +54,14 @@ class ImportStore {
  public:
   virtual ~ImportStore() = default;
 
-  // Records a new import in state queued.
-  virtual Result<Import> Create(const Import& import, Timestamp now) = 0;
+  // The job to enqueue with a new import, given the import as written (its id set).
+  // An error aborts the create.
+  using JobFn = std::function<Result<JobSpec>(const Import&)>;
+
+  // Records a new import in state queued, and the job `job` returns for it (none
+  // when empty) in the same transaction.
+  virtual Result<Import> Create(const Import& import, const JobFn& job, Timestamp now) = 0;
+  Result<Import> Create(const Import& import, Timestamp now) { return Create(import, {}, now); }
   virtual Result<Import> Get(ImportId id) = 0;
   // Newest first.
   virtual Result<std::vector<Import>> List(int limit) = 0;

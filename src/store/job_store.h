@@ -8,7 +8,14 @@
 //    first, counts the attempt, and records owner and lease expiry. Two claimers
 //    never receive the same job while its lease is held.
 //  - Commit applies an outcome only while the job is still leased by `owner`;
-//    otherwise the outcome is stale (the lease was lost) and is skipped.
+//    otherwise the outcome is stale (the lease was lost) and is skipped. An
+//    outcome's follow-up jobs are enqueued in the same transaction if and only if
+//    the outcome applies (with Enqueue's idempotency-key rule).
+//  - Cancel is one conditional transition (ready/retrying -> cancelled): of two
+//    racing cancels, or a cancel and a claim, exactly one wins.
+//  - No contract relies on there being one writer: every transition is a single
+//    conditional statement (or happens under a row lock), so that implementations
+//    over a database with concurrent writers keep it.
 //  - Transient failures (locked, full, read-only, I/O) return Unavailable; the
 //    caller may retry. Corruption returns Corruption.
 // Thread-safety: all methods may be called concurrently from any thread.
@@ -50,6 +57,7 @@ struct CommitStats {
   int applied = 0;
   int stale = 0;                   // outcomes skipped because the lease was no longer ours
   std::vector<bool> applied_mask;  // per outcome, in order: true when it applied
+  int follow_ups_created = 0;      // follow-up jobs inserted (not those whose key existed)
 };
 
 struct RecoverStats {

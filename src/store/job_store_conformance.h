@@ -19,7 +19,9 @@ struct StoreFactory {
   std::function<Result<std::unique_ptr<JobStore>>(const std::string& dir, Timestamp now)> open;
 };
 
-inline std::string PrintToString(const StoreFactory& f) { return f.name; }
+inline std::string PrintToString(const StoreFactory& f) {
+  return f.name;
+}
 
 class JobStoreConformance : public ::testing::TestWithParam<StoreFactory> {
  protected:

@@ -6,6 +6,7 @@
 #include "store/job_store_conformance.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -353,6 +354,90 @@ TEST_P(JobStoreConformance, CommitReportsWhichOutcomesApplied) {
   EXPECT_EQ(st.applied, 1);
   EXPECT_EQ(st.stale, 1);
   EXPECT_EQ(st.applied_mask, (std::vector<bool>{true, false}));
+}
+
+TEST_P(JobStoreConformance, CommitEnqueuesFollowUpsOnlyWhenTheOutcomeApplies) {
+  auto ids = EnqueueAt({0, 0});
+  ASSERT_OK(store_->Claim("n1", kT0, seconds(30), 2));
+  JobOutcome stale{ids[0], JobOutcome::Kind::kDone, {}, {}, {Spec(kT0, "from-stale")}};
+  ASSERT_OK_AND_ASSIGN(CommitStats st, store_->Commit("someone-else", std::span(&stale, 1), kT0));
+  EXPECT_EQ(st.stale, 1);
+  EXPECT_EQ(st.follow_ups_created, 0);
+  // Applied: its follow-ups are there, once per key, also against an existing job.
+  ASSERT_OK(store_->Enqueue(std::vector<JobSpec>{Spec(kT0, "exists")}, kT0));
+  std::vector<JobOutcome> outcomes = {
+      {ids[0], JobOutcome::Kind::kDone, {}, {}, {Spec(kT0 + seconds(5), "next"), Spec(kT0, "next")}},
+      {ids[1], JobOutcome::Kind::kDone, {}, {}, {Spec(kT0, "exists"), Spec(kT0 + seconds(9))}},
+  };
+  ASSERT_OK_AND_ASSIGN(st, store_->Commit("n1", outcomes, kT0 + seconds(1)));
+  EXPECT_EQ(st.applied, 2);
+  EXPECT_EQ(st.follow_ups_created, 2);
+  EXPECT_EQ(Count(JobState::kReady), 3);  // "exists", "next" at +5 s, and the unkeyed one
+  JobFilter f;
+  f.due_from = kT0 + seconds(5);
+  f.due_until = kT0 + seconds(6);
+  ASSERT_OK_AND_ASSIGN(JobPage p, store_->List(f));
+  ASSERT_EQ(p.jobs.size(), 1u);
+  EXPECT_EQ(p.jobs[0].idempotency_key, "next");
+  EXPECT_EQ(p.jobs[0].created_at, kT0 + seconds(1));
+  // A repeat of the commit is stale and enqueues nothing.
+  ASSERT_OK_AND_ASSIGN(st, store_->Commit("n1", outcomes, kT0 + seconds(2)));
+  EXPECT_EQ(st.follow_ups_created, 0);
+  EXPECT_EQ(Count(JobState::kReady), 3);
+}
+
+// Cancel is one conditional transition: racing cancels of one job, exactly one wins.
+TEST_P(JobStoreConformance, ConcurrentCancelsOfOneJobExactlyOneWins) {
+  constexpr int kJobs = 50;
+  constexpr int kThreads = 4;
+  std::vector<JobSpec> specs(kJobs, Spec(kT0));
+  ASSERT_OK_AND_ASSIGN(auto enq, store_->Enqueue(specs, kT0));
+  std::atomic<int> won{0}, conflicts{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (const EnqueueResult& e : enq) {
+        Result<Job> r = store_->Cancel(e.id, kT0);
+        if (r.ok()) {
+          ++won;
+        } else {
+          ++(r.status().code() == Code::kConflict ? conflicts : other);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), kJobs);
+  EXPECT_EQ(conflicts.load(), kJobs * (kThreads - 1));
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(Count(JobState::kCancelled), kJobs);
+}
+
+// A cancel racing a claim: the job is either leased (the cancel lost) or
+// cancelled (the claim did not get it), never both.
+TEST_P(JobStoreConformance, CancelRacingClaimNeverBoth) {
+  constexpr int kJobs = 200;
+  std::vector<JobSpec> specs(kJobs, Spec(kT0));
+  ASSERT_OK_AND_ASSIGN(auto enq, store_->Enqueue(specs, kT0));
+  std::set<JobId> claimed;
+  std::set<JobId> cancelled;
+  std::thread claimer([&] {
+    while (true) {
+      auto jobs = store_->Claim("n1", kT0, seconds(30), 7);
+      ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
+      if (jobs->empty()) return;
+      for (const Job& j : *jobs) claimed.insert(j.id);
+    }
+  });
+  for (auto it = enq.rbegin(); it != enq.rend(); ++it) {
+    Result<Job> r = store_->Cancel(it->id, kT0);
+    if (r.ok()) cancelled.insert(it->id);
+  }
+  claimer.join();
+  for (JobId id : cancelled) EXPECT_EQ(claimed.count(id), 0u) << id.value();
+  EXPECT_EQ(claimed.size() + cancelled.size(), static_cast<size_t>(kJobs));
+  EXPECT_EQ(Count(JobState::kCancelled), static_cast<int64_t>(cancelled.size()));
+  EXPECT_EQ(Count(JobState::kLeased), static_cast<int64_t>(claimed.size()));
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // that no job is lost and none is run twice after its completion was committed.
 //
 //   FailNext(Op::kCommit, n):  the next n Commit calls return Unavailable and apply
-//                              nothing (a locked or full database).
+//                              nothing, the outcomes' follow-up jobs included (a
+//                              locked or full database).
 //   AckLostNext(Op::kCommit):  the next Commit applies, then reports Unavailable
 //                              (the reply was lost after the database committed).
 //   CrashAfter(Op::kClaim):    the next Claim applies, then the store is "dead":

@@ -392,6 +392,34 @@ CREATE TABLE suppressions (
 ) WITHOUT ROWID;
 ALTER TABLE templates ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1;
 )sql"},
+      // From this version on, an import, a scheduled
+      // campaign and an active release plan are stored with their job in one
+      // transaction, and the start-up sweeps that gave a job to one that had none
+      // are gone: this gives such rows, left by a crash of an earlier version, the
+      // job the sweep would have given (the same kinds, keys and payloads; a key
+      // that exists is left as it is, as the sweep did).
+      {11, "jobs_for_unqueued_work", R"sql(
+INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, payload, created_at, updated_at)
+SELECT 'import.process', 'ready', t.now, 0, 20, 'import-' || i.id, json_object('import_id', i.id), t.now, t.now
+FROM imports i, (SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) AS now) t
+WHERE i.state IN ('queued', 'validating', 'running')
+ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
+INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, payload, created_at, updated_at)
+SELECT 'release.slot', 'ready', p.next_slot_at, 0, 100, 'release-' || p.id || '-' || p.next_slot_at,
+       json_object('plan_id', p.id, 'slot_at', p.next_slot_at), t.now, t.now
+FROM release_plans p, (SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) AS now) t
+WHERE p.state = 'active'
+ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
+INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, payload, created_at, updated_at)
+SELECT 'campaign.start', 'ready',
+       max(coalesce(c.scheduled_at, coalesce(c.scheduled_state_at, c.created_at)),
+           coalesce(c.scheduled_state_at, c.created_at)),
+       0, 100, 'campaign-start-' || c.id || '-' || coalesce(c.scheduled_state_at, c.created_at),
+       json_object('campaign_id', c.id), t.now, t.now
+FROM campaigns c, (SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS INTEGER) AS now) t
+WHERE c.state = 'scheduled'
+ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
+)sql"},
   };
   return kMigrations;
 }

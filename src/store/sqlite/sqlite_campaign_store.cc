@@ -6,6 +6,7 @@
 #include "codec/windows_json.h"
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
+#include "store/sqlite/job_rows.h"
 #include "store/sqlite/outbox_rows.h"
 #include "time/local_day.h"
 
@@ -19,12 +20,16 @@ namespace json = boost::json;
 namespace {
 
 void BindOptInt(Stmt& s, int i, const std::optional<int64_t>& v) {
-  if (v) s.Bind(i, *v);
-  else s.BindNull(i);
+  if (v)
+    s.Bind(i, *v);
+  else
+    s.BindNull(i);
 }
 void BindOptTime(Stmt& s, int i, const std::optional<Timestamp>& v) {
-  if (v) s.Bind(i, ToMicros(*v));
-  else s.BindNull(i);
+  if (v)
+    s.Bind(i, ToMicros(*v));
+  else
+    s.BindNull(i);
 }
 std::optional<Timestamp> OptTime(const Stmt& s, int col) {
   std::optional<int64_t> v = s.OptInt(col);
@@ -42,7 +47,12 @@ Result<SendingAccount> ReadAccount(const Stmt& s) {
   SendingAccount a;
   a.id = AccountId(s.Int(0));
   a.name = std::string(s.Text(1));
-  a.channel = ParseChannel(s.Text(2)).value_or(Channel::kLog);
+  std::optional<Channel> channel = ParseChannel(s.Text(2));
+  if (!channel) {  // never a silent dry run over `log`: the row is damaged
+    return Status::Corruption("account " + std::to_string(a.id.value()) + " has an unknown channel '" +
+                              std::string(s.Text(2)) + "'");
+  }
+  a.channel = *channel;
   a.provider = std::string(s.Text(3));
   a.settings_json = std::string(s.Text(4));
   a.has_credentials = s.Int(5) != 0;
@@ -77,7 +87,6 @@ void BindAccount(Stmt& s, const SendingAccount& a, const std::optional<std::stri
   s.Bind(12, ChannelName(a.channel));
   s.Bind(13, std::string_view(EncodeContactRules(a.rules)));
 }
-
 
 Status NameTaken(Connection& c, const char* sql, const std::string& name, int64_t self, std::string_view noun) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
@@ -134,24 +143,40 @@ std::string EncodeAudience(const Audience& a) {
   json::array segs;
   for (int64_t s : a.segments) segs.push_back(s);
   o["segments"] = std::move(segs);
-  if (a.exclude_segment) o["exclude_segment"] = *a.exclude_segment;
-  else o["exclude_segment"] = nullptr;
+  if (a.exclude_segment)
+    o["exclude_segment"] = *a.exclude_segment;
+  else
+    o["exclude_segment"] = nullptr;
   return json::serialize(o);
 }
 
-Audience DecodeAudience(std::string_view text) {
-  Audience a;
+// A campaign's audience column; Corruption (naming the campaign) for one that is
+// not the JSON EncodeAudience writes, rather than an audience of nobody.
+Result<Audience> DecodeAudience(std::string_view text, CampaignId id) {
+  const auto bad = Status::Corruption("campaign " + std::to_string(id.value()) + " has an unreadable audience");
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return a;
+  if (ec || !v.is_object()) return bad;
   const json::object& o = v.as_object();
-  if (const json::value* s = o.if_contains("segments"); s && s->is_array()) {
-    for (const json::value& x : s->as_array()) {
-      if (x.is_int64()) a.segments.push_back(x.as_int64());
-    }
+  const json::value* segments = o.if_contains("segments");
+  if (segments == nullptr || !segments->is_array()) return bad;
+  Audience a;
+  for (const json::value& x : segments->as_array()) {
+    if (!x.is_int64()) return bad;
+    a.segments.push_back(x.as_int64());
   }
-  if (const json::value* x = o.if_contains("exclude_segment"); x && x->is_int64()) a.exclude_segment = x->as_int64();
+  if (const json::value* x = o.if_contains("exclude_segment"); x && !x->is_null()) {
+    if (!x->is_int64()) return bad;
+    a.exclude_segment = x->as_int64();
+  }
   return a;
+}
+
+Result<CapPolicy> DecodeCapPolicy(std::string_view text, CampaignId id) {
+  if (text == "wait") return CapPolicy::kWait;
+  if (text == "fail") return CapPolicy::kFail;
+  return Status::Corruption("campaign " + std::to_string(id.value()) + " has an unknown cap policy '" +
+                            std::string(text) + "'");
 }
 
 Result<Campaign> ReadCampaign(const Stmt& s) {
@@ -160,10 +185,10 @@ Result<Campaign> ReadCampaign(const Stmt& s) {
   c.name = std::string(s.Text(1));
   c.account = AccountId(s.Int(2));
   c.template_id = TemplateId(s.Int(3));
-  c.audience = DecodeAudience(s.Text(4));
+  OUTFLOW_ASSIGN_OR_RETURN(c.audience, DecodeAudience(s.Text(4), c.id));
   c.scheduled_at = OptTime(s, 5);
   c.time_zone = std::string(s.Text(6));
-  c.cap_policy = s.Text(7) == "fail" ? CapPolicy::kFail : CapPolicy::kWait;
+  OUTFLOW_ASSIGN_OR_RETURN(c.cap_policy, DecodeCapPolicy(s.Text(7), c.id));
   c.missed_after_seconds = s.OptInt(8);
   c.max_attempts = static_cast<int>(s.Int(9));
   std::optional<CampaignState> state = ParseCampaignState(s.Text(10));
@@ -225,28 +250,38 @@ const char* StampColumn(CampaignState to) {
   return nullptr;
 }
 
+// " IN ('a','b')" for fixed state names (no user text).
+std::string StateList(const std::vector<CampaignState>& states) {
+  std::string in = " IN (";
+  for (size_t i = 0; i < states.size(); ++i) {
+    in += (i ? ",'" : "'") + std::string(CampaignStateName(states[i])) + "'";
+  }
+  return in + ")";
+}
 
+// One conditional UPDATE: of two racing transitions from the same state, exactly
+// one changes the row; the other reads the state that beat it (Conflict).
 Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<CampaignState>& from, CampaignState to,
                             Timestamp now, const std::string& error) {
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
-  if (std::find(from.begin(), from.end(), cur.state) == from.end()) {
-    return Status::Conflict("campaign " + std::to_string(id.value()) + " is " +
-                            std::string(CampaignStateName(cur.state)) + "; it cannot become " +
-                            std::string(CampaignStateName(to)));
-  }
   std::string sql = "UPDATE campaigns SET state = ?2, updated_at = ?3";
   if (const char* col = StampColumn(to)) {
     // started_at keeps the first start across pause and resume.
     sql += std::string(", ") + col + (to == CampaignState::kProcessing ? " = coalesce(started_at, ?3)" : " = ?3");
   }
   if (!error.empty()) sql += ", error = ?4";
-  sql += " WHERE id = ?1";
+  sql += " WHERE id = ?1 AND state" + (from.empty() ? std::string(" IS NULL") : StateList(from));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(sql));
   s->Bind(1, id.value());
   s->Bind(2, CampaignStateName(to));
   s->Bind(3, ToMicros(now));
   if (!error.empty()) s->Bind(4, std::string_view(error));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "set campaign state"));
+  if (c.Changes() == 0) {
+    OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
+    return Status::Conflict("campaign " + std::to_string(id.value()) + " is " +
+                            std::string(CampaignStateName(cur.state)) + "; it cannot become " +
+                            std::string(CampaignStateName(to)));
+  }
   // The campaign's messages follow its state: claimed only while it processes.
   const SourceRef source{SourceKind::kCampaign, id.value()};
   switch (to) {
@@ -263,6 +298,13 @@ Result<Campaign> SetStateOn(Connection& c, CampaignId id, const std::vector<Camp
     default: break;
   }
   return GetCampaignOn(c, id);
+}
+
+// The job `job` names for the campaign as written, in the caller's transaction.
+Status InsertJobFor(Connection& c, const Campaign& campaign, const CampaignStore::JobFn& job, Timestamp now) {
+  if (!job) return Status::Ok();
+  OUTFLOW_ASSIGN_OR_RETURN(JobSpec spec, job(campaign));
+  return sqlite::InsertJobs(c, std::span(&spec, 1), now).status();
 }
 
 // ---- recipients: a campaign's messages, as the ledger showed them
@@ -295,17 +337,16 @@ SqliteCampaignStore::~SqliteCampaignStore() = default;
 
 // ---- accounts
 
-Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& a, const SealFn& seal,
-                                                          Timestamp now) {
+Result<SendingAccount> SqliteCampaignStore::CreateAccount(const SendingAccount& a, const SealFn& seal, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create account"));
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, 0, "account"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO sending_accounts(name, channel, provider, settings, credentials, rate_per_second, burst, daily_cap, "
-      "time_zone, windows, created_at, updated_at, contact_rules) "
-      "VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?13)"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("INSERT INTO sending_accounts(name, channel, provider, settings, "
+                                               "credentials, rate_per_second, burst, daily_cap, "
+                                               "time_zone, windows, created_at, updated_at, contact_rules) "
+                                               "VALUES(?2, ?12, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?13)"));
   BindAccount(*s, a, std::nullopt, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create account"));
   const AccountId id(c.LastInsertRowId());
@@ -340,11 +381,14 @@ Result<SendingAccount> SqliteCampaignStore::UpdateAccount(const SendingAccount& 
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update account"));
   OUTFLOW_RETURN_IF_ERROR(GetAccountOn(c, a.id).status());
-  OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, a.id.value(), "account"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE sending_accounts SET name = ?2, provider = ?3, settings = ?4, credentials = coalesce(?5, credentials), "
-      "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11, "
-      "contact_rules = ?13 WHERE id = ?1"));
+  OUTFLOW_RETURN_IF_ERROR(
+      NameTaken(c, "SELECT id FROM sending_accounts WHERE name = ?1", a.name, a.id.value(), "account"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("UPDATE sending_accounts SET name = ?2, provider = ?3, settings = ?4, credentials = coalesce(?5, "
+                "credentials), "
+                "rate_per_second = ?6, burst = ?7, daily_cap = ?8, time_zone = ?9, windows = ?10, updated_at = ?11, "
+                "contact_rules = ?13 WHERE id = ?1"));
   s->Bind(1, a.id.value());
   BindAccount(*s, a, sealed, now);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "update account"));
@@ -367,7 +411,6 @@ Result<std::optional<std::string>> SqliteCampaignStore::AccountCredentials(Accou
   s->Reset();
   return out;
 }
-
 
 // ---- templates
 
@@ -428,13 +471,15 @@ Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageT
 
 // ---- campaigns
 
-Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timestamp now) {
+Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, const JobFn& start_job, Timestamp now) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create campaign"));
-  OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM sending_accounts WHERE id = ?1", in.account.value(), "account_id", "account"));
-  OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM templates WHERE id = ?1", in.template_id.value(), "template_id", "template"));
+  OUTFLOW_RETURN_IF_ERROR(
+      Exists(c, "SELECT 1 FROM sending_accounts WHERE id = ?1", in.account.value(), "account_id", "account"));
+  OUTFLOW_RETURN_IF_ERROR(
+      Exists(c, "SELECT 1 FROM templates WHERE id = ?1", in.template_id.value(), "template_id", "template"));
   for (size_t i = 0; i < in.audience.segments.size(); ++i) {
     OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM segments WHERE id = ?1", in.audience.segments[i],
                                    "audience.segments[" + std::to_string(i) + "]", "segment"));
@@ -443,10 +488,12 @@ Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timesta
     OUTFLOW_RETURN_IF_ERROR(Exists(c, "SELECT 1 FROM segments WHERE id = ?1", *in.audience.exclude_segment,
                                    "audience.exclude_segment", "segment"));
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO campaigns(name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, "
-      "missed_after_seconds, max_attempts, state, created_at, updated_at, scheduled_state_at, local_send_at) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, CASE WHEN ?10 = 'scheduled' THEN ?11 END, ?12)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare(
+          "INSERT INTO campaigns(name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, "
+          "missed_after_seconds, max_attempts, state, created_at, updated_at, scheduled_state_at, local_send_at) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, CASE WHEN ?10 = 'scheduled' THEN ?11 END, ?12)"));
   s->Bind(1, std::string_view(in.name));
   s->Bind(2, in.account.value());
   s->Bind(3, in.template_id.value());
@@ -461,6 +508,7 @@ Result<Campaign> SqliteCampaignStore::CreateCampaign(const Campaign& in, Timesta
   s->Bind(12, in.local_send_at);
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "create campaign"));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, CampaignId(c.LastInsertRowId())));
+  OUTFLOW_RETURN_IF_ERROR(InsertJobFor(c, out, start_job, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create campaign"));
   return out;
 }
@@ -472,8 +520,9 @@ Result<Campaign> SqliteCampaignStore::GetCampaign(CampaignId id) {
 
 Result<std::vector<Campaign>> SqliteCampaignStore::ListCampaigns(int64_t before, int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(std::string(kSelectCampaignColumns) +
-                                                     "FROM campaigns WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s,
+                           reader->Prepare(std::string(kSelectCampaignColumns) +
+                                           "FROM campaigns WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2"));
   s->Bind(1, before);
   s->Bind(2, limit);
   return sqlite::ReadRows<Campaign>(*reader, *s, "list campaigns", ReadCampaign);
@@ -484,7 +533,8 @@ Result<std::vector<Campaign>> SqliteCampaignStore::ActiveCampaigns() {
   // The WHERE is the partial index's (migration 7) word for word, so it walks only the
   // active campaigns, in id order, with no sort; INDEXED BY makes a mismatch fail to
   // prepare instead of scanning every campaign.
-  static const std::string kSql = std::string(kSelectCampaignColumns) + std::string(kFromActiveCampaigns) + "ORDER BY id";
+  static const std::string kSql =
+      std::string(kSelectCampaignColumns) + std::string(kFromActiveCampaigns) + "ORDER BY id";
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(kSql));
   return sqlite::ReadRows<Campaign>(*reader, *s, "list active campaigns", ReadCampaign);
 }
@@ -500,6 +550,18 @@ Result<Campaign> SqliteCampaignStore::SetState(CampaignId id, std::vector<Campai
   return out;
 }
 
+Result<Campaign> SqliteCampaignStore::Schedule(CampaignId id, std::vector<CampaignState> from, const JobFn& start_job,
+                                               Timestamp now) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("schedule campaign"));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, SetStateOn(c, id, from, CampaignState::kScheduled, now, {}));
+  OUTFLOW_RETURN_IF_ERROR(InsertJobFor(c, out, start_job, now));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("schedule campaign"));
+  return out;
+}
+
 namespace {
 
 // For a campaign sent at a local time in each contact's zone: the instant of that
@@ -510,14 +572,16 @@ Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs
   OUTFLOW_RETURN_IF_ERROR(c.Exec(
       "CREATE TEMP TABLE IF NOT EXISTS fanout_zone_times(zone TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;"
       "DELETE FROM temp.fanout_zone_times"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * zones, c.Prepare(
-      "SELECT DISTINCT coalesce(c.time_zone, '') FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
-      "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live'"));
-  OUTFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                           sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
-                                                         [](const Stmt& r) -> Result<std::string> {
-                                                           return std::string(r.Text(0));
-                                                         }));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * zones,
+      c.Prepare(
+          "SELECT DISTINCT coalesce(c.time_zone, '') FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
+          "WHERE m.segment_id IN (" +
+          segs + ") AND c.status = 'live'"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      std::vector<std::string> names,
+      sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
+                                    [](const Stmt& r) -> Result<std::string> { return std::string(r.Text(0)); }));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * put, c.Prepare("INSERT INTO temp.fanout_zone_times(zone, at) VALUES(?1, ?2)"));
   for (const std::string& zone : names) {
     Result<Timestamp> at = ParseLocalDateTime(zone.empty() ? cur.time_zone : zone, *cur.local_send_at, "send_at");
@@ -540,11 +604,20 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
   std::string addr;
   std::string missing;
   switch (channel) {
-    case Channel::kEmail: addr = "c.email"; missing = "no email address"; break;
+    case Channel::kEmail:
+      addr = "c.email";
+      missing = "no email address";
+      break;
     case Channel::kSms:
-    case Channel::kWhatsapp: addr = "c.phone"; missing = "no phone number"; break;
+    case Channel::kWhatsapp:
+      addr = "c.phone";
+      missing = "no phone number";
+      break;
     case Channel::kWebhook:
-    case Channel::kLog: addr = "coalesce(c.email, c.phone, c.external_id)"; missing = "no address"; break;
+    case Channel::kLog:
+      addr = "coalesce(c.email, c.phone, c.external_id)";
+      missing = "no address";
+      break;
   }
   std::string segs;
   for (size_t i = 0; i < cur.audience.segments.size(); ++i) {
@@ -562,12 +635,14 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
     std::string sql =
         "INSERT INTO messages(account_id, contact_id, template_id, address, source_kind, source_id, step, priority, "
         "send_at, state, max_attempts, reason, created_at, updated_at) "
-        "SELECT ?3, c.id, ?4, coalesce(" + addr + ", ''), 'campaign', ?1, 0, ?5, " + send_at + ", " +
+        "SELECT ?3, c.id, ?4, coalesce(" +
+        addr + ", ''), 'campaign', ?1, 0, ?5, " + send_at + ", " +
         (skipped ? "'skipped', ?6, CASE WHEN c.unsubscribed_at IS NOT NULL THEN 'unsubscribed' ELSE '" + missing +
                        "' END, ?2, ?2 "
                  : std::string("'queued', ?6, NULL, ?2, ?2 ")) +
         "FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
-        "WHERE m.segment_id IN (" + segs + ") AND c.status = 'live' AND " +
+        "WHERE m.segment_id IN (" +
+        segs + ") AND c.status = 'live' AND " +
         (skipped ? "(c.unsubscribed_at IS NOT NULL OR " + no_address + ")"
                  : "c.unsubscribed_at IS NULL AND NOT " + no_address);
     if (cur.audience.exclude_segment) {
@@ -591,11 +666,13 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
   if (channel != Channel::kEmail && d.pending > 0) {
     // Emails are unique among contacts; phone numbers and the like are not: the
     // first contact with an address gets the message, later ones are skipped.
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * dup, c.Prepare(
-        "UPDATE messages SET state = 'skipped', reason = 'duplicate address' WHERE id IN (SELECT id FROM ("
-        "SELECT id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n FROM messages "
-        "INDEXED BY messages_by_source WHERE source_kind = 'campaign' AND source_id = ?1 AND state = 'queued') "
-        "WHERE n > 1)"));
+    OUTFLOW_ASSIGN_OR_RETURN(
+        Stmt * dup,
+        c.Prepare(
+            "UPDATE messages SET state = 'skipped', reason = 'duplicate address' WHERE id IN (SELECT id FROM ("
+            "SELECT id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n FROM messages "
+            "INDEXED BY messages_by_source WHERE source_kind = 'campaign' AND source_id = ?1 AND state = 'queued') "
+            "WHERE n > 1)"));
     dup->Bind(1, cur.id.value());
     OUTFLOW_RETURN_IF_ERROR(c.Run(*dup, "skip duplicate addresses"));
     d.pending -= c.Changes();
@@ -614,7 +691,8 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("start campaign"));
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur,
+                           SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount account, GetAccountOn(c, cur.account));
   OUTFLOW_RETURN_IF_ERROR(FanOut(c, cur, account.channel, now));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
@@ -703,9 +781,11 @@ Result<std::optional<Timestamp>> SqliteCampaignStore::SetUnsubscribed(int64_t co
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("unsubscribe"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic(
-      "UPDATE contacts SET unsubscribed_at = CASE WHEN ?2 THEN coalesce(unsubscribed_at, ?3) ELSE NULL END "
-      "WHERE id = ?1 RETURNING unsubscribed_at"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * u,
+      c.PrepareStatic(
+          "UPDATE contacts SET unsubscribed_at = CASE WHEN ?2 THEN coalesce(unsubscribed_at, ?3) ELSE NULL END "
+          "WHERE id = ?1 RETURNING unsubscribed_at"));
   u->Bind(1, contact_id);
   u->Bind(2, int64_t{unsubscribed ? 1 : 0});
   u->Bind(3, ToMicros(now));

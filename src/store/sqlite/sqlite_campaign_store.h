@@ -29,12 +29,15 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<std::vector<MessageTemplateRecord>> ListTemplates() override;
   Result<MessageTemplateRecord> UpdateTemplate(const MessageTemplateRecord& t, Timestamp now) override;
 
-  Result<Campaign> CreateCampaign(const Campaign& c, Timestamp now) override;
+  using CampaignStore::CreateCampaign;
+  Result<Campaign> CreateCampaign(const Campaign& c, const JobFn& start_job, Timestamp now) override;
   Result<Campaign> GetCampaign(CampaignId id) override;
   Result<std::vector<Campaign>> ListCampaigns(int64_t before, int limit) override;
   Result<std::vector<Campaign>> ActiveCampaigns() override;
   Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
                             std::string error) override;
+  Result<Campaign> Schedule(CampaignId id, std::vector<CampaignState> from, const JobFn& start_job,
+                            Timestamp now) override;
   Result<Campaign> Start(CampaignId id, Timestamp now) override;
   Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) override;
   Result<std::optional<Timestamp>> SetUnsubscribed(int64_t contact_id, bool unsubscribed, Timestamp now) override;

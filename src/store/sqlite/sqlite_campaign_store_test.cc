@@ -1,16 +1,15 @@
-// The campaign store over a real SQLite file: accounts, templates, the audience
-// frozen into the outbox, and campaign states moving their outbox source. (Claims,
-// outcomes and the daily cap: the outbox conformance suite.)
+// The campaign store over a real SQLite file: the conformance suite instantiated
+// for SQLite, and what only the file can show (rows damaged underneath the store,
+// the ledger migration).
 #include "store/sqlite/sqlite_campaign_store.h"
 
 #include <gtest/gtest.h>
 
-#include <map>
-#include <stdexcept>
-
+#include "store/campaign_store_conformance.h"
 #include "store/sqlite/db.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_store.h"
+#include "store/sqlite/sqlite_store_set.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -19,412 +18,42 @@ namespace {
 
 const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
 
-class CampaignStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto s = SqliteStores::Open(dir_.File("outflow.db"), {}, kT0);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    stores_ = std::move(s).value();
-    Segment all{SegmentId(), "All", SegmentKind::kStatic, std::nullopt, 0, {}, {}};
-    ASSERT_OK_AND_ASSIGN(segment_, stores_->segments().Create(all, kT0));
-    Segment ex{SegmentId(), "Excluded", SegmentKind::kStatic, std::nullopt, 0, {}, {}};
-    ASSERT_OK_AND_ASSIGN(excluded_, stores_->segments().Create(ex, kT0));
-    MessageTemplateRecord t;
-    t.name = "hello";
-    t.subject = "Hi {{first_name}}";
-    t.text = "Hello";
-    ASSERT_OK_AND_ASSIGN(template_, stores_->campaigns().CreateTemplate(t, kT0));
-  }
-  ContactId AddContact(std::optional<std::string> email, std::optional<std::string> phone, bool in_segment = true) {
-    Contact c;
-    c.email = std::move(email);
-    c.phone = std::move(phone);
-    if (!c.email && !c.phone) c.external_id = "x" + std::to_string(next_++);
-    Result<Contact> r = stores_->contacts().Create(c, kT0);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (in_segment) {
-      EXPECT_OK(stores_->segments().AddMembers(segment_.id, std::vector<ContactId>{r->id}, kT0));
-    }
-    return r->id;
-  }
-  SendingAccount Account(Channel ch, std::optional<int64_t> cap = std::nullopt) {
-    SendingAccount a;
-    a.name = "acct-" + std::to_string(next_++);
-    a.channel = ch;
-    a.provider = "log";
-    a.rate_per_second = 29;
-    a.burst = 29;
-    a.daily_cap = cap;
-    Result<SendingAccount> r = stores_->campaigns().CreateAccount(
-        a, [](AccountId id) { return "v1:sealed-" + std::to_string(id.value()); }, kT0);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return *r;
-  }
-  Campaign NewCampaign(AccountId account, CampaignState state = CampaignState::kScheduled) {
-    Campaign c;
-    c.name = "launch";
-    c.account = account;
-    c.template_id = template_.id;
-    c.audience.segments = {segment_.id.value()};
-    c.state = state;
-    Result<Campaign> r = stores_->campaigns().CreateCampaign(c, kT0);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    return *r;
-  }
-  // Claims up to `n` messages of the account.
-  std::vector<Message> ClaimAll(AccountId account, Timestamp now, int n = 10) {
-    Result<OutboxClaim> c = stores_->outbox().Claim(account, now, n, "2027-01-15", std::nullopt);
-    EXPECT_TRUE(c.ok()) << c.status().ToString();
-    std::vector<Message> out;
-    if (c.ok()) {
-      for (auto& m : c->messages) out.push_back(m.message);
-    }
-    return out;
-  }
-  void RecordSent(AccountId account, const std::vector<Message>& ms, Timestamp now) {
-    std::vector<MessageOutcome> out;
-    for (const Message& m : ms) out.push_back({.id = m.id, .attempt = m.attempts, .state = MessageState::kSent});
-    EXPECT_OK(stores_->outbox().Record(account, out, now).status());
-  }
-  testing::TempDir dir_;
-  std::unique_ptr<SqliteStores> stores_;
-  Segment segment_, excluded_;
-  MessageTemplateRecord template_;
-  int next_ = 0;
-};
+INSTANTIATE_TEST_SUITE_P(Sqlite, CampaignStoreConformance, ::testing::Values(SqliteStoreSet()), SqliteName);
 
-TEST_F(CampaignStoreTest, AccountsKeepCredentialsWriteOnlyAndNamesUnique) {
-  SendingAccount a = Account(Channel::kEmail, 100);
-  EXPECT_TRUE(a.has_credentials);
-  EXPECT_EQ(a.daily_cap, 100);
-  ASSERT_OK_AND_ASSIGN(auto sealed, stores_->campaigns().AccountCredentials(a.id));
-  EXPECT_EQ(sealed, "v1:sealed-" + std::to_string(a.id.value()));
-  SendingAccount dup = a;
-  Result<SendingAccount> again = stores_->campaigns().CreateAccount(dup, nullptr, kT0);
-  EXPECT_EQ(again.status().code(), Code::kConflict);
-  a.rate_per_second = 50;
-  ASSERT_OK_AND_ASSIGN(SendingAccount changed, stores_->campaigns().UpdateAccount(a, std::nullopt, kT0));
-  EXPECT_EQ(changed.rate_per_second, 50);
-  EXPECT_TRUE(changed.has_credentials) << "credentials kept when not given";
-}
-
-TEST_F(CampaignStoreTest, CreateAccountSealsWithTheNewRowsIdInItsTransaction) {
-  Account(Channel::kEmail);  // so that the next id is not 1
+// A row the store cannot read is Corruption naming it: an unknown channel must not
+// become `log` (a silent dry run), nor an unreadable audience nobody.
+TEST(SqliteCampaignStore, DamagedRowsAreCorruptionNotDefaults) {
+  testing::TempDir dir;
+  auto opened = SqliteStores::Open(dir.File("outflow.db"), {}, kT0);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  CampaignStore& store = (*opened)->campaigns();
   SendingAccount a;
-  a.name = "sealed";
-  a.channel = Channel::kSms;
-  a.provider = "twilio_sms";
-  std::vector<AccountId> seen;
-  ASSERT_OK_AND_ASSIGN(SendingAccount created, stores_->campaigns().CreateAccount(
-                                                   a,
-                                                   [&](AccountId id) {
-                                                     seen.push_back(id);
-                                                     return std::string("v1:for-") + std::to_string(id.value());
-                                                   },
-                                                   kT0));
-  ASSERT_EQ(seen.size(), 1u);
-  EXPECT_EQ(seen[0], created.id) << "the seal is bound to the row it is stored in";
-  EXPECT_EQ(created.id.value(), 2);
-  EXPECT_TRUE(created.has_credentials);
-  ASSERT_OK_AND_ASSIGN(auto sealed, stores_->campaigns().AccountCredentials(created.id));
-  EXPECT_EQ(sealed, "v1:for-2");
-
-  a.name = "bare";
-  ASSERT_OK_AND_ASSIGN(SendingAccount bare, stores_->campaigns().CreateAccount(a, nullptr, kT0));
-  EXPECT_FALSE(bare.has_credentials) << "no seal function: no credentials";
-  ASSERT_OK_AND_ASSIGN(auto none, stores_->campaigns().AccountCredentials(bare.id));
-  EXPECT_FALSE(none.has_value());
-
-  a.name = "sealed";  // taken: the seal is not called, nothing is written
-  seen.clear();
-  Result<SendingAccount> dup = stores_->campaigns().CreateAccount(
-      a,
-      [&](AccountId id) {
-        seen.push_back(id);
-        return std::string("v1:x");
-      },
-      kT0);
-  EXPECT_EQ(dup.status().code(), Code::kConflict);
-  EXPECT_TRUE(seen.empty());
-  EXPECT_EQ(stores_->campaigns().ListAccounts()->size(), 3u);
-
-  a.name = "unsealable";  // a seal that throws leaves no account behind
-  EXPECT_THROW(stores_->campaigns().CreateAccount(
-                   a, [](AccountId) -> std::string { throw std::runtime_error("no key"); }, kT0),
-               std::runtime_error);
-  EXPECT_EQ(stores_->campaigns().ListAccounts()->size(), 3u);
-  ASSERT_OK_AND_ASSIGN(SendingAccount after, stores_->campaigns().CreateAccount(a, nullptr, kT0));
-  EXPECT_EQ(after.name, "unsealable") << "the writer is free again";
-}
-
-TEST_F(CampaignStoreTest, CreateNamesTheMissingReference) {
-  SendingAccount a = Account(Channel::kEmail);
+  a.name = "mail";
+  a.channel = Channel::kEmail;
+  a.provider = "log";
+  ASSERT_OK_AND_ASSIGN(SendingAccount account, store.CreateAccount(a, nullptr, kT0));
+  MessageTemplateRecord t;
+  t.name = "t";
+  t.subject = "Hi";
+  t.text = "x";
+  ASSERT_OK_AND_ASSIGN(MessageTemplateRecord tmpl, store.CreateTemplate(t, kT0));
   Campaign c;
-  c.name = "x";
-  c.account = a.id;
-  c.template_id = template_.id;
-  c.audience.segments = {segment_.id.value(), 999};
-  Result<Campaign> r = stores_->campaigns().CreateCampaign(c, kT0);
-  EXPECT_EQ(r.status().code(), Code::kNotFound);
-  EXPECT_NE(r.status().message().find("audience.segments[1]"), std::string::npos) << r.status().message();
-  c.audience.segments = {segment_.id.value()};
-  c.account = AccountId(77);
-  r = stores_->campaigns().CreateCampaign(c, kT0);
-  EXPECT_NE(r.status().message().find("account_id"), std::string::npos) << r.status().message();
-}
-
-TEST_F(CampaignStoreTest, StartFreezesTheAudienceWithSkipReasons) {
-  ContactId a = AddContact("a@x.io", "+14155550001");
-  ContactId b = AddContact(std::nullopt, "+14155550002");  // no email
-  ContactId c = AddContact("c@x.io", std::nullopt);
-  AddContact("d@x.io", std::nullopt, /*in_segment=*/false);  // not in the audience
-  ASSERT_OK(stores_->segments().AddMembers(excluded_.id, std::vector<ContactId>{c}, kT0));
-  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
-  // exclude c
-  Campaign with_ex = camp;
-  with_ex.audience.exclude_segment = excluded_.id.value();
-  with_ex.name = "with exclusion";
-  ASSERT_OK_AND_ASSIGN(Campaign ex, stores_->campaigns().CreateCampaign(with_ex, kT0));
-  ASSERT_OK_AND_ASSIGN(Campaign started, stores_->campaigns().Start(ex.id, kT0));
-  EXPECT_EQ(started.state, CampaignState::kProcessing);
-  EXPECT_EQ(started.counts.total, 2);
-  EXPECT_EQ(started.counts.pending, 1);
-  EXPECT_EQ(started.counts.skipped, 1);
-  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(ex.id, {}));
-  ASSERT_EQ(rs.size(), 2u);
-  EXPECT_EQ(rs[0].contact_id, a.value());
-  EXPECT_EQ(rs[0].address, "a@x.io");
-  EXPECT_EQ(rs[1].contact_id, b.value());
-  EXPECT_EQ(rs[1].state, RecipientState::kSkipped);
-  EXPECT_EQ(rs[1].error, "no email address");
-  EXPECT_EQ(stores_->campaigns().Start(ex.id, kT0).status().code(), Code::kConflict) << "starts once";
-}
-
-TEST_F(CampaignStoreTest, DuplicatePhonesAreSkippedAndAnEmptyAudienceFails) {
-  AddContact("a@x.io", "+14155550001");
-  AddContact("b@x.io", "+14155550001");
-  AddContact("c@x.io", "+14155550003");
-  Campaign sms = NewCampaign(Account(Channel::kSms).id);
-  ASSERT_OK_AND_ASSIGN(Campaign started, stores_->campaigns().Start(sms.id, kT0));
-  EXPECT_EQ(started.counts.pending, 2);
-  EXPECT_EQ(started.counts.skipped, 1);
-  ASSERT_OK_AND_ASSIGN(auto skipped, stores_->campaigns().Recipients(sms.id, {RecipientState::kSkipped, 0, 10}));
-  ASSERT_EQ(skipped.size(), 1u);
-  EXPECT_EQ(skipped[0].error, "duplicate address");
-
-  Segment empty{SegmentId(), "Empty", SegmentKind::kStatic, std::nullopt, 0, {}, {}};
-  ASSERT_OK_AND_ASSIGN(Segment e, stores_->segments().Create(empty, kT0));
-  Campaign c = NewCampaign(sms.account);
-  c.audience.segments = {e.id.value()};
-  c.name = "nobody";
-  ASSERT_OK_AND_ASSIGN(Campaign nobody, stores_->campaigns().CreateCampaign(c, kT0));
-  ASSERT_OK_AND_ASSIGN(Campaign failed, stores_->campaigns().Start(nobody.id, kT0));
-  EXPECT_EQ(failed.state, CampaignState::kFailed);
-  EXPECT_NE(failed.error.find("no recipients"), std::string::npos);
-  EXPECT_TRUE(failed.failed_at.has_value());
-}
-
-TEST_F(CampaignStoreTest, APausedCampaignsMessagesAreNotClaimedAndCancelCancelsThem) {
-  for (int i = 0; i < 3; ++i) AddContact("q" + std::to_string(i) + "@x.io", std::nullopt);
-  AccountId acct = Account(Channel::kEmail).id;
-  Campaign camp = NewCampaign(acct);
-  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
-  EXPECT_EQ(ClaimAll(acct, kT0, 2).size(), 2u);
-  ASSERT_OK(
-      stores_->campaigns().SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kPaused, kT0, {}).status());
-  EXPECT_TRUE(ClaimAll(acct, kT0).empty()) << "paused in the same transaction";
-  ASSERT_OK_AND_ASSIGN(int64_t requeued, stores_->outbox().RequeueSending(acct, kT0));
-  EXPECT_EQ(requeued, 2);
-  ASSERT_OK_AND_ASSIGN(Campaign resumed, stores_->campaigns().SetState(camp.id, {CampaignState::kPaused},
-                                                                       CampaignState::kProcessing, kT0, {}));
-  EXPECT_EQ(resumed.counts.pending, 3);
-  EXPECT_TRUE(resumed.paused_at.has_value());
-  EXPECT_EQ(ClaimAll(acct, kT0, 1).size(), 1u);
-  ASSERT_OK_AND_ASSIGN(Campaign cancelled, stores_->campaigns().SetState(camp.id, {CampaignState::kProcessing},
-                                                                         CampaignState::kCancelled, kT0, {}));
-  EXPECT_EQ(cancelled.counts.cancelled, 2);
-  EXPECT_EQ(cancelled.counts.pending, 1) << "the one being sent";
-  EXPECT_TRUE(ClaimAll(acct, kT0).empty());
-  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(camp.id, {RecipientState::kCancelled, 0, 10}));
-  EXPECT_EQ(rs.size(), 2u);
-}
-TEST_F(CampaignStoreTest, ActiveCampaignsAreScheduledProcessingOrPausedOldestFirst) {
-  AddContact("p@x.io", std::nullopt);
-  AddContact("q@x.io", std::nullopt);
-  AccountId acct = Account(Channel::kEmail).id;
-  CampaignStore& cs = stores_->campaigns();
-  ASSERT_OK_AND_ASSIGN(auto none, cs.ActiveCampaigns());
-  EXPECT_TRUE(none.empty());
-  Campaign draft = NewCampaign(acct, CampaignState::kDraft);
-  Campaign scheduled = NewCampaign(acct);
-  Campaign processing = NewCampaign(acct);
-  ASSERT_OK(cs.Start(processing.id, kT0).status());
-  Campaign paused = NewCampaign(acct);
-  ASSERT_OK(cs.Start(paused.id, kT0).status());
-  ASSERT_OK(cs.SetState(paused.id, {CampaignState::kProcessing}, CampaignState::kPaused, kT0).status());
-  Campaign cancelled = NewCampaign(acct);
-  ASSERT_OK(cs.SetState(cancelled.id, {CampaignState::kScheduled}, CampaignState::kCancelled, kT0).status());
-  Campaign failed = NewCampaign(acct);
-  ASSERT_OK(cs.SetState(failed.id, {CampaignState::kScheduled}, CampaignState::kFailed, kT0, "missed").status());
-  Campaign completed = NewCampaign(acct);
-  ASSERT_OK(cs.SetState(processing.id, {CampaignState::kProcessing}, CampaignState::kPaused, kT0).status());
-  ASSERT_OK(cs.Start(completed.id, kT0).status());
-  RecordSent(acct, ClaimAll(acct, kT0), kT0);
-  ASSERT_OK_AND_ASSIGN(Campaign done, cs.CompleteIfDone(completed.id, kT0));
-  ASSERT_EQ(done.state, CampaignState::kCompleted);
-  ASSERT_OK(cs.SetState(processing.id, {CampaignState::kPaused}, CampaignState::kProcessing, kT0).status());
-  Campaign scheduled_last = NewCampaign(acct);
-
-  ASSERT_OK_AND_ASSIGN(auto active, cs.ActiveCampaigns());
-  std::vector<CampaignId> ids;
-  for (const Campaign& c : active) ids.push_back(c.id);
-  EXPECT_EQ(ids, (std::vector<CampaignId>{scheduled.id, processing.id, paused.id, scheduled_last.id}));
-  ASSERT_EQ(active.size(), 4u);
-  EXPECT_EQ(active[2].state, CampaignState::kPaused);
-  EXPECT_EQ(active[1].counts.pending, 2) << "whole campaigns, counts included";
-  (void)draft;
-}
-
-TEST_F(CampaignStoreTest, CompleteIfDoneCompletesAResumedCampaignWhoseLastSendsWereRecordedWhilePaused) {
-  AddContact("p@x.io", std::nullopt);
-  AddContact("q@x.io", std::nullopt);
-  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
-  CampaignStore& cs = stores_->campaigns();
-  ASSERT_OK(cs.Start(camp.id, kT0).status());
-  ASSERT_OK_AND_ASSIGN(Campaign busy, cs.CompleteIfDone(camp.id, kT0));
-  EXPECT_EQ(busy.state, CampaignState::kProcessing) << "two pending: unchanged";
-  EXPECT_FALSE(busy.completed_at.has_value());
-
-  const AccountId acct = camp.account;
-  std::vector<Message> claimed = ClaimAll(acct, kT0);
-  ASSERT_EQ(claimed.size(), 2u);
-  ASSERT_OK_AND_ASSIGN(Campaign sending, cs.CompleteIfDone(camp.id, kT0));
-  EXPECT_EQ(sending.state, CampaignState::kProcessing) << "two sending: unchanged";
-
-  const Timestamp t1 = kT0 + std::chrono::seconds(1);
-  ASSERT_OK(cs.SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kPaused, t1).status());
-  RecordSent(acct, claimed, t1);
-  ASSERT_OK_AND_ASSIGN(Campaign recorded, cs.GetCampaign(camp.id));
-  EXPECT_EQ(recorded.state, CampaignState::kPaused) << "a paused campaign does not complete";
-  EXPECT_EQ(recorded.counts.pending, 0);
-  ASSERT_OK_AND_ASSIGN(Campaign still_paused, cs.CompleteIfDone(camp.id, t1));
-  EXPECT_EQ(still_paused.state, CampaignState::kPaused) << "only a processing campaign completes";
-
-  const Timestamp t2 = kT0 + std::chrono::seconds(2);
-  ASSERT_OK_AND_ASSIGN(Campaign resumed,
-                       cs.SetState(camp.id, {CampaignState::kPaused}, CampaignState::kProcessing, t2));
-  EXPECT_EQ(resumed.state, CampaignState::kProcessing);
-  const Timestamp t3 = kT0 + std::chrono::seconds(3);
-  ASSERT_OK_AND_ASSIGN(Campaign done, cs.CompleteIfDone(camp.id, t3));
-  EXPECT_EQ(done.state, CampaignState::kCompleted);
-  EXPECT_EQ(done.completed_at, t3);
-  EXPECT_EQ(done.updated_at, t3);
-  EXPECT_EQ(done.started_at, kT0) << "the first start is kept";
-  EXPECT_EQ(done.counts.sent, 2);
-  ASSERT_OK_AND_ASSIGN(Campaign twice, cs.CompleteIfDone(camp.id, t3 + std::chrono::seconds(1)));
-  EXPECT_EQ(twice.state, CampaignState::kCompleted);
-  EXPECT_EQ(twice.completed_at, t3) << "unchanged";
-
-  EXPECT_EQ(cs.CompleteIfDone(CampaignId(999), t3).status().code(), Code::kNotFound);
-}
-
-TEST_F(CampaignStoreTest, UnsubscribingSkipsQueuedMessagesOfActiveCampaignsAndLaterFanOuts) {
-  ContactId a = AddContact("a@x.io", std::nullopt);
-  ContactId b = AddContact("b@x.io", std::nullopt);
-  AccountId acct = Account(Channel::kEmail).id;
-  Campaign running = NewCampaign(acct);
-  ASSERT_OK(stores_->campaigns().Start(running.id, kT0).status());
-  Campaign later = NewCampaign(acct);  // scheduled, not started
-
-  ASSERT_OK_AND_ASSIGN(std::optional<Timestamp> at, stores_->campaigns().SetUnsubscribed(b.value(), true, kT0));
-  EXPECT_EQ(at, kT0);
-  // The first time is kept.
-  ASSERT_OK_AND_ASSIGN(at, stores_->campaigns().SetUnsubscribed(b.value(), true, kT0 + std::chrono::hours(1)));
-  EXPECT_EQ(at, kT0);
-  ASSERT_OK_AND_ASSIGN(at, stores_->campaigns().UnsubscribedAt(b.value()));
-  EXPECT_EQ(at, kT0);
-
-  ASSERT_OK_AND_ASSIGN(Campaign r, stores_->campaigns().GetCampaign(running.id));
-  EXPECT_EQ(r.counts.pending, 1);
-  EXPECT_EQ(r.counts.skipped, 1);
-  ASSERT_OK_AND_ASSIGN(auto rs, stores_->campaigns().Recipients(running.id, {}));
-  ASSERT_EQ(rs.size(), 2u);
-  EXPECT_EQ(rs[0].contact_id, a.value());
-  EXPECT_EQ(rs[0].state, RecipientState::kPending);
-  EXPECT_EQ(rs[1].state, RecipientState::kSkipped);
-  EXPECT_EQ(rs[1].error, "unsubscribed");
-  std::vector<Message> claim = ClaimAll(acct, kT0);
-  ASSERT_EQ(claim.size(), 1u);
-  EXPECT_EQ(claim[0].contact, a);
-
-  ASSERT_OK_AND_ASSIGN(Campaign l, stores_->campaigns().Start(later.id, kT0));
-  EXPECT_EQ(l.counts.pending, 1);
-  EXPECT_EQ(l.counts.skipped, 1);
-
-  ASSERT_OK_AND_ASSIGN(at, stores_->campaigns().SetUnsubscribed(b.value(), false, kT0));
-  EXPECT_EQ(at, std::nullopt);
-  EXPECT_EQ(stores_->campaigns().SetUnsubscribed(999999, true, kT0).status().code(), Code::kNotFound);
-  EXPECT_EQ(stores_->campaigns().UnsubscribedAt(999999).status().code(), Code::kNotFound);
-}
-
-TEST_F(CampaignStoreTest, RetryFailedContinuesAFailedCampaignWithPendingEntries) {
-  AddContact("a@x.io", std::nullopt);
-  Campaign camp = NewCampaign(Account(Channel::kEmail).id);
-  ASSERT_OK(stores_->campaigns().Start(camp.id, kT0).status());
-  CampaignStore& store = stores_->campaigns();
-  ASSERT_OK(
-      store.SetState(camp.id, {CampaignState::kProcessing}, CampaignState::kFailed, kT0, "template broke").status());
-  ASSERT_OK_AND_ASSIGN(int64_t n, store.RetryFailed(camp.id, kT0));
-  EXPECT_EQ(n, 0);
-  ASSERT_OK_AND_ASSIGN(Campaign c, store.GetCampaign(camp.id));
-  EXPECT_EQ(c.state, CampaignState::kProcessing);
-  EXPECT_EQ(c.counts.pending, 1);
-}
-
-// "10:00 in each contact's zone": each message is due at that wall time in its
-// contact's zone (the campaign's for a contact without one), by the point rule:
-// 02:30 on Berlin's spring-forward day does not exist and is 03:30 CEST.
-TEST_F(CampaignStoreTest, ALocalTimeCampaignIsDueAtThatWallTimeInEachContactsZone) {
-  auto contact_in = [&](const std::string& email, std::optional<std::string> zone) {
-    Contact c;
-    c.email = email;
-    c.time_zone = std::move(zone);
-    Result<Contact> r = stores_->contacts().Create(c, kT0);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    EXPECT_OK(stores_->segments().AddMembers(segment_.id, std::vector<ContactId>{r->id}, kT0));
-    return r->id;
-  };
-  ContactId berlin = contact_in("b@x.io", "Europe/Berlin");
-  ContactId york = contact_in("n@x.io", "America/New_York");
-  ContactId none = contact_in("z@x.io", std::nullopt);
-  ContactId kiritimati = contact_in("k@x.io", "Pacific/Kiritimati");
-  Campaign c;
-  c.name = "local";
-  c.account = Account(Channel::kEmail).id;
-  c.template_id = template_.id;
-  c.audience.segments = {segment_.id.value()};
-  c.state = CampaignState::kScheduled;
-  c.time_zone = "Asia/Tokyo";
-  c.local_send_at = "2027-03-28T02:30";
-  ASSERT_OK_AND_ASSIGN(LocalSendRange range, LocalSendRangeOf(*c.local_send_at, "send_at"));
-  c.scheduled_at = range.earliest;
-  ASSERT_OK_AND_ASSIGN(Campaign made, stores_->campaigns().CreateCampaign(c, kT0));
-  EXPECT_EQ(made.local_send_at, c.local_send_at);
-  // Started when Kiritimati (UTC+14) reaches the time: its message is due at once.
-  const Timestamp start = ParseRfc3339("2027-03-27T12:30:00Z").value();
-  EXPECT_EQ(range.earliest, start);
-  ASSERT_OK(stores_->campaigns().Start(made.id, start).status());
-  ASSERT_OK_AND_ASSIGN(auto messages,
-                       stores_->outbox().List({.source = SourceRef{SourceKind::kCampaign, made.id.value()}}));
-  std::map<ContactId, std::string> due;
-  for (const Message& m : messages) due[m.contact] = FormatRfc3339(m.send_at);
-  EXPECT_EQ(due[berlin], "2027-03-28T01:30:00.000000Z") << "02:30 skipped by the gap: 03:30 CEST";
-  EXPECT_EQ(due[york], "2027-03-28T06:30:00.000000Z") << "EDT since 14 March";
-  EXPECT_EQ(due[none], "2027-03-27T17:30:00.000000Z") << "the campaign's zone";
-  EXPECT_EQ(due[kiritimati], "2027-03-27T12:30:00.000000Z");
-  ASSERT_OK_AND_ASSIGN(std::optional<Timestamp> next, stores_->outbox().NextDue(made.account));
-  EXPECT_EQ(next, start);
-  EXPECT_EQ(LocalSendRangeOf("2027-03-28T02:30+01:00", "send_at").status().code(), Code::kInvalidArgument);
+  c.name = "c";
+  c.account = account.id;
+  c.template_id = tmpl.id;
+  ASSERT_OK_AND_ASSIGN(Campaign camp, store.CreateCampaign(c, kT0));
+  ASSERT_OK_AND_ASSIGN(auto raw, sqlite::Connection::Open(dir.File("outflow.db"), {}));
+  ASSERT_OK(raw->Exec("PRAGMA ignore_check_constraints = ON; UPDATE sending_accounts SET channel = 'pigeon'"));
+  Result<SendingAccount> got = store.GetAccount(account.id);
+  EXPECT_EQ(got.status().code(), Code::kCorruption);
+  EXPECT_NE(got.status().message().find("unknown channel 'pigeon'"), std::string::npos) << got.status().message();
+  EXPECT_EQ(store.ListAccounts().status().code(), Code::kCorruption);
+  ASSERT_OK(raw->Exec("UPDATE campaigns SET audience = 'not json'"));
+  Result<Campaign> bad = store.GetCampaign(camp.id);
+  EXPECT_EQ(bad.status().code(), Code::kCorruption);
+  EXPECT_NE(bad.status().message().find("unreadable audience"), std::string::npos) << bad.status().message();
+  ASSERT_OK(raw->Exec("UPDATE campaigns SET audience = '{\"segments\":[]}', cap_policy = 'maybe'"));
+  EXPECT_EQ(store.GetCampaign(camp.id).status().code(), Code::kCorruption);
 }
 
 // Migration 8 moves a version-7 ledger into the outbox: the entries become messages

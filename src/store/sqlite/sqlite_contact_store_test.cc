@@ -1,158 +1,16 @@
+// The contact store over a real SQLite file: the conformance suite instantiated for
+// SQLite (nothing of contacts is SQLite-specific beyond what the suite shows).
 #include "store/sqlite/sqlite_contact_store.h"
 
 #include <gtest/gtest.h>
 
-#include "store/sqlite/database.h"
-#include "testing/status_matchers.h"
-#include "testing/temp_dir.h"
+#include "store/contact_store_conformance.h"
+#include "store/sqlite/sqlite_store_set.h"
 
 namespace outflow {
 namespace {
 
-const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
-
-Contact Person(std::string email, std::string first = "Ann") {
-  Contact c;
-  c.email = std::move(email);
-  c.first_name = std::move(first);
-  return c;
-}
-
-class SqliteContactStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto db = sqlite::Database::Open(dir_.File("outflow.db"), {}, kT0);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    store_ = std::make_unique<SqliteContactStore>(*db);
-  }
-  testing::TempDir dir_;
-  std::unique_ptr<SqliteContactStore> store_;
-};
-
-TEST_F(SqliteContactStoreTest, CreateGetUpdateDelete) {
-  Contact in = Person("Ann@Example.com");
-  in.custom["seats"] = 3.0;
-  in.custom["vip"] = true;
-  in.custom["plan"] = std::string("pro");
-  in.engagement_score = 42.5;
-  ASSERT_OK_AND_ASSIGN(Contact c, store_->Create(in, kT0));
-  EXPECT_TRUE(c.id.valid());
-  ASSERT_OK_AND_ASSIGN(Contact got, store_->Get(c.id));
-  EXPECT_EQ(got.email, "Ann@Example.com");
-  EXPECT_EQ(std::get<double>(got.custom.at("seats")), 3.0);
-  EXPECT_EQ(std::get<bool>(got.custom.at("vip")), true);
-  EXPECT_EQ(std::get<std::string>(got.custom.at("plan")), "pro");
-  EXPECT_EQ(got.engagement_score, 42.5);
-  EXPECT_EQ(got.created_at, kT0);
-  ASSERT_OK_AND_ASSIGN(Contact upd, store_->Update(c.id, [](Contact& x) {
-    x.tier = "enterprise";
-    return Status::Ok();
-  }, kT0 + std::chrono::seconds(5)));
-  EXPECT_EQ(upd.tier, "enterprise");
-  EXPECT_EQ(store_->Get(c.id)->updated_at, kT0 + std::chrono::seconds(5));
-  // A failing mutation changes nothing.
-  EXPECT_FALSE(store_->Update(c.id, [](Contact& x) {
-    x.tier = "gold";
-    return Status::InvalidArgument("tier: no");
-  }, kT0).ok());
-  EXPECT_EQ(store_->Get(c.id)->tier, "enterprise");
-  ASSERT_OK(store_->Delete(c.id, kT0));
-  EXPECT_EQ(store_->Get(c.id).status().code(), Code::kNotFound);
-  EXPECT_EQ(store_->Delete(c.id, kT0).code(), Code::kNotFound);
-}
-
-TEST_F(SqliteContactStoreTest, UniqueByNormalisedEmailAndExternalId) {
-  ASSERT_OK_AND_ASSIGN(Contact a, store_->Create(Person("ann@example.com"), kT0));
-  Result<Contact> dup = store_->Create(Person("ANN@example.com"), kT0);
-  EXPECT_EQ(dup.status().code(), Code::kConflict);
-  EXPECT_NE(dup.status().message().find("already used by contact " + std::to_string(a.id.value())), std::string::npos);
-  Contact x = Person("bob@example.com");
-  x.external_id = "crm-1";
-  ASSERT_OK(store_->Create(x, kT0));
-  Contact y = Person("carl@example.com");
-  y.external_id = "crm-1";
-  EXPECT_EQ(store_->Create(y, kT0).status().code(), Code::kConflict);
-  // Changing an email to one that is taken is a conflict too.
-  EXPECT_EQ(store_->Update(a.id, [](Contact& c) {
-    c.email = "Bob@Example.com";
-    return Status::Ok();
-  }, kT0).status().code(), Code::kConflict);
-}
-
-TEST_F(SqliteContactStoreTest, UpsertBatchHonoursThePolicyAndFailsRowsAlone) {
-  Contact existing = Person("ann@example.com", "Ann");
-  existing.external_id = "e-1";
-  existing.custom["plan"] = std::string("free");
-  ASSERT_OK_AND_ASSIGN(Contact ann, store_->Create(existing, kT0));
-  ASSERT_OK_AND_ASSIGN(Contact bob, store_->Create(Person("bob@example.com", "Bob"), kT0));
-
-  Contact ann2 = Person("ANN@example.com", "Annie");  // matches by email
-  ann2.custom["seats"] = 5.0;
-  Contact newbie = Person("new@example.com", "New");
-  Contact clash;  // matches by external id, but wants Bob's email
-  clash.external_id = "e-1";
-  clash.email = "bob@example.com";
-  std::vector<Contact> batch = {ann2, newbie, clash};
-
-  ASSERT_OK_AND_ASSIGN(auto skip, store_->UpsertBatch(std::vector<Contact>{ann2}, ExistingPolicy::kSkip, kT0));
-  EXPECT_EQ(skip[0].kind, UpsertOutcome::Kind::kSkipped);
-  ASSERT_OK_AND_ASSIGN(auto fail, store_->UpsertBatch(std::vector<Contact>{ann2}, ExistingPolicy::kFail, kT0));
-  EXPECT_EQ(fail[0].kind, UpsertOutcome::Kind::kFailed);
-
-  ASSERT_OK_AND_ASSIGN(auto r, store_->UpsertBatch(batch, ExistingPolicy::kUpdate, kT0));
-  ASSERT_EQ(r.size(), 3u);
-  EXPECT_EQ(r[0].kind, UpsertOutcome::Kind::kUpdated);
-  EXPECT_EQ(r[0].id, ann.id);
-  EXPECT_EQ(r[1].kind, UpsertOutcome::Kind::kCreated);
-  EXPECT_EQ(r[2].kind, UpsertOutcome::Kind::kFailed);
-  EXPECT_NE(r[2].error.find("already used by contact " + std::to_string(bob.id.value())), std::string::npos);
-  ASSERT_OK_AND_ASSIGN(Contact merged, store_->Get(ann.id));
-  EXPECT_EQ(merged.first_name, "Annie");
-  EXPECT_EQ(std::get<std::string>(merged.custom.at("plan")), "free");  // custom fields merge by name
-  EXPECT_EQ(std::get<double>(merged.custom.at("seats")), 5.0);
-  EXPECT_EQ(merged.email, "ANN@example.com") << "row 0 set it; the failed row 2 did not change it";
-  ASSERT_OK_AND_ASSIGN(int64_t n, store_->Count({}));
-  EXPECT_EQ(n, 3);
-}
-
-TEST_F(SqliteContactStoreTest, ListFiltersAndPages) {
-  for (int i = 0; i < 25; ++i) {
-    Contact c = Person("p" + std::to_string(i) + "@example.com");
-    c.owner = i % 2 ? "olga" : "omar";
-    c.status = i < 5 ? ContactStatus::kStaged : ContactStatus::kLive;
-    ASSERT_OK(store_->Create(c, kT0));
-  }
-  ContactFilter f;
-  f.owner = "olga";
-  f.limit = 5;
-  int seen = 0;
-  for (int page = 0; page < 10; ++page) {
-    ASSERT_OK_AND_ASSIGN(ContactPage p, store_->List(f));
-    seen += static_cast<int>(p.contacts.size());
-    for (auto& c : p.contacts) EXPECT_EQ(c.owner, "olga");
-    if (!p.next_after) break;
-    f.after = *p.next_after;
-  }
-  EXPECT_EQ(seen, 12);
-  ContactFilter staged;
-  staged.status = ContactStatus::kStaged;
-  EXPECT_EQ(store_->Count(staged).value(), 5);
-  ContactFilter by_email;
-  by_email.email = "P7@EXAMPLE.COM";
-  EXPECT_EQ(store_->List(by_email)->contacts.size(), 1u);
-}
-
-TEST_F(SqliteContactStoreTest, FieldDefinitionsAreIdempotentByType) {
-  ASSERT_OK_AND_ASSIGN(auto f, store_->DefineField({"plan", FieldType::kText, "", {}}, kT0));
-  EXPECT_EQ(f.label, "plan");
-  ASSERT_OK(store_->DefineField({"plan", FieldType::kText, "Plan", {}}, kT0));
-  EXPECT_EQ(store_->DefineField({"plan", FieldType::kNumber, "", {}}, kT0).status().code(), Code::kConflict);
-  ASSERT_OK(store_->DefineField({"seats", FieldType::kNumber, "Seats", {}}, kT0));
-  ASSERT_OK_AND_ASSIGN(auto all, store_->ListFields());
-  ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0].name, "plan");
-  EXPECT_EQ(all[1].type, FieldType::kNumber);
-}
+INSTANTIATE_TEST_SUITE_P(Sqlite, ContactStoreConformance, ::testing::Values(SqliteStoreSet()), SqliteName);
 
 }  // namespace
 }  // namespace outflow

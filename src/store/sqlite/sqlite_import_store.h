@@ -12,7 +12,7 @@ namespace outflow {
 namespace sqlite {
 class Database;
 class DynamicSegments;
-}
+}  // namespace sqlite
 
 class SqliteImportStore final : public ImportStore {
  public:
@@ -20,7 +20,8 @@ class SqliteImportStore final : public ImportStore {
                              std::shared_ptr<sqlite::DynamicSegments> segments = nullptr);
   ~SqliteImportStore() override;
 
-  Result<Import> Create(const Import& import, Timestamp now) override;
+  using ImportStore::Create;
+  Result<Import> Create(const Import& import, const JobFn& job, Timestamp now) override;
   Result<Import> Get(ImportId id) override;
   Result<std::vector<Import>> List(int limit) override;
   Status SetState(ImportId id, ImportState from, ImportState to, Timestamp now) override;

@@ -1,7 +1,9 @@
 #include "store/sqlite/sqlite_job_store.h"
 
 #include <algorithm>
+
 #include "store/sqlite/database.h"
+#include "store/sqlite/job_rows.h"
 
 namespace outflow {
 
@@ -81,42 +83,11 @@ Status SqliteJobStore::ExecOnWriterForTest(const std::string& sql) {
 }
 
 Result<std::vector<EnqueueResult>> SqliteJobStore::Enqueue(std::span<const JobSpec> specs, Timestamp now) {
-  std::vector<EnqueueResult> out;
-  out.reserve(specs.size());
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("enqueue"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins,
-                           c.Prepare("INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, "
-                                     "payload, created_at, updated_at) "
-                                     "VALUES(?1, 'ready', ?2, 0, ?3, ?4, ?5, ?6, ?6) "
-                                     "ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"));
-  const int64_t now_us = ToMicros(now);
-  for (const JobSpec& spec : specs) {
-    ins->BindStatic(1, spec.kind);
-    ins->Bind(2, ToMicros(spec.due_at));
-    ins->Bind(3, spec.max_attempts);
-    if (spec.idempotency_key)
-      ins->BindStatic(4, *spec.idempotency_key);
-    else
-      ins->BindNull(4);
-    ins->BindStatic(5, spec.payload);
-    ins->Bind(6, now_us);
-    int rc = ins->Step();
-    ins->Reset();
-    if (rc != SQLITE_DONE) return c.Error(rc, "enqueue");
-    if (c.Changes() == 1) {
-      out.push_back({JobId(c.LastInsertRowId()), true});
-      continue;
-    }
-    OUTFLOW_ASSIGN_OR_RETURN(Stmt * sel, c.Prepare("SELECT id FROM jobs WHERE idempotency_key = ?1"));
-    sel->BindStatic(1, *spec.idempotency_key);
-    rc = sel->Step();
-    if (rc != SQLITE_ROW) return c.Error(rc, "enqueue: look up idempotency key");
-    out.push_back({JobId(sel->Int(0)), false});
-    sel->Reset();
-  }
+  OUTFLOW_ASSIGN_OR_RETURN(auto out, sqlite::InsertJobs(c, specs, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("enqueue"));
   return out;
 }
@@ -155,13 +126,7 @@ Result<JobPage> SqliteJobStore::List(const JobFilter& f) {
   if (f.due_until) s->Bind(4, ToMicros(*f.due_until));
   s->Bind(5, f.limit + 1);
   JobPage page;
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    OUTFLOW_ASSIGN_OR_RETURN(Job j, ReadJob(*s));
-    page.jobs.push_back(std::move(j));
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return reader->Error(rc, "list jobs");
+  OUTFLOW_ASSIGN_OR_RETURN(page.jobs, sqlite::ReadRows<Job>(*reader, *s, "list jobs", ReadJob));
   if (static_cast<int>(page.jobs.size()) > f.limit) {
     page.jobs.pop_back();
     page.next_after = page.jobs.back().id;
@@ -169,25 +134,27 @@ Result<JobPage> SqliteJobStore::List(const JobFilter& f) {
   return page;
 }
 
+// One conditional statement: of two concurrent cancels (or a cancel and a claim),
+// exactly one changes the row; the loser reads the state that beat it.
 Result<Job> SqliteJobStore::Cancel(JobId id, Timestamp now) {
+  static const std::string kSql =
+      Sql("UPDATE jobs SET state = 'cancelled', finished_at = ?2, updated_at = ?2 "
+          "WHERE id = ?1 AND state IN ('ready','retrying') RETURNING ");
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("cancel"));
-  OUTFLOW_ASSIGN_OR_RETURN(Job job, GetOn(c, id));
-  if (job.state != JobState::kReady && job.state != JobState::kRetrying) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(kSql));
+  s->Bind(1, id.value());
+  s->Bind(2, ToMicros(now));
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Job> changed, sqlite::ReadRows<Job>(c, *s, "cancel", ReadJob));
+  if (changed.empty()) {
+    OUTFLOW_ASSIGN_OR_RETURN(Job job, GetOn(c, id));
     return Status::Conflict("job " + std::to_string(id.value()) + " is " + std::string(JobStateName(job.state)) +
                             "; only ready or retrying jobs can be cancelled");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(
-      Stmt * s, c.Prepare("UPDATE jobs SET state = 'cancelled', finished_at = ?2, updated_at = ?2 WHERE id = ?1"));
-  s->Bind(1, id.value());
-  s->Bind(2, ToMicros(now));
-  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "cancel"));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("cancel"));
-  job.state = JobState::kCancelled;
-  job.finished_at = job.updated_at = now;
-  return job;
+  return changed.front();
 }
 
 Result<std::vector<Job>> SqliteJobStore::Claim(std::string_view owner, Timestamp now, Duration lease, int limit) {
@@ -218,7 +185,6 @@ Result<std::vector<Job>> SqliteJobStore::ClaimWhere(std::string_view owner, Time
             "WHERE id IN (SELECT id FROM jobs WHERE state IN ('ready','retrying') AND due_at <= ?3 AND kind IN (" +
             in + ") ORDER BY due_at, id LIMIT ?4) RETURNING ");
   }
-  std::vector<Job> jobs;
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
@@ -229,13 +195,8 @@ Result<std::vector<Job>> SqliteJobStore::ClaimWhere(std::string_view owner, Time
   s->Bind(3, ToMicros(now));
   s->Bind(4, limit);
   for (size_t k = 0; k < kinds.size(); ++k) s->Bind(static_cast<int>(k) + 5, std::string_view(kinds[k]));
-  int rc;
-  while ((rc = s->Step()) == SQLITE_ROW) {
-    OUTFLOW_ASSIGN_OR_RETURN(Job j, ReadJob(*s));
-    jobs.push_back(std::move(j));
-  }
-  s->Reset();
-  if (rc != SQLITE_DONE) return c.Error(rc, "claim");
+  // ReadRows resets the statement on every path, a row it cannot read included.
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Job> jobs, sqlite::ReadRows<Job>(c, *s, "claim", ReadJob));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("claim"));
   std::sort(jobs.begin(), jobs.end(),
             [](const Job& a, const Job& b) { return a.due_at != b.due_at ? a.due_at < b.due_at : a.id < b.id; });
@@ -289,6 +250,10 @@ Result<CommitStats> SqliteJobStore::Commit(std::string_view owner, std::span<con
     const bool applied = c.Changes() == 1;
     stats.applied_mask.push_back(applied);
     ++(applied ? stats.applied : stats.stale);
+    if (applied && !o.follow_ups.empty()) {
+      OUTFLOW_ASSIGN_OR_RETURN(auto enqueued, sqlite::InsertJobs(c, o.follow_ups, now));
+      for (const EnqueueResult& e : enqueued) stats.follow_ups_created += e.created ? 1 : 0;
+    }
   }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("commit outcomes"));
   return stats;

@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include "store/job_store_conformance.h"
 #include "store/sqlite/db.h"
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -19,14 +22,15 @@ using std::chrono::seconds;
 
 const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
 
-INSTANTIATE_TEST_SUITE_P(
-    Sqlite, JobStoreConformance,
-    ::testing::Values(StoreFactory{"sqlite", [](const std::string& dir, Timestamp now) -> Result<std::unique_ptr<JobStore>> {
-      auto s = SqliteJobStore::Open(dir + "/outflow.db", now);
-      if (!s.ok()) return s.status();
-      return std::unique_ptr<JobStore>(std::move(s).value());
-    }}),
-    [](const ::testing::TestParamInfo<StoreFactory>& p) { return p.param.name; });
+INSTANTIATE_TEST_SUITE_P(Sqlite, JobStoreConformance,
+                         ::testing::Values(StoreFactory{
+                             "sqlite",
+                             [](const std::string& dir, Timestamp now) -> Result<std::unique_ptr<JobStore>> {
+                               auto s = SqliteJobStore::Open(dir + "/outflow.db", now);
+                               if (!s.ok()) return s.status();
+                               return std::unique_ptr<JobStore>(std::move(s).value());
+                             }}),
+                         [](const ::testing::TestParamInfo<StoreFactory>& p) { return p.param.name; });
 
 JobSpec Spec(Timestamp due) {
   JobSpec s;
@@ -140,6 +144,70 @@ TEST_F(SqliteJobStoreTest, ReadersAreCappedAndShared) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 400);
+}
+
+// Migration 11 gives an unfinished import, an active plan and a scheduled campaign
+// left without a job (by a crash of a version that stored them in two transactions)
+// the job the removed start-up sweeps gave, and leaves every other row alone.
+TEST(JobsForUnqueuedWorkMigration, GivesWorkWithoutAJobTheJobTheSweepGave) {
+  testing::TempDir dir;
+  auto opened = SqliteStores::Open(dir.File("outflow.db"), {}, kT0);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  SqliteStores& st = **opened;
+  Import im;
+  im.file_name = "a.csv";
+  im.file_path = dir.File("a.csv");
+  ASSERT_OK_AND_ASSIGN(Import running, st.imports().Create(im, kT0));  // no job
+  ASSERT_OK_AND_ASSIGN(Import done, st.imports().Create(im, kT0));
+  ASSERT_OK(st.imports().Cancel(done.id, kT0));
+  ReleasePlan p;
+  p.name = "warm-up";
+  p.per_slot = 1;
+  p.interval_seconds = 60;
+  p.started_at = kT0;
+  p.next_slot_at = kT0 + seconds(60);
+  ASSERT_OK_AND_ASSIGN(ReleasePlan plan, st.releases().Create(p, kT0));  // no job
+  SendingAccount a;
+  a.name = "mail";
+  a.channel = Channel::kLog;
+  a.provider = "log";
+  ASSERT_OK_AND_ASSIGN(SendingAccount account, st.campaigns().CreateAccount(a, nullptr, kT0));
+  MessageTemplateRecord t;
+  t.name = "t";
+  t.text = "x";
+  ASSERT_OK_AND_ASSIGN(MessageTemplateRecord tmpl, st.campaigns().CreateTemplate(t, kT0));
+  Campaign c;
+  c.name = "later";
+  c.account = account.id;
+  c.template_id = tmpl.id;
+  c.state = CampaignState::kScheduled;
+  c.scheduled_at = kT0 + seconds(600);
+  ASSERT_OK_AND_ASSIGN(Campaign camp, st.campaigns().CreateCampaign(c, kT0));  // no job
+  const std::string import_key = "import-" + std::to_string(running.id.value());
+  ASSERT_OK(st.jobs().Enqueue(std::vector<JobSpec>{{"import.process", kT0, 20, import_key, "{}"}}, kT0));
+  ASSERT_OK_AND_ASSIGN(auto raw, sqlite::Connection::Open(dir.File("outflow.db"), {}));
+  for (const sqlite::Migration& m : sqlite::AllMigrations()) {
+    if (m.version == 11) ASSERT_OK(raw->Exec(m.sql));
+  }
+  ASSERT_OK_AND_ASSIGN(JobPage page, st.jobs().List({}));
+  std::map<std::string, Job> by_key;
+  for (const Job& j : page.jobs) by_key[j.idempotency_key.value_or("")] = j;
+  EXPECT_EQ(page.jobs.size(), 3u) << "the import's existing job is kept; the cancelled import gets none";
+  EXPECT_EQ(by_key[import_key].payload, "{}") << "the job that was there";
+  const std::string slot_key =
+      "release-" + std::to_string(plan.id.value()) + "-" + std::to_string(ToMicros(kT0) + 60'000'000);
+  ASSERT_EQ(by_key.count(slot_key), 1u);
+  EXPECT_EQ(by_key[slot_key].kind, "release.slot");
+  EXPECT_EQ(by_key[slot_key].due_at, kT0 + seconds(60));
+  EXPECT_EQ(by_key[slot_key].payload, "{\"plan_id\":" + std::to_string(plan.id.value()) +
+                                          ",\"slot_at\":" + std::to_string(ToMicros(kT0) + 60'000'000) + "}");
+  const std::string start_key =
+      "campaign-start-" + std::to_string(camp.id.value()) + "-" + std::to_string(ToMicros(kT0));
+  ASSERT_EQ(by_key.count(start_key), 1u);
+  EXPECT_EQ(by_key[start_key].due_at, kT0 + seconds(600));
+  EXPECT_EQ(by_key[start_key].max_attempts, 100);
+  EXPECT_EQ(by_key[start_key].payload, "{\"campaign_id\":" + std::to_string(camp.id.value()) + "}");
+  EXPECT_EQ((*st.jobs().CountByState())[static_cast<size_t>(JobState::kReady)], 3) << "the counts kept by triggers";
 }
 
 }  // namespace
