@@ -98,6 +98,26 @@ void Database::CheckpointLoop() {
   }
 }
 
+void Database::RecordHold(std::chrono::steady_clock::duration held) {
+  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(held).count();
+  holds_.fetch_add(1, std::memory_order_relaxed);
+  total_hold_us_.fetch_add(us, std::memory_order_relaxed);
+  int64_t seen = longest_hold_us_.load(std::memory_order_relaxed);
+  while (us > seen && !longest_hold_us_.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
+  }
+}
+
+WriterHoldStats Database::writer_stats() const {
+  return {holds_.load(), std::chrono::microseconds(longest_hold_us_.load()),
+          std::chrono::microseconds(total_hold_us_.load())};
+}
+
+void Database::ResetWriterStats() {
+  holds_ = 0;
+  longest_hold_us_ = 0;
+  total_hold_us_ = 0;
+}
+
 int Database::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }
 
 Result<int> Database::ReadSchemaVersion(const std::string& path) {

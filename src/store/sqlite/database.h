@@ -18,6 +18,7 @@
 // Thread-safety: all methods may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -47,19 +48,32 @@ class Database : public std::enable_shared_from_this<Database> {
   static constexpr std::chrono::milliseconds kCheckpointInterval{100};
 
   const MigrationReport& migration_report() const { return migration_report_; }
+  const SqliteOptions& options() const { return options_; }
 
-  // Exclusive use of the writer connection for as long as the guard lives.
+  // Exclusive use of the writer connection for as long as the guard lives. Each
+  // hold is timed into writer_stats() (two clock reads a hold).
   class WriterGuard {
    public:
-    explicit WriterGuard(Database& db) : lock_(db.writer_mu_), conn_(*db.writer_) {}
+    explicit WriterGuard(Database& db)
+        : db_(db), lock_(db.writer_mu_), conn_(*db.writer_), since_(std::chrono::steady_clock::now()) {}
+    ~WriterGuard() { db_.RecordHold(std::chrono::steady_clock::now() - since_); }
+    WriterGuard(const WriterGuard&) = delete;
+    WriterGuard& operator=(const WriterGuard&) = delete;
     Connection& operator*() { return conn_; }
     Connection* operator->() { return &conn_; }
 
    private:
+    Database& db_;
     std::unique_lock<std::mutex> lock_;
     Connection& conn_;
+    std::chrono::steady_clock::time_point since_;
   };
   WriterGuard Writer() { return WriterGuard(*this); }
+
+  // How long the writer was held, over every WriterGuard since the last reset: the
+  // bound on how long any write (a job claim, an API call) can wait for another.
+  WriterHoldStats writer_stats() const;
+  void ResetWriterStats();
 
   // A reader connection, returned to the pool when the lease is destroyed.
   class ReaderLease {
@@ -86,6 +100,10 @@ class Database : public std::enable_shared_from_this<Database> {
 
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_)
+  void RecordHold(std::chrono::steady_clock::duration held);
+  std::atomic<int64_t> holds_{0};
+  std::atomic<int64_t> longest_hold_us_{0};
+  std::atomic<int64_t> total_hold_us_{0};
 
   // The background checkpointer (see the file comment).
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);

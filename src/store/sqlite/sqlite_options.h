@@ -1,6 +1,9 @@
 // Options of the embedded SQLite database, shared by every store over one file.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
 namespace outflow {
 
 struct SqliteOptions {
@@ -9,6 +12,13 @@ struct SqliteOptions {
   int writer_cache_kib = 32 * 1024;
   int reader_cache_kib = 8 * 1024;
   int readers = 4;  // reader connections at most; more concurrent reads wait
+};
+
+// How long the one writer connection was held (sqlite::Database::WriterGuard).
+struct WriterHoldStats {
+  int64_t holds = 0;
+  std::chrono::microseconds longest{0};
+  std::chrono::microseconds total{0};
 };
 
 }  // namespace outflow
