@@ -132,7 +132,6 @@ struct Daemon::Parts {
   std::unique_ptr<ImportService> imports;
   std::shared_ptr<ImportRunner> import_runner;
   std::shared_ptr<ReleaseRunner> release_runner;
-  std::shared_ptr<SegmentRefresher> segment_refresher;
   std::unique_ptr<ReleaseService> releases;
   std::unique_ptr<SegmentService> segments;
   std::shared_ptr<CampaignStartHandler> campaign_starter;
@@ -184,8 +183,10 @@ Status Daemon::Start() {
   p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
   p.import_runner = std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock);
   p.handlers.Register(std::string(kImportJobKind), p.import_runner);
-  p.segment_refresher = std::make_shared<SegmentRefresher>(p.store->segments(), clock);
-  p.handlers.Register(std::string(kSegmentRefreshKind), p.segment_refresher);
+  p.handlers.Register(std::string(kSegmentRefreshKind),
+                      std::make_shared<SegmentRefresher>(p.store->segments(), clock, /*fill_only=*/false));
+  p.handlers.Register(std::string(kSegmentFillKind),
+                      std::make_shared<SegmentRefresher>(p.store->segments(), clock, /*fill_only=*/true));
   p.release_runner = std::make_shared<ReleaseRunner>(p.store->releases(), clock);
   p.handlers.Register(std::string(kReleaseJobKind), p.release_runner);
   p.campaign_starter = std::make_shared<CampaignStartHandler>();
@@ -201,7 +202,6 @@ Status Daemon::Start() {
   p.imports = std::make_unique<ImportService>(p.store->imports(), *p.contacts, *p.jobs, clock,
                                               (fs::path(config_.data_dir) / "imports").string());
   p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock, p.jobs.get());
-  p.segment_refresher->SetJobs(p.jobs.get());
   p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
   p.release_runner->SetJobs(p.jobs.get());
   // The sender builds channel senders and compiles templates through the campaign
@@ -254,7 +254,6 @@ Status Daemon::Start() {
   }
   OUTFLOW_RETURN_IF_ERROR(RequeueUnfinishedImports(p.store->imports(), *p.jobs, clock));
   OUTFLOW_RETURN_IF_ERROR(p.releases->RequeueActive());
-  OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
   OUTFLOW_RETURN_IF_ERROR(p.campaigns->RequeueScheduled());
   // Before the engine: a start job that runs at once wakes a sender whose
   // limiters already know when the process started.

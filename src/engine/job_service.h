@@ -31,6 +31,11 @@ class JobService {
   // Validates all, then enqueues all in one transaction. `batch` names the array
   // in messages ("jobs"); empty for a single job.
   Result<std::vector<EnqueueResult>> Enqueue(std::span<const JobSpec> specs, std::string_view batch);
+  // Wakes the engine for jobs that a store inserted in a domain change's own
+  // transaction (not through Enqueue), the earliest due at `due_at`.
+  void NotifyInserted(Timestamp due_at) {
+    if (engine_ != nullptr) engine_->NotifyEnqueued(due_at);
+  }
   Result<Job> Get(JobId id) { return store_.Get(id); }
   Result<JobPage> List(const JobFilter& filter);
   Result<Job> Cancel(JobId id) { return store_.Cancel(id, clock_.Now()); }
