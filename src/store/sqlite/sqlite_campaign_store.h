@@ -36,6 +36,7 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<Campaign> SetState(CampaignId id, std::vector<CampaignState> from, CampaignState to, Timestamp now,
                             std::string error) override;
   Result<Campaign> Start(CampaignId id, Timestamp now) override;
+  Result<bool> ContinueFanOut(CampaignId id, Timestamp now) override;
   Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) override;
   Result<std::optional<Timestamp>> SetUnsubscribed(int64_t contact_id, bool unsubscribed, Timestamp now) override;
   Result<std::optional<Timestamp>> UnsubscribedAt(int64_t contact_id) override;
