@@ -3,7 +3,9 @@
 //
 // Who writes: all writes go through the one writer connection, held exclusively
 // while a WriterGuard lives; each store method takes it for one BEGIN IMMEDIATE
-// transaction. Another process holding the file's write lock makes a write wait
+// transaction. Waiting writers get it in the order they asked (FifoMutex), so a
+// long job done as a sequence of short transactions lets everything else in
+// between them. Another process holding the file's write lock makes a write wait
 // busy_timeout and then fail with Unavailable. Reads use a pool of at most
 // `readers` connections and never block the writer (WAL).
 // With synchronous=NORMAL a commit survives a process crash; a power loss may
@@ -35,6 +37,33 @@
 
 namespace outflow::sqlite {
 
+// A mutex that hands itself to its waiters in the order they came (a ticket
+// lock). std::mutex lets the thread that just unlocked take it again at once, so
+// a caller looping over short transactions (a chunked fill or fan-out) would keep
+// the writer from the engine's claims as surely as one long transaction
+// (measured: jobs 200 ms late with 48 ms holds). Lockable, for std::unique_lock.
+class FifoMutex {
+ public:
+  void lock() {
+    std::unique_lock l(mu_);
+    const uint64_t ticket = next_++;
+    turn_.wait(l, [&] { return serving_ == ticket; });
+  }
+  void unlock() {
+    {
+      std::lock_guard l(mu_);
+      ++serving_;
+    }
+    turn_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable turn_;
+  uint64_t next_ = 0;     // GUARDED_BY(mu_)
+  uint64_t serving_ = 0;  // GUARDED_BY(mu_)
+};
+
 class Database : public std::enable_shared_from_this<Database> {
  public:
   // Opens or creates the database at `path` and migrates it. Corruption for a file
@@ -64,7 +93,7 @@ class Database : public std::enable_shared_from_this<Database> {
 
    private:
     Database& db_;
-    std::unique_lock<std::mutex> lock_;
+    std::unique_lock<FifoMutex> lock_;
     Connection& conn_;
     std::chrono::steady_clock::time_point since_;
   };
@@ -98,7 +127,7 @@ class Database : public std::enable_shared_from_this<Database> {
   SqliteOptions options_;
   MigrationReport migration_report_;
 
-  std::mutex writer_mu_;
+  FifoMutex writer_mu_;                 // first come, first served
   std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_)
   void RecordHold(std::chrono::steady_clock::duration held);
   std::atomic<int64_t> holds_{0};
