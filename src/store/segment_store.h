@@ -94,7 +94,7 @@ class SegmentStore {
   virtual Result<int64_t> AddMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) = 0;
   virtual Result<int64_t> RemoveMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) = 0;
   // Starts a re-evaluation pass of a dynamic segment at `now` (for filters with
-  // relative times; one under way is continued instead) and runs its first chunk,
+  // relative times) from the first contact (one under way starts over) and runs its first chunk,
   // with `jobs_for`'s jobs, in one transaction. A static segment: nothing, done.
   // NotFound if the segment is gone (and no job is inserted).
   virtual Result<FillProgress> Refresh(SegmentId id, Timestamp now, const SegmentJobsFn& jobs_for = {}) = 0;

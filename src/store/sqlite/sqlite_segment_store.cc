@@ -308,10 +308,9 @@ Result<FillProgress> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now, co
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("refresh segment"));
   OUTFLOW_ASSIGN_OR_RETURN(Segment seg, GetOn(c, id));
   if (seg.kind != SegmentKind::kDynamic) return FillProgress{};
-  OUTFLOW_ASSIGN_OR_RETURN(
-      Stmt * start,
-      c.PrepareStatic(
-          "UPDATE segments SET fill_cursor = 0 WHERE id = ?1 AND fill_cursor IS NULL"));  // else: one is under way
+  // From the first contact, also when a pass is under way: the contacts it did were
+  // evaluated at an earlier time.
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * start, c.PrepareStatic("UPDATE segments SET fill_cursor = 0 WHERE id = ?1"));
   start->Bind(1, id.value());
   OUTFLOW_RETURN_IF_ERROR(c.Run(*start, "start a refresh"));
   const SegmentJobs jobs = jobs_for ? jobs_for(seg) : SegmentJobs{};
