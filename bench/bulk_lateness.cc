@@ -126,6 +126,35 @@ void Fill(SqliteStores& s, const std::string& name, int64_t contacts) {
   if (members != (contacts + 1) / 2) Fail("fill: " + std::to_string(members) + " members");
 }
 
+// `rows` new contacts committed as an import does, in batches of `batch` rows
+// (CommitBatch: one transaction each, with their dynamic segment joins).
+void Import(SqliteStores& s, const std::string& tag, int rows, int batch) {
+  outflow::Import im;
+  im.file_name = tag + ".csv";
+  im.file_path = "/nonexistent";
+  im = Must(s.imports().Create(im, Now()), "import");
+  Must(s.imports().SetState(im.id, ImportState::kQueued, ImportState::kValidating, Now()), "validating");
+  im.state = ImportState::kValidating;
+  Must(s.imports().SetValidated(im, Now()), "validated");
+  uint64_t offset = 0;
+  for (int done = 0; done < rows;) {
+    ImportBatch b;
+    b.start_offset = offset;
+    for (int i = 0; i < batch && done < rows; ++i, ++done) {
+      Contact c;
+      c.email = tag + "-" + std::to_string(done) + "@example.org";
+      c.tier = done % 2 == 0 ? "pro" : "free";
+      b.contacts.push_back(std::move(c));
+      b.contact_rows.push_back(done + 2);
+    }
+    b.rows_read = static_cast<int64_t>(b.contacts.size());
+    b.bytes_done = offset = offset + 100 * b.contacts.size();
+    b.next_line = done + 2;
+    b.last = done >= rows;
+    Must(s.imports().CommitBatch(im.id, b, ExistingPolicy::kUpdate, Now()).status(), "commit batch");
+  }
+}
+
 void FanOut(SqliteStores& s, const Fixture& f, const std::string& name, int64_t contacts) {
   Campaign c;
   c.name = name;
@@ -227,7 +256,7 @@ void BenchBulkLateness(const BulkLatenessConfig& cfg) {
   const std::string dir = cfg.tmp + "/outflow-bulkbench-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
   const Fixture f = Build(cfg, dir);
-  Series fill[2], fan[2];  // [0] chunked, [1] one transaction
+  Series fill[2], fan[2], imp[2];  // [0] chunked, [1] one transaction (import: 20,000-row batches)
   const char* modes[2] = {"chunked", "one transaction"};
   for (int run = 1; run <= cfg.runs; ++run) {
     for (int m = 0; m < 2; ++m) {
@@ -239,10 +268,17 @@ void BenchBulkLateness(const BulkLatenessConfig& cfg) {
       r = RunBeside(f, c, cfg.rate, [&](SqliteStores& s) { FanOut(s, f, "fan-out " + tag, cfg.contacts); });
       Print("fan-out", modes[m], run, r);
       fan[m].Add(r);
+      const int batch = m == 0 ? cfg.import_batch : 20'000;
+      r = RunBeside(f, c, cfg.rate, [&](SqliteStores& s) { Import(s, "import-" + tag, cfg.import_rows, batch); });
+      Print("import", m == 0 ? "batches" : "20,000 batches", run, r);
+      imp[m].Add(r);
     }
   }
   Summary("fill", fill[0], fill[1]);
   Summary("fan-out", fan[0], fan[1]);
+  std::printf("  (import: %d rows in batches of %d vs 20,000, %d dynamic segments kept by then)\n", cfg.import_rows,
+              cfg.import_batch, 2 * cfg.runs);
+  Summary("import", imp[0], imp[1]);
   if (!cfg.keep) std::filesystem::remove_all(dir);
 }
 

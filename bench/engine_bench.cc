@@ -903,6 +903,7 @@ void PrintMachine(const Config& cfg) {
       "       engine_bench pending-1m [--runs N]\n"
       "       engine_bench prune [--prune-rows N (10000000)] [--prune-chunk N (5000)]\n"
       "       engine_bench lateness-bulk [--bulk-contacts N (1000000)] [--bulk-rate N (2000)] [--bulk-chunk N]\n"
+      "                                   [--bulk-import-rows N (100000)] [--bulk-import-batch N (5000)]\n"
       "       engine_bench build-1m DIR\n"
       "       engine_bench open-1m DIR [--cold]\n"
       "options: --runs N (3) --enqueue-jobs N (200000) --dispatch-jobs N (200000) --workers N (2)\n"
@@ -969,6 +970,10 @@ int Main(int argc, char** argv) {
       cfg.bulk.rate = static_cast<int>(value());
     else if (a == "--bulk-chunk")
       cfg.bulk.chunk = static_cast<int>(value());
+    else if (a == "--bulk-import-rows")
+      cfg.bulk.import_rows = static_cast<int>(value());
+    else if (a == "--bulk-import-batch")
+      cfg.bulk.import_batch = static_cast<int>(value());
     else
       Usage();
   }
