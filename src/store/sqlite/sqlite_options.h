@@ -15,8 +15,8 @@ struct SqliteOptions {
   // Rows per transaction of the work that is chunked so that no store call holds the
   // writer for long (docs/segments.md, docs/campaigns.md): contacts evaluated per
   // chunk of a dynamic segment's fill or refresh, recipients per chunk of a fan-out.
-  int segment_fill_chunk = 20'000;
-  int fanout_chunk = 20'000;
+  int segment_fill_chunk = 5'000;
+  int fanout_chunk = 5'000;
 };
 
 // How long the one writer connection was held (sqlite::Database::WriterGuard).
@@ -24,6 +24,7 @@ struct WriterHoldStats {
   int64_t holds = 0;
   std::chrono::microseconds longest{0};
   std::chrono::microseconds total{0};
+  std::chrono::microseconds longest_checkpoint{0};  // of which the checkpointer's pass under the writer
 };
 
 }  // namespace outflow
