@@ -91,7 +91,13 @@ void Database::CheckpointLoop() {
       // left to chance); a read that lasts longer than OnCheckpointBusy allows
       // makes it return BUSY, and a later cycle tries again.
       WriterGuard w(*this);
+      const auto t0 = std::chrono::steady_clock::now();
       sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+      const int64_t us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      int64_t seen = longest_checkpoint_us_.load(std::memory_order_relaxed);
+      while (us > seen && !longest_checkpoint_us_.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
+      }
     }
     last_cycle = std::chrono::steady_clock::now();
     lk.lock();
@@ -109,13 +115,14 @@ void Database::RecordHold(std::chrono::steady_clock::duration held) {
 
 WriterHoldStats Database::writer_stats() const {
   return {holds_.load(), std::chrono::microseconds(longest_hold_us_.load()),
-          std::chrono::microseconds(total_hold_us_.load())};
+          std::chrono::microseconds(total_hold_us_.load()), std::chrono::microseconds(longest_checkpoint_us_.load())};
 }
 
 void Database::ResetWriterStats() {
   holds_ = 0;
   longest_hold_us_ = 0;
   total_hold_us_ = 0;
+  longest_checkpoint_us_ = 0;
 }
 
 int Database::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }

@@ -133,6 +133,7 @@ class Database : public std::enable_shared_from_this<Database> {
   std::atomic<int64_t> holds_{0};
   std::atomic<int64_t> longest_hold_us_{0};
   std::atomic<int64_t> total_hold_us_{0};
+  std::atomic<int64_t> longest_checkpoint_us_{0};  // the checkpointer's RESTART pass, under the writer
 
   // The background checkpointer (see the file comment).
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
