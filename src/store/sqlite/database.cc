@@ -104,6 +104,23 @@ void Database::CheckpointLoop() {
   }
 }
 
+std::unique_lock<std::mutex> Database::AcquireWriter() {
+  writer_waiters_.fetch_add(1);
+  std::unique_lock lock(writer_mu_);
+  writer_waiters_.fetch_sub(1);
+  writer_grants_.fetch_add(1);
+  return lock;
+}
+
+Database::WriterGuard Database::PoliteWriter() {
+  if (writer_waiters_.load() > 0) {
+    // Let a waiter take the writer before us: it is granted within a wake-up.
+    const uint64_t granted = writer_grants_.load();
+    while (writer_grants_.load() == granted && writer_waiters_.load() > 0) std::this_thread::yield();
+  }
+  return WriterGuard(*this);
+}
+
 void Database::RecordHold(std::chrono::steady_clock::duration held) {
   const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(held).count();
   holds_.fetch_add(1, std::memory_order_relaxed);

@@ -781,7 +781,7 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
 }
 
 Result<bool> SqliteCampaignStore::ContinueFanOut(CampaignId id, Timestamp now) {
-  auto writer = db_->Writer();
+  auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("fan out"));

@@ -302,7 +302,7 @@ Result<int64_t> SqliteSegmentStore::RemoveMembers(SegmentId id, std::span<const 
 }
 
 Result<FillProgress> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now, const SegmentJobsFn& jobs_for) {
-  auto writer = db_->Writer();
+  auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("refresh segment"));
@@ -321,7 +321,7 @@ Result<FillProgress> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now, co
 }
 
 Result<FillProgress> SqliteSegmentStore::FillChunk(SegmentId id, Timestamp now) {
-  auto writer = db_->Writer();
+  auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("fill segment"));
