@@ -545,7 +545,7 @@ Status CheckSegmentsFilled(Connection& c, const Campaign& cur) {
   std::string ids = SegmentList(cur);
   if (cur.audience.exclude_segment) ids += "," + std::to_string(*cur.audience.exclude_segment);
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT id, name FROM segments WHERE id IN (" + ids +
-                                               ") AND filled_at IS NULL ORDER BY id LIMIT 1"));
+                                               ") AND kind = 'dynamic' AND filled_at IS NULL ORDER BY id LIMIT 1"));
   const int rc = s->Step();
   std::string filling =
       rc == SQLITE_ROW ? "segment " + std::to_string(s->Int(0)) + " (" + std::string(s->Text(1)) + ")" : std::string();

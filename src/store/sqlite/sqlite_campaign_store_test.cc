@@ -655,5 +655,37 @@ TEST_F(ChunkedFanOutTest, CancellingStopsTheFanOut) {
   EXPECT_EQ(c.counts.pending, 0);
 }
 
+// Only a dynamic segment fills: a static one an import makes is ready at once
+// (it was once left looking "filling", and its campaigns waited for ever).
+TEST_F(ChunkedFanOutTest, AStaticSegmentAnImportMadeIsAnAudienceAtOnce) {
+  Import im;
+  im.file_name = "webinar.csv";
+  im.file_path = "/nonexistent";
+  ASSERT_OK_AND_ASSIGN(Import created, stores_->imports().Create(im, kT0));
+  ASSERT_OK(stores_->imports().SetState(created.id, ImportState::kQueued, ImportState::kValidating, kT0));
+  created.state = ImportState::kValidating;
+  ASSERT_OK(stores_->imports().SetValidated(created, kT0));
+  ImportBatch b;
+  Contact c;
+  c.email = "i@x.io";
+  b.contacts = {c};
+  b.contact_rows = {2};
+  b.contact_segments = {"Webinar"};
+  b.rows_read = 1;
+  b.last = true;
+  ASSERT_OK(stores_->imports().CommitBatch(created.id, b, ExistingPolicy::kUpdate, kT0).status());
+  ASSERT_OK_AND_ASSIGN(std::optional<Segment> webinar, stores_->segments().FindByName("Webinar"));
+  ASSERT_TRUE(webinar.has_value());
+  EXPECT_FALSE(webinar->filling);
+  Campaign camp = NewCampaign(Account(Channel::kEmail).id, CampaignState::kDraft);
+  Campaign to_webinar = camp;
+  to_webinar.audience.segments = {webinar->id.value()};
+  to_webinar.state = CampaignState::kScheduled;
+  to_webinar.name = "to the webinar";
+  ASSERT_OK_AND_ASSIGN(Campaign scheduled, stores_->campaigns().CreateCampaign(to_webinar, kT0));
+  ASSERT_OK_AND_ASSIGN(Campaign started, stores_->campaigns().Start(scheduled.id, kT0));
+  EXPECT_EQ(started.counts.total, 1);
+}
+
 }  // namespace
 }  // namespace outflow
