@@ -142,7 +142,7 @@ inline void LoadContacts(SqliteStores& s, SegmentId segment, int64_t n,
 
 // A new static segment named `name`.
 inline Segment StaticSegment(SqliteStores& s, const std::string& name, Timestamp now) {
-  Segment seg{SegmentId(), name, SegmentKind::kStatic, std::nullopt, 0, {}, {}};
+  Segment seg{SegmentId(), name, SegmentKind::kStatic, std::nullopt, 0, false, false, {}, {}};
   return OrDie(s.segments().Create(seg, now), "create segment");
 }
 

@@ -8,6 +8,12 @@
 //                                       # --cold first evicts the file from the page cache
 //   engine_bench pending-1m [--runs N]  # build-1m once in a temp dir, then open-1m N times warm
 //                                       # and N times --cold, each in a child process (own RSS)
+//   engine_bench lateness-bulk [--bulk-contacts N] [--bulk-rate N] [--bulk-chunk N]
+//                          # job lateness and the longest writer hold while a dynamic segment
+//                          # over N contacts (1,000,000) is filled and a campaign to them fans
+//                          # out, chunked (--bulk-chunk, default SqliteOptions') vs in one
+//                          # transaction, alternating in each run; jobs due at --bulk-rate/s
+//                          # (2,000). See bench/bulk_lateness.h.
 //   engine_bench prune [--prune-rows N] [--prune-chunk N]
 //                          # N finished jobs (10,000,000), finished 60..31 days ago, written by
 //                          # one SQL statement; then JobStore::Prune(now - 30 d, chunk (5,000))
@@ -58,6 +64,7 @@
 #include "base/log.h"
 #include "base/status.h"
 #include "base/time.h"
+#include "bulk_lateness.h"
 #include "domain/job.h"
 #include "engine/engine.h"
 #include "engine/handler.h"
@@ -197,6 +204,7 @@ struct Config {
   bool keep = false;
   int64_t prune_rows = 10'000'000;
   int prune_chunk = 5000;
+  BulkLatenessConfig bulk;
 };
 
 class TempDir {
@@ -894,6 +902,8 @@ void PrintMachine(const Config& cfg) {
       "usage: engine_bench [enqueue|dispatch|lateness|lateness-live|all] [--runs N] [options]\n"
       "       engine_bench pending-1m [--runs N]\n"
       "       engine_bench prune [--prune-rows N (10000000)] [--prune-chunk N (5000)]\n"
+      "       engine_bench lateness-bulk [--bulk-contacts N (1000000)] [--bulk-rate N (2000)] [--bulk-chunk N]\n"
+      "                                   [--bulk-import-rows N (100000)] [--bulk-import-batch N (5000)]\n"
       "       engine_bench build-1m DIR\n"
       "       engine_bench open-1m DIR [--cold]\n"
       "options: --runs N (3) --enqueue-jobs N (200000) --dispatch-jobs N (200000) --workers N (2)\n"
@@ -954,13 +964,23 @@ int Main(int argc, char** argv) {
       cfg.prune_rows = value();
     else if (a == "--prune-chunk")
       cfg.prune_chunk = static_cast<int>(value());
+    else if (a == "--bulk-contacts")
+      cfg.bulk.contacts = value();
+    else if (a == "--bulk-rate")
+      cfg.bulk.rate = static_cast<int>(value());
+    else if (a == "--bulk-chunk")
+      cfg.bulk.chunk = static_cast<int>(value());
+    else if (a == "--bulk-import-rows")
+      cfg.bulk.import_rows = static_cast<int>(value());
+    else if (a == "--bulk-import-batch")
+      cfg.bulk.import_batch = static_cast<int>(value());
     else
       Usage();
   }
   if (cfg.rate < 100 || 1'000'000 % cfg.rate != 0) Die("--rate must be >= 100 and divide 1,000,000");
 
   if (cmd != "enqueue" && cmd != "dispatch" && cmd != "lateness" && cmd != "lateness-live" && cmd != "pending-1m" &&
-      cmd != "prune" && cmd != "all") {
+      cmd != "prune" && cmd != "lateness-bulk" && cmd != "all") {
     Usage();
   }
   PrintMachine(cfg);
@@ -977,6 +997,11 @@ int Main(int argc, char** argv) {
     BenchPending1m(cfg);
   } else if (cmd == "prune") {
     BenchPrune(cfg);
+  } else if (cmd == "lateness-bulk") {
+    cfg.bulk.runs = cfg.runs;
+    cfg.bulk.tmp = cfg.tmp;
+    cfg.bulk.keep = cfg.keep;
+    BenchBulkLateness(cfg.bulk);
   } else if (cmd == "all") {
     BenchEnqueue(cfg);
     BenchDispatch(cfg);

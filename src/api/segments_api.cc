@@ -14,8 +14,13 @@ namespace json = boost::json;
 namespace {
 
 json::value SegmentToJson(const Segment& s) {
-  json::object o{{"id", s.id.value()}, {"name", s.name}, {"kind", SegmentKindName(s.kind)},
-                 {"member_count", s.member_count}};
+  json::object o{{"id", s.id.value()},
+                 {"name", s.name},
+                 {"kind", SegmentKindName(s.kind)},
+                 {"member_count", s.member_count},
+                 {"state", s.filling      ? "filling"
+                           : s.refreshing ? "refreshing"
+                                          : "ready"}};
   o["filter"] = s.filter ? FilterToJson(*s.filter) : json::value(nullptr);
   o["created_at"] = FormatRfc3339(s.created_at);
   o["updated_at"] = FormatRfc3339(s.updated_at);

@@ -134,7 +134,6 @@ struct Daemon::Parts {
   std::unique_ptr<ImportService> imports;
   std::shared_ptr<ImportRunner> import_runner;
   std::shared_ptr<ReleaseRunner> release_runner;
-  std::shared_ptr<SegmentRefresher> segment_refresher;
   std::unique_ptr<ReleaseService> releases;
   std::unique_ptr<SegmentService> segments;
   std::shared_ptr<CampaignStartHandler> campaign_starter;
@@ -188,8 +187,10 @@ Status Daemon::Start() {
   p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
   p.import_runner = std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock);
   p.handlers.Register(std::string(kImportJobKind), p.import_runner);
-  p.segment_refresher = std::make_shared<SegmentRefresher>(p.store->segments(), clock);
-  p.handlers.Register(std::string(kSegmentRefreshKind), p.segment_refresher);
+  p.handlers.Register(std::string(kSegmentRefreshKind),
+                      std::make_shared<SegmentRefresher>(p.store->segments(), clock, /*fill_only=*/false));
+  p.handlers.Register(std::string(kSegmentFillKind),
+                      std::make_shared<SegmentRefresher>(p.store->segments(), clock, /*fill_only=*/true));
   p.release_runner = std::make_shared<ReleaseRunner>(p.store->releases(), clock);
   p.handlers.Register(std::string(kReleaseJobKind), p.release_runner);
   p.campaign_starter = std::make_shared<CampaignStartHandler>();
@@ -205,7 +206,6 @@ Status Daemon::Start() {
   p.imports = std::make_unique<ImportService>(p.store->imports(), *p.contacts, *p.jobs, clock,
                                               (fs::path(config_.data_dir) / "imports").string());
   p.segments = std::make_unique<SegmentService>(p.store->segments(), *p.contacts, clock, p.jobs.get());
-  p.segment_refresher->SetJobs(p.jobs.get());
   p.releases = std::make_unique<ReleaseService>(p.store->releases(), *p.jobs, clock);
   // The sender builds channel senders and compiles templates through the campaign
   // service, which in turn wakes the sender and hears from it (SendListener).
@@ -262,10 +262,10 @@ Status Daemon::Start() {
     p.campaigns->SetPublicUrl(url);
     p.links->SetPublicUrl(url);
   }
-  // Imports, release plans and scheduled campaigns need no sweep: each is stored
-  // with its job in one transaction. A campaign's completion is not (the outbox
-  // reports a drained source after its own commit), so that one is swept.
-  OUTFLOW_RETURN_IF_ERROR(p.segments->RequeueRefreshes());
+  // Imports, release plans, scheduled campaigns and segment fills and refreshes need
+  // no sweep: each is stored with its job in one transaction. A campaign's
+  // completion is not (the outbox reports a drained source after its own commit),
+  // so that one is swept.
   OUTFLOW_RETURN_IF_ERROR(p.campaigns->CompleteDrained());
   // Before the engine: a start job that runs at once wakes a sender whose
   // limiters already know when the process started.

@@ -432,7 +432,10 @@ RunResult CampaignService::RunStart(CampaignId id) {
     return got.status().code() == Code::kNotFound ? RunResult::Done() : RunResult::Retry(got.status().message());
   }
   Campaign& c = *got;
-  if (c.state != CampaignState::kScheduled) return RunResult::Done();  // paused, cancelled, or started already
+  if (c.state != CampaignState::kScheduled) {
+    // Started already: a rerun after a crash finishes the fan-out it began.
+    return c.started_at ? FanOutRest(c) : RunResult::Done();  // else paused or cancelled before starting
+  }
   const Timestamp now = clock_.Now();
   const Timestamp due = StartDue(c);
   if (now < due) return RunResult::Retry("not due yet", due);
@@ -460,15 +463,32 @@ RunResult CampaignService::RunStart(CampaignId id) {
   Result<Campaign> started = store_.Start(id, clock_.Now());
   if (!started.ok()) {
     if (started.status().code() == Code::kConflict) return RunResult::Done();  // paused or cancelled meanwhile
+    if (started.status().code() == Code::kFailedPrecondition) {                // a segment is still filling
+      return RunResult::Retry(started.status().message(), clock_.Now() + kWaitForFill);
+    }
     return RunResult::Retry(started.status().message());
   }
   log::Info("campaign started", {{"campaign", id.value()},
                                  {"state", CampaignStateName(started->state)},
-                                 {"recipients", started->counts.total},
-                                 {"pending", started->counts.pending},
-                                 {"skipped", started->counts.skipped},
                                  {"late_ms", static_cast<int64_t>((now - due).count() / 1000)}});
-  if (started->state == CampaignState::kProcessing && sender_ != nullptr) sender_->Wake(started->account);
+  return FanOutRest(*started);
+}
+
+RunResult CampaignService::FanOutRest(const Campaign& c) {
+  if (c.state == CampaignState::kProcessing && sender_ != nullptr) sender_->Wake(c.account);
+  for (bool done = false; !done;) {  // one short transaction a chunk: the writer is free between them
+    Result<bool> step = store_.ContinueFanOut(c.id, clock_.Now());
+    if (!step.ok()) return RunResult::Retry(step.status().message());  // resumes at the committed cursor
+    done = *step;
+    if (sender_ != nullptr) sender_->Wake(c.account);
+  }
+  Result<Campaign> out = store_.GetCampaign(c.id);
+  if (!out.ok()) return RunResult::Done();  // the fan-out is over; only the log line is lost
+  log::Info("campaign fanned out", {{"campaign", c.id.value()},
+                                    {"state", CampaignStateName(out->state)},
+                                    {"recipients", out->counts.total},
+                                    {"pending", out->counts.pending},
+                                    {"skipped", out->counts.skipped}});
   return RunResult::Done();
 }
 

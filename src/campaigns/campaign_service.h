@@ -15,8 +15,12 @@
 //                  or segment is InvalidArgument / NotFound naming the field.
 //   start job   -> fails the campaign as missed when it runs later than its
 //                  missed_after_seconds; verifies the account's credentials (a
-//                  rejection fails the campaign with one clear message); freezes the
-//                  audience into the outbox (Start) and wakes the account's send loop.
+//                  rejection fails the campaign with one clear message); waits
+//                  (retries every kWaitForFill) while an audience segment is still
+//                  filling; freezes the audience into the outbox in chunks (Start,
+//                  then ContinueFanOut: a short transaction each), waking the
+//                  account's send loop as they commit. Rerun after a crash, it
+//                  finishes the fan-out from its committed cursor.
 //   pause       -> scheduled | processing -> paused; sending stops within ~batch_time.
 //   resume      -> paused -> processing (started before) or scheduled (with a new
 //                  start job due at once, or at its time if still ahead).
@@ -122,12 +126,16 @@ class CampaignService final : public SendListener {
 
   // The body of the `campaign.start` job.
   RunResult RunStart(CampaignId id);
+  // A start job waits this long before trying again while a segment is filling.
+  static constexpr std::chrono::seconds kWaitForFill{2};
 
  private:
   // The start job of a campaign as the store writes it; `made` receives a copy.
   CampaignStore::JobFn StartJob(std::optional<JobSpec>& made) const;
   // After a campaign and its start job committed: wakes the engine, logs.
   void Scheduled(const Campaign& c, const std::optional<JobSpec>& start_job);
+  // Runs a started campaign's fan-out to its end, a chunk a transaction, waking the sender.
+  RunResult FanOutRest(const Campaign& c);
   // Schedule, with "in the past" judged against `now`.
   Result<Campaign> ScheduleAt(CampaignId id, Timestamp now);
   Result<std::set<std::string, std::less<>>> KnownFields();

@@ -18,8 +18,28 @@ JobSpec SegmentRefreshJob(SegmentId id, Timestamp now) {
   return spec;
 }
 
+JobSpec SegmentFillJob(SegmentId id, Timestamp now) {
+  JobSpec spec;
+  spec.kind = std::string(kSegmentFillKind);
+  spec.due_at = now;
+  spec.max_attempts = 100;  // store trouble retries; a dead fill leaves the segment filling
+  spec.idempotency_key = "segment-fill-" + std::to_string(id.value()) + "-" + std::to_string(ToMicros(now));
+  spec.payload = boost::json::serialize(boost::json::object{{"segment_id", id.value()}});
+  return spec;
+}
+
+SegmentJobs JobsFor(const Segment& segment, Timestamp now) {
+  SegmentJobs jobs;
+  jobs.fill = SegmentFillJob(segment.id, now);
+  if (segment.filter && UsesRelativeTime(*segment.filter)) jobs.refresh = SegmentRefreshJob(segment.id, now);
+  return jobs;
+}
+
 std::string SegmentRefresher::Description() const {
-  return "re-evaluates a dynamic segment whose filter uses relative times, hourly (payload: {\"segment_id\": N})";
+  return fill_only_ ? "finishes a dynamic segment's fill or refresh, a chunk of contacts a transaction "
+                      "(payload: {\"segment_id\": N})"
+                    : "re-evaluates a dynamic segment whose filter uses relative times, hourly "
+                      "(payload: {\"segment_id\": N})";
 }
 
 RunResult SegmentRefresher::Run(const Job& job) {
@@ -27,30 +47,35 @@ RunResult SegmentRefresher::Run(const Job& job) {
   boost::json::value v = boost::json::parse(job.payload, ec);
   if (ec || !v.is_object() || !v.as_object().contains("segment_id")) return RunResult::Fail("payload: no segment_id");
   SegmentId id(v.at("segment_id").to_number<int64_t>());
-  Result<std::pair<int64_t, int64_t>> r = store_.Refresh(id, clock_.Now());
-  if (!r.ok()) {
-    if (r.status().code() == Code::kNotFound) return RunResult::Done();  // deleted: the chain ends
-    return RunResult::Retry(r.status().message());
-  }
-  if (r->first + r->second > 0) {
-    log::Info("segment refreshed", {{"segment", id.value()}, {"joined", r->first}, {"left", r->second}});
-  }
-  JobSpec next = SegmentRefreshJob(id, clock_.Now());
-  Result<std::vector<EnqueueResult>> q = jobs_->Enqueue(std::span(&next, 1), "");
-  return q.ok() ? RunResult::Done() : RunResult::Retry(q.status().message());
-}
-
-Status SegmentService::RequeueRefreshes() {
-  if (jobs_ == nullptr) return Status::Ok();
-  OUTFLOW_ASSIGN_OR_RETURN(auto all, store_.List());
-  std::vector<JobSpec> specs;
-  for (const Segment& s : all) {
-    if (s.kind == SegmentKind::kDynamic && s.filter && UsesRelativeTime(*s.filter)) {
-      specs.push_back(SegmentRefreshJob(s.id, clock_.Now()));
+  FillProgress sum;
+  if (!fill_only_) {
+    // The next hour's job is stored with the start of this pass: no gap for a crash.
+    const Timestamp now = clock_.Now();
+    Result<FillProgress> first = store_.Refresh(id, now, [now](const Segment& s) {
+      SegmentJobs jobs;
+      if (s.filter && UsesRelativeTime(*s.filter)) jobs.refresh = SegmentRefreshJob(s.id, now);
+      return jobs;  // no fill job: this job runs the pass itself, and is rerun after a crash
+    });
+    if (!first.ok()) {
+      if (first.status().code() == Code::kNotFound) return RunResult::Done();  // deleted: the chain ends
+      return RunResult::Retry(first.status().message());
     }
+    sum = *first;
   }
-  if (specs.empty()) return Status::Ok();
-  return jobs_->Enqueue(specs, "segments").status();
+  while (!sum.done || fill_only_) {
+    Result<FillProgress> p = store_.FillChunk(id, clock_.Now());
+    if (!p.ok()) {
+      if (p.status().code() == Code::kNotFound) return RunResult::Done();
+      return RunResult::Retry(p.status().message());
+    }
+    sum = {sum.joined + p->joined, sum.left + p->left, p->done};
+    if (p->done) break;
+  }
+  if (sum.joined + sum.left > 0) {
+    log::Info(fill_only_ ? "segment filled" : "segment refreshed",
+              {{"segment", id.value()}, {"joined", sum.joined}, {"left", sum.left}});
+  }
+  return RunResult::Done();
 }
 
 Result<Segment> SegmentService::Create(Segment segment) {
@@ -62,11 +87,16 @@ Result<Segment> SegmentService::Create(Segment segment) {
   } else if (segment.filter) {
     return Status::InvalidArgument("filter: a static segment has no filter (its members are added by hand)");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Segment created, store_.Create(segment, clock_.Now()));
-  if (jobs_ != nullptr && created.filter && UsesRelativeTime(*created.filter)) {
-    JobSpec refresh = SegmentRefreshJob(created.id, clock_.Now());
-    OUTFLOW_RETURN_IF_ERROR(jobs_->Enqueue(std::span(&refresh, 1), "").status());
+  const Timestamp now = clock_.Now();
+  if (jobs_ == nullptr) {
+    OUTFLOW_ASSIGN_OR_RETURN(Segment created, store_.Create(segment, now));
+    if (!created.filling) return created;
+    OUTFLOW_RETURN_IF_ERROR(FillToEnd(store_, created.id, now).status());
+    return store_.Get(created.id);
   }
+  OUTFLOW_ASSIGN_OR_RETURN(Segment created,
+                           store_.Create(segment, now, [now](const Segment& s) { return JobsFor(s, now); }));
+  if (created.kind == SegmentKind::kDynamic) jobs_->NotifyInserted(now);  // a job may be due at once
   return created;
 }
 

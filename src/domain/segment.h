@@ -49,6 +49,11 @@ struct Segment {
   SegmentKind kind = SegmentKind::kStatic;
   std::optional<Filter> filter;  // dynamic only
   int64_t member_count = 0;
+  // Dynamic only. filling: the first pass over the contacts has not finished, so
+  // the members are incomplete (campaigns wait for it). refreshing: a re-evaluation
+  // pass is under way (each member is as of the pass or as of its last write).
+  bool filling = false;
+  bool refreshing = false;
   Timestamp created_at;
   Timestamp updated_at;
 };

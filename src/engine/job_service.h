@@ -35,6 +35,11 @@ class JobService {
   // store/sqlite/job_rows.h): counts them as enqueued and wakes the engine if one
   // falls due earlier than it expected. Call after that transaction committed.
   void Stored(std::span<const JobSpec> specs);
+  // Wakes the engine for jobs that a store inserted in a domain change's own
+  // transaction (not through Enqueue), the earliest due at `due_at`.
+  void NotifyInserted(Timestamp due_at) {
+    if (engine_ != nullptr) engine_->NotifyEnqueued(due_at);
+  }
   Result<Job> Get(JobId id) { return store_.Get(id); }
   Result<JobPage> List(const JobFilter& filter);
   Result<Job> Cancel(JobId id) { return store_.Cancel(id, clock_.Now()); }

@@ -24,9 +24,11 @@ inline constexpr std::string_view kImportJobKind = "import.process";
 // Rows per committed batch. Measured (bench/import_bench.py, 1M rows, every row
 // joining a static segment): 5,000: 180k rows/s; 10,000: 191k; 20,000: 197k (215k
 // with the contact text bound without copies); 40,000: 194k and 178 MB RSS. A batch
-// holds the SQLite writer for its commit (~80 ms at 20,000), which other writers
-// (campaign claims, API writes) wait for.
-inline constexpr int kImportBatchRows = 20000;
+// holds the SQLite writer for its commit (~80 ms at 20,000, longer when rows join
+// dynamic segments), which other writers (job claims, API writes) wait for: 5,000
+// keeps it near the ~50 ms that every store call is held to (issue 10; engine_bench
+// lateness-bulk, docs/benchmarks.md), for ~9% of the import's rate.
+inline constexpr int kImportBatchRows = 5000;
 
 class ImportService {
  public:

@@ -1,17 +1,29 @@
 // CampaignStore: sending accounts, templates, campaigns and the recipient ledger.
 //
 // Contract:
-// - Start is one transaction: it moves a scheduled campaign to processing and
-//   freezes its audience into the outbox (OutboxStore): one queued message per
-//   live contact in any audience segment and not in the exclusion segment, with
-//   the address for the account's channel; messages with no address, to an
-//   unsubscribed contact or to an address already taken by an earlier contact are
-//   skipped with the reason. A campaign with no recipients fails ("no recipients").
+// - The fan-out freezes a campaign's audience into the outbox (OutboxStore): one
+//   queued message per live contact in any audience segment and not in the
+//   exclusion segment, with the address for the account's channel; messages with
+//   no address, to an unsubscribed contact or to an address already taken by an
+//   earlier contact (lower id) are skipped with the reason. It runs in chunks in
+//   contact id order, each one short transaction that inserts the chunk's
+//   messages, adds them to the source's counts and commits the cursor (so the
+//   counts are right at every commit, and a crash resumes at the cursor with no
+//   recipient twice). The audience is the contacts up to the highest id when the
+//   fan-out starts, each as it is when its chunk runs.
+// - Start moves a scheduled campaign to processing and runs the first chunk, in
+//   one transaction; ContinueFanOut runs the next ones until it returns true. It
+//   refuses with FailedPrecondition while an audience or exclusion segment is
+//   still filling (SegmentStore: its members are incomplete); the caller retries
+//   later. Messages of the chunks committed are sent while later ones are made.
+//   After the last chunk, a campaign with no recipients fails ("no recipients"),
+//   one with nothing pending completes; a cancelled campaign's fan-out stops.
 // - A campaign's messages are one outbox source (kind campaign, its id), whose
 //   counts are the campaign's. SetState moves the source with the campaign in the
 //   same transaction: processing makes it active (claimed), paused and failed
 //   pause it, cancelled cancels its queued messages.
-// - CompleteIfDone completes a processing campaign with nothing pending.
+// - CompleteIfDone completes a processing campaign whose fan-out is over with
+//   nothing pending.
 // - RetryFailed puts failed messages back to queued and a completed or failed
 //   campaign back to processing, in one transaction.
 // - SetUnsubscribed stamps the contact and skips all its queued messages, of every
@@ -89,7 +101,9 @@ class CampaignStore {
   virtual Result<Campaign> Schedule(CampaignId id, std::vector<CampaignState> from, const JobFn& start_job,
                                     Timestamp now) = 0;
   virtual Result<Campaign> Start(CampaignId id, Timestamp now) = 0;
-  // A processing campaign with nothing pending or sending completes (e.g. one resumed
+  // The next chunk of the campaign's fan-out; true when none is under way any more.
+  virtual Result<bool> ContinueFanOut(CampaignId id, Timestamp now) = 0;
+  // A processing campaign whose fan-out is over, with nothing pending or sending, completes (e.g. one resumed
   // after its last entries were recorded while it was paused); any other is left as
   // it is. Returns the campaign.
   virtual Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) = 0;

@@ -91,11 +91,55 @@ void Database::CheckpointLoop() {
       // left to chance); a read that lasts longer than OnCheckpointBusy allows
       // makes it return BUSY, and a later cycle tries again.
       WriterGuard w(*this);
+      const auto t0 = std::chrono::steady_clock::now();
       sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &done);
+      const int64_t us =
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count();
+      int64_t seen = longest_checkpoint_us_.load(std::memory_order_relaxed);
+      while (us > seen && !longest_checkpoint_us_.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
+      }
     }
     last_cycle = std::chrono::steady_clock::now();
     lk.lock();
   }
+}
+
+std::unique_lock<std::mutex> Database::AcquireWriter() {
+  writer_waiters_.fetch_add(1);
+  std::unique_lock lock(writer_mu_);
+  writer_waiters_.fetch_sub(1);
+  writer_grants_.fetch_add(1);
+  return lock;
+}
+
+Database::WriterGuard Database::PoliteWriter() {
+  if (writer_waiters_.load() > 0) {
+    // Let a waiter take the writer before us: it is granted within a wake-up.
+    const uint64_t granted = writer_grants_.load();
+    while (writer_grants_.load() == granted && writer_waiters_.load() > 0) std::this_thread::yield();
+  }
+  return WriterGuard(*this);
+}
+
+void Database::RecordHold(std::chrono::steady_clock::duration held) {
+  const int64_t us = std::chrono::duration_cast<std::chrono::microseconds>(held).count();
+  holds_.fetch_add(1, std::memory_order_relaxed);
+  total_hold_us_.fetch_add(us, std::memory_order_relaxed);
+  int64_t seen = longest_hold_us_.load(std::memory_order_relaxed);
+  while (us > seen && !longest_hold_us_.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
+  }
+}
+
+WriterHoldStats Database::writer_stats() const {
+  return {holds_.load(), std::chrono::microseconds(longest_hold_us_.load()),
+          std::chrono::microseconds(total_hold_us_.load()), std::chrono::microseconds(longest_checkpoint_us_.load())};
+}
+
+void Database::ResetWriterStats() {
+  holds_ = 0;
+  longest_hold_us_ = 0;
+  total_hold_us_ = 0;
+  longest_checkpoint_us_ = 0;
 }
 
 int Database::LatestSchemaVersion() { return sqlite::LatestSchemaVersion(); }

@@ -420,6 +420,33 @@ FROM campaigns c, (SELECT CAST((julianday('now') - 2440587.5) * 86400000000.0 AS
 WHERE c.state = 'scheduled'
 ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 )sql"},
+      // Long work in short transactions (docs/segments.md "Fills", docs/campaigns.md
+      // "Fan-out"): a dynamic segment's pass over the contacts and a campaign's
+      // fan-out keep their cursor in their row, committed with each chunk.
+      {12, "chunked_fills", R"sql(
+ALTER TABLE segments ADD COLUMN fill_cursor INTEGER;  -- a pass is under way: the last contact id it handled
+ALTER TABLE segments ADD COLUMN filled_at INTEGER;    -- the first fill's end; NULL: still filling
+UPDATE segments SET filled_at = updated_at;
+ALTER TABLE campaigns ADD COLUMN fanout_cursor INTEGER;  -- a fan-out is under way: the last contact id done
+ALTER TABLE campaigns ADD COLUMN fanout_end INTEGER;     -- the highest contact id when it started
+-- The first contact per address of a fan-out whose addresses may repeat (phone
+-- numbers), kept while the fan-out runs and deleted in chunks when it ends.
+CREATE TABLE fanout_addresses (
+  campaign_id INTEGER NOT NULL,
+  address     TEXT    NOT NULL,
+  contact_id  INTEGER NOT NULL,
+  PRIMARY KEY (campaign_id, address)
+) WITHOUT ROWID;
+-- Refresh jobs are now chained in the transaction that starts each refresh; give
+-- every dynamic segment one now, so a chain that a crash broke before this
+-- version resumes (the handler ends the chain for filters without relative times).
+INSERT INTO jobs(kind, state, due_at, attempts, max_attempts, idempotency_key, payload, created_at, updated_at)
+SELECT 'segment.refresh', 'ready', CAST(unixepoch() AS INTEGER) * 1000000, 0, 10,
+       'segment-refresh-' || id || '-migration-12', '{"segment_id":' || id || '}',
+       CAST(unixepoch() AS INTEGER) * 1000000, CAST(unixepoch() AS INTEGER) * 1000000
+FROM segments WHERE kind = 'dynamic'
+ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
+)sql"},
   };
   return kMigrations;
 }

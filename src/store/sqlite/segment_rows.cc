@@ -93,8 +93,10 @@ Result<std::pair<std::optional<SegmentId>, bool>> EnsureStaticSegment(Connection
   }
   s->Reset();
   if (rc != SQLITE_DONE) return c.Error(rc, "find segment");
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.PrepareStatic(
-      "INSERT INTO segments(name, kind, created_at, updated_at) VALUES(?1, 'static', ?2, ?2)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * ins,
+      c.PrepareStatic(
+          "INSERT INTO segments(name, kind, created_at, updated_at, filled_at) VALUES(?1, 'static', ?2, ?2, ?2)"));
   ins->Bind(1, std::string_view(name));
   ins->Bind(2, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "create segment"));

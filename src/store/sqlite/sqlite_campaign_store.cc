@@ -565,10 +565,11 @@ Result<Campaign> SqliteCampaignStore::Schedule(CampaignId id, std::vector<Campai
 namespace {
 
 // For a campaign sent at a local time in each contact's zone: the instant of that
-// wall time in every zone of the audience (a contact without one: the campaign's),
-// by the point rule (time/local_day.h), and never before `now`, in
-// temp.fanout_zone_times for the fan-out's INSERT to join.
-Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs, Timestamp now) {
+// wall time in every zone of the chunk's contacts (a contact without one: the
+// campaign's), by the point rule (time/local_day.h), and never before `now`, in
+// temp.fanout_zone_times for the chunk's INSERT to join.
+Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs, int64_t lo, int64_t hi,
+                     Timestamp now) {
   OUTFLOW_RETURN_IF_ERROR(c.Exec(
       "CREATE TEMP TABLE IF NOT EXISTS fanout_zone_times(zone TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;"
       "DELETE FROM temp.fanout_zone_times"));
@@ -577,11 +578,14 @@ Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs
       c.Prepare(
           "SELECT DISTINCT coalesce(c.time_zone, '') FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
           "WHERE m.segment_id IN (" +
-          segs + ") AND c.status = 'live'"));
-  OUTFLOW_ASSIGN_OR_RETURN(
-      std::vector<std::string> names,
-      sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
-                                    [](const Stmt& r) -> Result<std::string> { return std::string(r.Text(0)); }));
+          segs + ") AND m.contact_id > ?1 AND m.contact_id <= ?2 AND c.status = 'live'"));
+  zones->Bind(1, lo);
+  zones->Bind(2, hi);
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                           sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
+                                                         [](const Stmt& r) -> Result<std::string> {
+                                                           return std::string(r.Text(0));
+                                                         }));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * put, c.Prepare("INSERT INTO temp.fanout_zone_times(zone, at) VALUES(?1, ?2)"));
   for (const std::string& zone : names) {
     Result<Timestamp> at = ParseLocalDateTime(zone.empty() ? cur.time_zone : zone, *cur.local_send_at, "send_at");
@@ -594,12 +598,113 @@ Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs
   return Status::Ok();
 }
 
-// The campaign's audience frozen into the outbox: one message per live contact in any
-// audience segment and not in the exclusion, with the account channel's address.
-// Two INSERTs (skipped, then queued) so that their counts come from changes()
-// instead of a scan of a million rows; a contact in several segments is one
-// message (the unique source index, ON CONFLICT DO NOTHING).
-Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now) {
+// The audience segments as an SQL list of integers read back from our own column.
+std::string SegmentList(const Campaign& cur) {
+  std::string segs;
+  for (size_t i = 0; i < cur.audience.segments.size(); ++i) {
+    if (i) segs += ',';
+    segs += std::to_string(cur.audience.segments[i]);
+  }
+  return segs.empty() ? "NULL" : segs;
+}
+
+// FailedPrecondition when an audience or exclusion segment has not finished its
+// first fill: its members are incomplete (store/segment_store.h).
+Status CheckSegmentsFilled(Connection& c, const Campaign& cur) {
+  std::string ids = SegmentList(cur);
+  if (cur.audience.exclude_segment) ids += "," + std::to_string(*cur.audience.exclude_segment);
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("SELECT id, name FROM segments WHERE id IN (" + ids +
+                                               ") AND kind = 'dynamic' AND filled_at IS NULL ORDER BY id LIMIT 1"));
+  const int rc = s->Step();
+  std::string filling =
+      rc == SQLITE_ROW ? "segment " + std::to_string(s->Int(0)) + " (" + std::string(s->Text(1)) + ")" : std::string();
+  s->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.Error(rc, "check segments");
+  if (!filling.empty()) return Status::FailedPrecondition(filling + " is still filling; the campaign starts after it");
+  return Status::Ok();
+}
+
+// Where a fan-out stands: (cursor, end]; cursor nullopt when none is under way.
+struct FanOutRow {
+  std::optional<int64_t> cursor;
+  int64_t end = 0;
+};
+
+Result<FanOutRow> ReadFanOut(Connection& c, CampaignId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT fanout_cursor, fanout_end FROM campaigns WHERE id = ?1"));
+  s->Bind(1, id.value());
+  const int rc = s->Step();
+  FanOutRow row;
+  if (rc == SQLITE_ROW) row = {s->OptInt(0), s->OptInt(1).value_or(0)};
+  s->Reset();
+  if (rc == SQLITE_DONE) return Status::NotFound("campaign " + std::to_string(id.value()) + " does not exist");
+  if (rc != SQLITE_ROW) return c.Error(rc, "read fan-out");
+  return row;
+}
+
+Status WriteFanOut(Connection& c, CampaignId id, std::optional<int64_t> cursor) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("UPDATE campaigns SET fanout_cursor = ?2 WHERE id = ?1"));
+  s->Bind(1, id.value());
+  if (cursor)
+    s->Bind(2, *cursor);
+  else
+    s->BindNull(2);
+  return c.Run(*s, "record fan-out progress");
+}
+
+// The end of the next chunk after `cursor`: at most `limit` members of each
+// audience segment, and never past `end`.
+Result<int64_t> NextChunkEnd(Connection& c, const Campaign& cur, int64_t cursor, int64_t end, int limit) {
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.PrepareStatic(
+          "SELECT contact_id FROM segment_members WHERE segment_id = ?1 AND contact_id > ?2 ORDER BY contact_id "
+          "LIMIT 1 OFFSET ?3"));
+  int64_t hi = end;
+  for (int64_t seg : cur.audience.segments) {
+    s->Bind(1, seg);
+    s->Bind(2, cursor);
+    s->Bind(3, limit - 1);
+    const int rc = s->Step();
+    if (rc == SQLITE_ROW) hi = std::min(hi, s->Int(0));
+    s->Reset();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.Error(rc, "find the next chunk");
+  }
+  return hi;
+}
+
+// Phone numbers and the like are not unique among contacts: the first contact with
+// an address gets the message, later ones are skipped. fanout_addresses keeps the
+// first contact per address across the chunks (ascending contact ids). Returns how
+// many of the chunk's queued messages were skipped.
+Result<int64_t> SkipDuplicateAddresses(Connection& c, CampaignId id, int64_t lo, int64_t hi) {
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * first,
+      c.PrepareStatic("INSERT INTO fanout_addresses(campaign_id, address, contact_id) "
+                      "SELECT ?1, address, min(contact_id) FROM messages INDEXED BY messages_by_source "
+                      "WHERE source_kind = 'campaign' AND source_id = ?1 AND contact_id > ?2 AND contact_id <= ?3 AND "
+                      "state = 'queued' GROUP BY address ON CONFLICT DO NOTHING"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * skip,
+      c.PrepareStatic(
+          "UPDATE messages SET state = 'skipped', reason = 'duplicate address' WHERE source_kind = 'campaign' AND "
+          "source_id = ?1 AND contact_id > ?2 AND contact_id <= ?3 AND state = 'queued' AND contact_id <> "
+          "(SELECT a.contact_id FROM fanout_addresses a WHERE a.campaign_id = ?1 AND a.address = messages.address)"));
+  for (Stmt* s : {first, skip}) {
+    s->Bind(1, id.value());
+    s->Bind(2, lo);
+    s->Bind(3, hi);
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "skip duplicate addresses"));
+  }
+  return static_cast<int64_t>(c.Changes());
+}
+
+// Freezes the audience members in (lo, hi] into the outbox: one message per live
+// contact in any audience segment and not in the exclusion, with the account
+// channel's address. Two INSERTs (skipped, then queued) so that their counts come
+// from changes(); a contact in several segments is one message (the unique source
+// index, ON CONFLICT DO NOTHING). The counts are added to the source.
+Status FanOutRange(Connection& c, const Campaign& cur, Channel channel, int64_t lo, int64_t hi, Timestamp now) {
   // The address each channel sends to (fixed names only: no user text in the SQL).
   std::string addr;
   std::string missing;
@@ -619,16 +724,11 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
       missing = "no address";
       break;
   }
-  std::string segs;
-  for (size_t i = 0; i < cur.audience.segments.size(); ++i) {
-    if (i) segs += ',';
-    segs += std::to_string(cur.audience.segments[i]);  // integers read back from our own column
-  }
-  if (segs.empty()) segs = "NULL";
+  const std::string segs = SegmentList(cur);
   const std::string no_address = "coalesce(" + addr + ", '') = ''";
   std::string send_at = "?2";
   if (cur.local_send_at) {
-    OUTFLOW_RETURN_IF_ERROR(FillZoneTimes(c, cur, segs, now));
+    OUTFLOW_RETURN_IF_ERROR(FillZoneTimes(c, cur, segs, lo, hi, now));
     send_at = "coalesce((SELECT at FROM temp.fanout_zone_times z WHERE z.zone = coalesce(c.time_zone, '')), ?2)";
   }
   auto insert = [&](bool skipped) -> Result<int64_t> {
@@ -642,7 +742,7 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
                  : std::string("'queued', ?6, NULL, ?2, ?2 ")) +
         "FROM segment_members m JOIN contacts c ON c.id = m.contact_id "
         "WHERE m.segment_id IN (" +
-        segs + ") AND c.status = 'live' AND " +
+        segs + ") AND m.contact_id > ?8 AND m.contact_id <= ?9 AND c.status = 'live' AND " +
         (skipped ? "(c.unsubscribed_at IS NOT NULL OR " + no_address + ")"
                  : "c.unsubscribed_at IS NULL AND NOT " + no_address);
     if (cur.audience.exclude_segment) {
@@ -657,31 +757,79 @@ Status FanOut(Connection& c, const Campaign& cur, Channel channel, Timestamp now
     ins->Bind(5, DefaultPriority(SourceKind::kCampaign));
     ins->Bind(6, cur.max_attempts);
     if (cur.audience.exclude_segment) ins->Bind(7, *cur.audience.exclude_segment);
+    ins->Bind(8, lo);
+    ins->Bind(9, hi);
     OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "freeze the audience"));
     return static_cast<int64_t>(c.Changes());
   };
   sqlite::SourceDelta d;
   OUTFLOW_ASSIGN_OR_RETURN(d.skipped, insert(true));
   OUTFLOW_ASSIGN_OR_RETURN(d.pending, insert(false));
-  if (channel != Channel::kEmail && d.pending > 0) {
-    // Emails are unique among contacts; phone numbers and the like are not: the
-    // first contact with an address gets the message, later ones are skipped.
-    OUTFLOW_ASSIGN_OR_RETURN(
-        Stmt * dup,
-        c.Prepare(
-            "UPDATE messages SET state = 'skipped', reason = 'duplicate address' WHERE id IN (SELECT id FROM ("
-            "SELECT id, row_number() OVER (PARTITION BY address ORDER BY contact_id) AS n FROM messages "
-            "INDEXED BY messages_by_source WHERE source_kind = 'campaign' AND source_id = ?1 AND state = 'queued') "
-            "WHERE n > 1)"));
-    dup->Bind(1, cur.id.value());
-    OUTFLOW_RETURN_IF_ERROR(c.Run(*dup, "skip duplicate addresses"));
-    d.pending -= c.Changes();
-    d.skipped += c.Changes();
+  if (channel != Channel::kEmail && d.pending > 0) {  // emails are unique among contacts
+    OUTFLOW_ASSIGN_OR_RETURN(int64_t dups, SkipDuplicateAddresses(c, cur.id, lo, hi));
+    d.pending -= dups;
+    d.skipped += dups;
   }
   d.total = d.pending + d.skipped;
+  if (d.empty()) return Status::Ok();
   return sqlite::AddSourceCounts(c, cur.account, {SourceKind::kCampaign, cur.id.value()},
                                  DefaultPriority(SourceKind::kCampaign), d, now)
       .status();
+}
+
+// After the last chunk: forgets up to `limit` of the fan-out's first-address rows.
+// True when none are left.
+Result<bool> ForgetAddresses(Connection& c, CampaignId id, int limit) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s,
+                           c.PrepareStatic("DELETE FROM fanout_addresses WHERE campaign_id = ?1 AND address IN "
+                                           "(SELECT address FROM fanout_addresses WHERE campaign_id = ?1 LIMIT ?2)"));
+  s->Bind(1, id.value());
+  s->Bind(2, limit);
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "forget fan-out addresses"));
+  return c.Changes() < limit;
+}
+
+// A processing campaign whose fan-out ended: failed with no recipients, completed
+// with nothing pending.
+Status FinishFanOut(Connection& c, CampaignId id, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
+  if (out.state != CampaignState::kProcessing) return Status::Ok();
+  if (out.counts.total == 0) {
+    return SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kFailed, now,
+                      "no recipients: the audience has no live contacts")
+        .status();
+  }
+  if (out.counts.pending == 0) {
+    return SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}).status();
+  }
+  return Status::Ok();
+}
+
+// One transaction's share of a fan-out: the next chunk of at most `limit` members
+// per audience segment (none once the campaign is cancelled), then, after the
+// last, the clean-up of at most `limit` address rows and the campaign's end
+// state. Returns true when the fan-out is over.
+Result<bool> FanOutStep(Connection& c, CampaignId id, int limit, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(FanOutRow row, ReadFanOut(c, id));
+  if (!row.cursor) return true;
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
+  int64_t cursor = *row.cursor;
+  if (cur.state == CampaignState::kCancelled) cursor = row.end;  // nothing more to send
+  if (cursor < row.end) {
+    OUTFLOW_ASSIGN_OR_RETURN(SendingAccount account, GetAccountOn(c, cur.account));
+    OUTFLOW_ASSIGN_OR_RETURN(int64_t hi, NextChunkEnd(c, cur, cursor, row.end, limit));
+    OUTFLOW_RETURN_IF_ERROR(FanOutRange(c, cur, account.channel, cursor, hi, now));
+    cursor = hi;
+  }
+  std::optional<int64_t> next = cursor;
+  if (cursor >= row.end) {
+    OUTFLOW_ASSIGN_OR_RETURN(bool forgotten, ForgetAddresses(c, id, limit));
+    if (forgotten) next.reset();
+  }
+  OUTFLOW_RETURN_IF_ERROR(WriteFanOut(c, id, next));
+  if (next) return false;
+  OUTFLOW_RETURN_IF_ERROR(FinishFanOut(c, id, now));
+  return true;
 }
 
 }  // namespace
@@ -691,19 +839,33 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("start campaign"));
-  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur,
-                           SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
-  OUTFLOW_ASSIGN_OR_RETURN(SendingAccount account, GetAccountOn(c, cur.account));
-  OUTFLOW_RETURN_IF_ERROR(FanOut(c, cur, account.channel, now));
+  OUTFLOW_ASSIGN_OR_RETURN(Campaign cur, GetCampaignOn(c, id));
+  if (cur.state == CampaignState::kScheduled) OUTFLOW_RETURN_IF_ERROR(CheckSegmentsFilled(c, cur));
+  OUTFLOW_ASSIGN_OR_RETURN(cur, SetStateOn(c, id, {CampaignState::kScheduled}, CampaignState::kProcessing, now, {}));
+  // The source exists from the start, so that a pause before any message follows it.
+  OUTFLOW_RETURN_IF_ERROR(sqlite::AddSourceCounts(c, cur.account, {SourceKind::kCampaign, id.value()},
+                                                  DefaultPriority(SourceKind::kCampaign), {}, now)
+                              .status());
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, c.PrepareStatic(
+                    "UPDATE campaigns SET fanout_cursor = 0, fanout_end = (SELECT coalesce(max(id), 0) FROM contacts) "
+                    "WHERE id = ?1"));
+  s->Bind(1, id.value());
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "start fan-out"));
+  OUTFLOW_RETURN_IF_ERROR(FanOutStep(c, id, db_->options().fanout_chunk, now).status());
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
-  if (out.counts.total == 0) {
-    OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kFailed, now,
-                                             "no recipients: the audience has no live contacts"));
-  } else if (out.counts.pending == 0) {
-    OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}));
-  }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("start campaign"));
   return out;
+}
+
+Result<bool> SqliteCampaignStore::ContinueFanOut(CampaignId id, Timestamp now) {
+  auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("fan out"));
+  OUTFLOW_ASSIGN_OR_RETURN(bool done, FanOutStep(c, id, db_->options().fanout_chunk, now));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("fan out"));
+  return done;
 }
 
 Result<Campaign> SqliteCampaignStore::CompleteIfDone(CampaignId id, Timestamp now) {
@@ -712,8 +874,10 @@ Result<Campaign> SqliteCampaignStore::CompleteIfDone(CampaignId id, Timestamp no
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("complete campaign"));
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
+  OUTFLOW_ASSIGN_OR_RETURN(FanOutRow fanout, ReadFanOut(c, id));
   // counts.pending includes `sending`; the outbox keeps it in step with the messages.
-  if (out.state == CampaignState::kProcessing && out.counts.pending == 0) {
+  // A campaign still fanning out has more to come (its last step completes it).
+  if (out.state == CampaignState::kProcessing && out.counts.pending == 0 && !fanout.cursor) {
     OUTFLOW_ASSIGN_OR_RETURN(out, SetStateOn(c, id, {CampaignState::kProcessing}, CampaignState::kCompleted, now, {}));
   }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("complete campaign"));

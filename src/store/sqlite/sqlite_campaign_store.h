@@ -39,6 +39,7 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<Campaign> Schedule(CampaignId id, std::vector<CampaignState> from, const JobFn& start_job,
                             Timestamp now) override;
   Result<Campaign> Start(CampaignId id, Timestamp now) override;
+  Result<bool> ContinueFanOut(CampaignId id, Timestamp now) override;
   Result<Campaign> CompleteIfDone(CampaignId id, Timestamp now) override;
   Result<std::optional<Timestamp>> SetUnsubscribed(int64_t contact_id, bool unsubscribed, Timestamp now) override;
   Result<std::optional<Timestamp>> UnsubscribedAt(int64_t contact_id) override;

@@ -311,7 +311,7 @@ Status ClaimResumePoint(Connection& c, ImportId id, const ImportBatch& b, Timest
 }  // namespace
 
 Result<Import> SqliteImportStore::CommitBatch(ImportId id, const ImportBatch& b, ExistingPolicy policy, Timestamp now) {
-  auto writer = db_->Writer();
+  auto writer = db_->PoliteWriter();  // one batch of a long import: waiting writers first
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("commit import batch"));

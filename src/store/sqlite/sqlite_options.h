@@ -1,6 +1,9 @@
 // Options of the embedded SQLite database, shared by every store over one file.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
 namespace outflow {
 
 struct SqliteOptions {
@@ -9,6 +12,19 @@ struct SqliteOptions {
   int writer_cache_kib = 32 * 1024;
   int reader_cache_kib = 8 * 1024;
   int readers = 4;  // reader connections at most; more concurrent reads wait
+  // Rows per transaction of the work that is chunked so that no store call holds the
+  // writer for long (docs/segments.md, docs/campaigns.md): contacts evaluated per
+  // chunk of a dynamic segment's fill or refresh, recipients per chunk of a fan-out.
+  int segment_fill_chunk = 5'000;
+  int fanout_chunk = 5'000;
+};
+
+// How long the one writer connection was held (sqlite::Database::WriterGuard).
+struct WriterHoldStats {
+  int64_t holds = 0;
+  std::chrono::microseconds longest{0};
+  std::chrono::microseconds total{0};
+  std::chrono::microseconds longest_checkpoint{0};  // of which the checkpointer's pass under the writer
 };
 
 }  // namespace outflow

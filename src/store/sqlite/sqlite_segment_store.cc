@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 
 #include "codec/filter_json.h"
 #include "store/sqlite/contact_rows.h"
 #include "store/sqlite/database.h"
+#include "store/sqlite/job_rows.h"
 #include "store/sqlite/segment_rows.h"
 
 namespace outflow {
@@ -17,7 +19,7 @@ using sqlite::Transaction;
 namespace {
 
 constexpr const char* kSelect =
-    "SELECT id, name, kind, filter, member_count, created_at, updated_at FROM segments ";
+    "SELECT id, name, kind, filter, member_count, created_at, updated_at, fill_cursor, filled_at FROM segments ";
 
 Result<Segment> ReadSegment(const Stmt& s) {
   Segment seg;
@@ -33,6 +35,8 @@ Result<Segment> ReadSegment(const Stmt& s) {
   seg.member_count = s.Int(4);
   seg.created_at = FromMicros(s.Int(5));
   seg.updated_at = FromMicros(s.Int(6));
+  seg.filling = seg.kind == SegmentKind::kDynamic && s.IsNull(8);
+  seg.refreshing = !seg.filling && !s.IsNull(7);
   return seg;
 }
 
@@ -54,11 +58,27 @@ Result<std::optional<Segment>> QueryOne(Connection& c, const std::string& where,
   return out;
 }
 
-// The live contacts `filter` matches at `now`, ascending id: a scan of them all.
-Result<std::vector<ContactId>> MatchingLiveContacts(Connection& c, const Filter& filter, Timestamp now) {
+Result<Segment> GetOn(Connection& c, SegmentId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(auto seg, QueryOne(c, "WHERE id = ?1", [&](Stmt& s) { s.Bind(1, id.value()); }));
+  if (!seg) return Status::NotFound("segment " + std::to_string(id.value()) + " does not exist");
+  return *seg;
+}
+
+// One chunk of a pass: the live contacts in the next id range, matched against the filter.
+struct ChunkScan {
+  std::vector<ContactId> want;  // ascending
+  int64_t hi = 0;               // the range is (cursor, hi]
+  bool last = false;            // the range runs to the end of the contacts
+};
+
+Result<ChunkScan> ScanChunk(Connection& c, const Filter& filter, int64_t cursor, int limit, Timestamp now) {
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * scan, c.Prepare("SELECT " + std::string(sqlite::kContactColumns) +
-                                                  " FROM contacts WHERE status = 'live' ORDER BY id"));
-  std::vector<ContactId> out;  // streamed: only the matching ids are kept
+                                                  " FROM contacts WHERE id > ?1 AND status = 'live' ORDER BY id "
+                                                  "LIMIT ?2"));
+  scan->Bind(1, cursor);
+  scan->Bind(2, limit);
+  ChunkScan out;
+  int rows = 0;
   int rc;
   while ((rc = scan->Step()) == SQLITE_ROW) {
     Result<Contact> contact = sqlite::ReadContact(*scan);
@@ -66,17 +86,81 @@ Result<std::vector<ContactId>> MatchingLiveContacts(Connection& c, const Filter&
       scan->Reset();
       return contact.status();
     }
-    if (Matches(filter, *contact, now)) out.push_back(contact->id);
+    ++rows;
+    out.hi = contact->id.value();
+    if (Matches(filter, *contact, now)) out.want.push_back(contact->id);
   }
   scan->Reset();
   if (rc != SQLITE_DONE) return c.Error(rc, "scan live contacts");
+  out.last = rows < limit;
+  if (out.last) out.hi = std::numeric_limits<int64_t>::max();
   return out;
 }
 
-Result<Segment> GetOn(Connection& c, SegmentId id) {
-  OUTFLOW_ASSIGN_OR_RETURN(auto seg, QueryOne(c, "WHERE id = ?1", [&](Stmt& s) { s.Bind(1, id.value()); }));
-  if (!seg) return Status::NotFound("segment " + std::to_string(id.value()) + " does not exist");
-  return *seg;
+Result<std::vector<ContactId>> MembersIn(Connection& c, SegmentId id, int64_t lo, int64_t hi) {
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * m,
+      c.PrepareStatic(
+          "SELECT contact_id FROM segment_members WHERE segment_id = ?1 AND contact_id > ?2 AND contact_id <= ?3 "
+          "ORDER BY contact_id"));
+  m->Bind(1, id.value());
+  m->Bind(2, lo);
+  m->Bind(3, hi);
+  return sqlite::ReadRows<ContactId>(c, *m, "read members",
+                                     [](const Stmt& r) -> Result<ContactId> { return ContactId(r.Int(0)); });
+}
+
+// Runs the chunk after `cursor` and commits its progress to the segment row.
+Result<FillProgress> RunChunk(Connection& c, const Segment& seg, int64_t cursor, int limit, Timestamp now) {
+  OUTFLOW_ASSIGN_OR_RETURN(ChunkScan scan, ScanChunk(c, *seg.filter, cursor, limit, now));
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<ContactId> have, MembersIn(c, seg.id, cursor, scan.hi));
+  std::vector<ContactId> joins, leaves;
+  std::set_difference(scan.want.begin(), scan.want.end(), have.begin(), have.end(), std::back_inserter(joins));
+  std::set_difference(have.begin(), have.end(), scan.want.begin(), scan.want.end(), std::back_inserter(leaves));
+  sqlite::CountDeltas deltas;
+  for (ContactId x : joins) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, seg.id, x, true, now, &deltas).status());
+  for (ContactId x : leaves) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, seg.id, x, false, now, &deltas).status());
+  OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * u,
+      c.PrepareStatic(
+          "UPDATE segments SET fill_cursor = ?2, filled_at = CASE WHEN ?2 IS NULL THEN coalesce(filled_at, ?3) "
+          "ELSE filled_at END WHERE id = ?1"));
+  u->Bind(1, seg.id.value());
+  if (scan.last)
+    u->BindNull(2);
+  else
+    u->Bind(2, scan.hi);
+  u->Bind(3, ToMicros(now));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*u, "record fill progress"));
+  return FillProgress{static_cast<int64_t>(joins.size()), static_cast<int64_t>(leaves.size()), scan.last};
+}
+
+// The pass's cursor (nullopt: no pass pending).
+Result<std::optional<int64_t>> PassCursor(Connection& c, SegmentId id) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT fill_cursor FROM segments WHERE id = ?1"));
+  s->Bind(1, id.value());
+  const int rc = s->Step();
+  std::optional<int64_t> cursor = rc == SQLITE_ROW ? s->OptInt(0) : std::nullopt;
+  s->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return c.Error(rc, "read fill cursor");
+  return cursor;
+}
+
+// The next chunk of the pending pass, if any; inserts the fill job when the pass goes on.
+Result<FillProgress> ContinuePass(Connection& c, const Segment& seg, int limit, Timestamp now,
+                                  const SegmentJobs& jobs) {
+  if (seg.kind != SegmentKind::kDynamic) return FillProgress{};
+  OUTFLOW_ASSIGN_OR_RETURN(std::optional<int64_t> cursor, PassCursor(c, seg.id));
+  if (!cursor) return FillProgress{};
+  OUTFLOW_ASSIGN_OR_RETURN(FillProgress p, RunChunk(c, seg, *cursor, limit, now));
+  if (!p.done && jobs.fill) OUTFLOW_RETURN_IF_ERROR(sqlite::InsertJobs(c, std::span(&*jobs.fill, 1), now).status());
+  return p;
+}
+
+Status InsertRefreshJob(Connection& c, const SegmentJobs& jobs, Timestamp now) {
+  if (!jobs.refresh) return Status::Ok();
+  return sqlite::InsertJobs(c, std::span(&*jobs.refresh, 1), now).status();
 }
 
 }  // namespace
@@ -86,7 +170,7 @@ SqliteSegmentStore::SqliteSegmentStore(std::shared_ptr<sqlite::Database> db,
     : db_(std::move(db)), segments_(std::move(segments)) {}
 SqliteSegmentStore::~SqliteSegmentStore() = default;
 
-Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now) {
+Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now, const SegmentJobsFn& jobs_for) {
   auto writer = db_->Writer();
   Connection& c = *writer;
   Transaction tx(c);
@@ -98,23 +182,23 @@ Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now
     return Status::Conflict("name: a segment named '" + segment.name + "' exists (segment " +
                             std::to_string(existing->id.value()) + ")");
   }
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * ins, c.Prepare(
-      "INSERT INTO segments(name, kind, filter, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?4)"));
+  // A dynamic segment starts its first pass at cursor 0; a static one is ready.
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * ins,
+      c.Prepare(
+          "INSERT INTO segments(name, kind, filter, created_at, updated_at, fill_cursor, filled_at) "
+          "VALUES(?1, ?2, ?3, ?4, ?4, CASE WHEN ?2 = 'dynamic' THEN 0 END, CASE WHEN ?2 = 'static' THEN ?4 END)"));
   ins->Bind(1, std::string_view(segment.name));
   ins->Bind(2, SegmentKindName(segment.kind));
   if (segment.filter) ins->Bind(3, std::string_view(boost::json::serialize(FilterToJson(*segment.filter))));
   else ins->BindNull(3);
   ins->Bind(4, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "create segment"));
-  SegmentId id(c.LastInsertRowId());
-  if (segment.kind == SegmentKind::kDynamic) {
-    // Populate from every live contact, in this transaction.
-    OUTFLOW_ASSIGN_OR_RETURN(std::vector<ContactId> members, MatchingLiveContacts(c, *segment.filter, now));
-    sqlite::CountDeltas deltas;
-    for (ContactId m : members) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, m, true, now, &deltas).status());
-    OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
-  }
-  OUTFLOW_ASSIGN_OR_RETURN(Segment out, GetOn(c, id));
+  OUTFLOW_ASSIGN_OR_RETURN(Segment created, GetOn(c, SegmentId(c.LastInsertRowId())));
+  const SegmentJobs jobs = jobs_for ? jobs_for(created) : SegmentJobs{};
+  OUTFLOW_RETURN_IF_ERROR(ContinuePass(c, created, db_->options().segment_fill_chunk, now, jobs).status());
+  OUTFLOW_RETURN_IF_ERROR(InsertRefreshJob(c, jobs, now));
+  OUTFLOW_ASSIGN_OR_RETURN(Segment out, GetOn(c, created.id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create segment"));
   segments_->Invalidate();
   return out;
@@ -217,30 +301,34 @@ Result<int64_t> SqliteSegmentStore::RemoveMembers(SegmentId id, std::span<const 
   return ChangeStaticMembers(*db_, id, contacts, false, now);
 }
 
-Result<std::pair<int64_t, int64_t>> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now) {
-  auto writer = db_->Writer();
+Result<FillProgress> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now, const SegmentJobsFn& jobs_for) {
+  auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("refresh segment"));
   OUTFLOW_ASSIGN_OR_RETURN(Segment seg, GetOn(c, id));
-  if (seg.kind != SegmentKind::kDynamic) return std::make_pair(int64_t{0}, int64_t{0});
-  OUTFLOW_ASSIGN_OR_RETURN(std::vector<ContactId> want, MatchingLiveContacts(c, *seg.filter, now));
-  int rc;
-  std::vector<ContactId> have;
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * m, c.Prepare("SELECT contact_id FROM segment_members WHERE segment_id = ?1 ORDER BY contact_id"));
-  m->Bind(1, id.value());
-  while ((rc = m->Step()) == SQLITE_ROW) have.push_back(ContactId(m->Int(0)));
-  m->Reset();
-  if (rc != SQLITE_DONE) return c.Error(rc, "refresh segment");
-  std::vector<ContactId> joins, leaves;
-  std::set_difference(want.begin(), want.end(), have.begin(), have.end(), std::back_inserter(joins));
-  std::set_difference(have.begin(), have.end(), want.begin(), want.end(), std::back_inserter(leaves));
-  sqlite::CountDeltas deltas;
-  for (ContactId x : joins) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, x, true, now, &deltas).status());
-  for (ContactId x : leaves) OUTFLOW_RETURN_IF_ERROR(sqlite::SetMember(c, id, x, false, now, &deltas).status());
-  OUTFLOW_RETURN_IF_ERROR(sqlite::FlushCounts(c, deltas));
+  if (seg.kind != SegmentKind::kDynamic) return FillProgress{};
+  // From the first contact, also when a pass is under way: the contacts it did were
+  // evaluated at an earlier time.
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * start, c.PrepareStatic("UPDATE segments SET fill_cursor = 0 WHERE id = ?1"));
+  start->Bind(1, id.value());
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*start, "start a refresh"));
+  const SegmentJobs jobs = jobs_for ? jobs_for(seg) : SegmentJobs{};
+  OUTFLOW_ASSIGN_OR_RETURN(FillProgress p, ContinuePass(c, seg, db_->options().segment_fill_chunk, now, jobs));
+  OUTFLOW_RETURN_IF_ERROR(InsertRefreshJob(c, jobs, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("refresh segment"));
-  return std::make_pair(static_cast<int64_t>(joins.size()), static_cast<int64_t>(leaves.size()));
+  return p;
+}
+
+Result<FillProgress> SqliteSegmentStore::FillChunk(SegmentId id, Timestamp now) {
+  auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("fill segment"));
+  OUTFLOW_ASSIGN_OR_RETURN(Segment seg, GetOn(c, id));
+  OUTFLOW_ASSIGN_OR_RETURN(FillProgress p, ContinuePass(c, seg, db_->options().segment_fill_chunk, now, {}));
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("fill segment"));
+  return p;
 }
 
 Result<std::vector<SegmentId>> SqliteSegmentStore::SegmentsOf(ContactId contact) {

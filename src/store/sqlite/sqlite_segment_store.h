@@ -1,6 +1,7 @@
 // SqliteSegmentStore: the SegmentStore over the embedded SQLite database,
 // sharing its writer and its dynamic segment cache with the contact and import
-// stores (which keep memberships in step on every contact write). Thread-safe.
+// stores (which keep memberships in step on every contact write). Passes run in
+// chunks of SqliteOptions::segment_fill_chunk contacts. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -19,7 +20,7 @@ class SqliteSegmentStore final : public SegmentStore {
   SqliteSegmentStore(std::shared_ptr<sqlite::Database> db, std::shared_ptr<sqlite::DynamicSegments> segments);
   ~SqliteSegmentStore() override;
 
-  Result<Segment> Create(const Segment& segment, Timestamp now) override;
+  Result<Segment> Create(const Segment& segment, Timestamp now, const SegmentJobsFn& jobs_for = {}) override;
   Result<Segment> Get(SegmentId id) override;
   Result<std::optional<Segment>> FindByName(std::string_view name) override;
   Result<std::vector<Segment>> List() override;
@@ -28,7 +29,8 @@ class SqliteSegmentStore final : public SegmentStore {
   Result<int64_t> AddMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) override;
   Result<int64_t> RemoveMembers(SegmentId id, std::span<const ContactId> contacts, Timestamp now) override;
   Result<std::vector<SegmentId>> SegmentsOf(ContactId contact) override;
-  Result<std::pair<int64_t, int64_t>> Refresh(SegmentId id, Timestamp now) override;
+  Result<FillProgress> Refresh(SegmentId id, Timestamp now, const SegmentJobsFn& jobs_for = {}) override;
+  Result<FillProgress> FillChunk(SegmentId id, Timestamp now) override;
   Result<std::vector<MembershipEvent>> Events(int64_t after_id, int limit) override;
 
  private:

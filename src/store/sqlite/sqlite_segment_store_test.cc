@@ -2,12 +2,26 @@
 
 #include <gtest/gtest.h>
 
+#include "store/segment_store_conformance.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
 namespace outflow {
 namespace {
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, SegmentStoreConformance,
+                         ::testing::Values(SegmentStoreFactory{
+                             "sqlite", 3,
+                             [](const std::string& dir, int chunk, Timestamp now) -> Result<SegmentStores> {
+                               SqliteOptions o;
+                               o.segment_fill_chunk = chunk;
+                               auto s = SqliteStores::Open(dir + "/outflow.db", o, now);
+                               if (!s.ok()) return s.status();
+                               std::shared_ptr<SqliteStores> owner = std::move(s).value();
+                               return SegmentStores{owner, &owner->segments(), &owner->contacts(), &owner->jobs()};
+                             }}),
+                         [](const ::testing::TestParamInfo<SegmentStoreFactory>& p) { return p.param.name; });
 
 const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
 
@@ -46,84 +60,6 @@ class SegmentStoreTest : public ::testing::Test {
   std::unique_ptr<SqliteStores> stores_;
 };
 
-TEST_F(SegmentStoreTest, DynamicMembershipFollowsEveryContactWrite) {
-  ASSERT_OK_AND_ASSIGN(Contact a, stores_->contacts().Create(Person("a@x.io", "pro"), kT0));
-  ASSERT_OK_AND_ASSIGN(Contact b, stores_->contacts().Create(Person("b@x.io", "free"), kT0));
-  Segment pro{SegmentId(), "Pro", SegmentKind::kDynamic, TierIs("pro"), 0, {}, {}};
-  ASSERT_OK_AND_ASSIGN(Segment seg, stores_->segments().Create(pro, kT0));
-  EXPECT_EQ(seg.member_count, 1) << "populated from the existing contacts";
-  // update: b joins, a leaves
-  ASSERT_OK(stores_->contacts().Update(b.id, [](Contact& c) { c.tier = "pro"; return Status::Ok(); }, kT0));
-  ASSERT_OK(stores_->contacts().Update(a.id, [](Contact& c) { c.tier = "free"; return Status::Ok(); }, kT0));
-  // create and upsert: c joins; an upsert of b that keeps it pro changes nothing
-  ASSERT_OK_AND_ASSIGN(Contact c, stores_->contacts().Create(Person("c@x.io", "PRO"), kT0));
-  std::vector<Contact> batch = {Person("b@x.io", "pro"), Person("d@x.io", "pro")};
-  ASSERT_OK(stores_->contacts().UpsertBatch(batch, ExistingPolicy::kUpdate, kT0));
-  // staged contacts are not members
-  Contact staged = Person("e@x.io", "pro");
-  staged.status = ContactStatus::kStaged;
-  ASSERT_OK(stores_->contacts().Create(staged, kT0));
-  // delete: c leaves
-  ASSERT_OK(stores_->contacts().Delete(c.id, kT0));
-  ASSERT_OK_AND_ASSIGN(seg, stores_->segments().Get(seg.id));
-  ASSERT_OK_AND_ASSIGN(MemberPage page, stores_->segments().Members(seg.id, ContactId(), 100));
-  std::vector<int64_t> ids;
-  for (ContactId m : page.contacts) ids.push_back(m.value());
-  ContactFilter by_email;
-  by_email.email = "d@x.io";
-  const int64_t d = stores_->contacts().List(by_email)->contacts.at(0).id.value();  // ids may have gaps
-  EXPECT_EQ(ids, (std::vector<int64_t>{b.id.value(), d}));
-  EXPECT_EQ(seg.member_count, 2);
-  EXPECT_EQ(EventsFor(seg.id), (std::vector<std::pair<int64_t, bool>>{
-                                   {a.id.value(), true}, {b.id.value(), true}, {a.id.value(), false},
-                                   {c.id.value(), true}, {d, true}, {c.id.value(), false}}));
-}
-
-TEST_F(SegmentStoreTest, StaticMembersByHandOnly) {
-  ASSERT_OK_AND_ASSIGN(Contact a, stores_->contacts().Create(Person("a@x.io", "pro"), kT0));
-  Segment vip{SegmentId(), "VIP", SegmentKind::kStatic, std::nullopt, 0, {}, {}};
-  ASSERT_OK_AND_ASSIGN(Segment seg, stores_->segments().Create(vip, kT0));
-  std::vector<ContactId> ids = {a.id, a.id};
-  ASSERT_OK_AND_ASSIGN(int64_t added, stores_->segments().AddMembers(seg.id, ids, kT0));
-  EXPECT_EQ(added, 1) << "adding twice is one membership";
-  std::vector<ContactId> missing = {ContactId(999)};
-  Result<int64_t> r = stores_->segments().AddMembers(seg.id, missing, kT0);
-  EXPECT_EQ(r.status().code(), Code::kNotFound);
-  EXPECT_NE(r.status().message().find("contact 999 does not exist"), std::string::npos);
-  // a contact write does not touch static memberships
-  ASSERT_OK(stores_->contacts().Update(a.id, [](Contact& c) { c.tier = "free"; return Status::Ok(); }, kT0));
-  EXPECT_EQ(stores_->segments().Get(seg.id)->member_count, 1);
-  Segment dyn{SegmentId(), "Dyn", SegmentKind::kDynamic, TierIs("x"), 0, {}, {}};
-  ASSERT_OK_AND_ASSIGN(Segment d, stores_->segments().Create(dyn, kT0));
-  EXPECT_EQ(stores_->segments().AddMembers(d.id, std::vector<ContactId>{a.id}, kT0).status().code(), Code::kConflict);
-  EXPECT_EQ(stores_->segments().Create(vip, kT0).status().code(), Code::kConflict) << "names are unique";
-  ASSERT_OK(stores_->segments().RemoveMembers(seg.id, std::vector<ContactId>{a.id}, kT0));
-  EXPECT_EQ(stores_->segments().Get(seg.id)->member_count, 0);
-  ASSERT_OK(stores_->segments().Delete(seg.id));
-  EXPECT_EQ(stores_->segments().Get(seg.id).status().code(), Code::kNotFound);
-}
-
-TEST_F(SegmentStoreTest, StagedContactsJoinWhenReleasedAndCannotGoBack) {
-  Segment vip{SegmentId(), "VIP", SegmentKind::kStatic, std::nullopt, 0, {}, {}};
-  ASSERT_OK_AND_ASSIGN(Segment seg, stores_->segments().Create(vip, kT0));
-  Segment pro{SegmentId(), "Pro", SegmentKind::kDynamic, TierIs("pro"), 0, {}, {}};
-  ASSERT_OK_AND_ASSIGN(Segment dyn, stores_->segments().Create(pro, kT0));
-  Contact staged = Person("s@x.io", "pro");
-  staged.status = ContactStatus::kStaged;
-  ASSERT_OK_AND_ASSIGN(Contact c, stores_->contacts().Create(staged, kT0));
-  ASSERT_OK(stores_->segments().AddMembers(seg.id, std::vector<ContactId>{c.id}, kT0));
-  EXPECT_EQ(stores_->segments().Get(seg.id)->member_count, 0) << "recorded for the release, not a member yet";
-  EXPECT_EQ(stores_->segments().Get(dyn.id)->member_count, 0);
-  ASSERT_OK(stores_->contacts().Update(c.id, [](Contact& x) { x.status = ContactStatus::kLive; return Status::Ok(); }, kT0));
-  EXPECT_EQ(stores_->segments().Get(seg.id)->member_count, 1);
-  EXPECT_EQ(stores_->segments().Get(dyn.id)->member_count, 1);
-  Result<Contact> back = stores_->contacts().Update(c.id, [](Contact& x) {
-    x.status = ContactStatus::kStaged;
-    return Status::Ok();
-  }, kT0);
-  EXPECT_EQ(back.status().code(), Code::kConflict);
-}
-
 TEST_F(SegmentStoreTest, ReleasePlanChangeCountsFromASlotThatRanAfterTheCallerReadThePlan) {
   for (std::string email : {"s@x.io", "t@x.io"}) {  // two: the plan stays active after one slot
     Contact staged = Person(email, "pro");
@@ -148,27 +84,6 @@ TEST_F(SegmentStoreTest, ReleasePlanChangeCountsFromASlotThatRanAfterTheCallerRe
   EXPECT_EQ(seen, kT0 + std::chrono::seconds(60)) << "given the plan as stored, not as the caller read it";
   EXPECT_EQ(changed.next_slot_at, kT0 + std::chrono::seconds(120)) << "120 s after the slot that ran at kT0";
   EXPECT_EQ(changed.interval_seconds, 120);
-}
-
-TEST_F(SegmentStoreTest, RefreshAppliesRelativeTimesAsTimePasses) {
-  // "created within the last 2 days": membership changes with time alone.
-  Filter recent;
-  recent.kind = Filter::Kind::kCondition;
-  recent.condition = {"created_at", FilterOp::kAfter, {"2 days ago"}};
-  EXPECT_TRUE(UsesRelativeTime(recent));
-  EXPECT_FALSE(UsesRelativeTime(TierIs("pro")));
-  ASSERT_OK_AND_ASSIGN(Contact a, stores_->contacts().Create(Person("a@x.io", "pro"), kT0));
-  Segment seg{SegmentId(), "Recent", SegmentKind::kDynamic, recent, 0, {}, {}};
-  ASSERT_OK_AND_ASSIGN(Segment created, stores_->segments().Create(seg, kT0 + std::chrono::hours(1)));
-  EXPECT_EQ(created.member_count, 1);
-  ASSERT_OK_AND_ASSIGN(auto none, stores_->segments().Refresh(created.id, kT0 + std::chrono::hours(24)));
-  EXPECT_EQ(none, std::make_pair(int64_t{0}, int64_t{0}));
-  ASSERT_OK_AND_ASSIGN(auto left, stores_->segments().Refresh(created.id, kT0 + std::chrono::hours(72)));
-  EXPECT_EQ(left, std::make_pair(int64_t{0}, int64_t{1}));
-  EXPECT_EQ(stores_->segments().Get(created.id)->member_count, 0);
-  EXPECT_EQ(EventsFor(created.id).back(), std::make_pair(a.id.value(), false));
-  ASSERT_OK(stores_->segments().Delete(created.id));
-  EXPECT_EQ(stores_->segments().Refresh(created.id, kT0).status().code(), Code::kNotFound);
 }
 
 TEST_F(SegmentStoreTest, ImportBatchesKeepMembershipsToo) {

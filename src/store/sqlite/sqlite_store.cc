@@ -9,6 +9,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
                                                          Timestamp now) {
   OUTFLOW_ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options, now));
   std::unique_ptr<SqliteStores> s(new SqliteStores());
+  s->db_ = db;
   s->jobs_ = std::make_unique<SqliteJobStore>(db);
   auto dynamic = std::make_shared<sqlite::DynamicSegments>();  // one cache for every store that writes contacts
   s->contacts_ = std::make_unique<SqliteContactStore>(db, dynamic);
@@ -21,5 +22,13 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
 }
 
 SqliteStores::~SqliteStores() = default;
+
+WriterHoldStats SqliteStores::writer_holds() const {
+  return db_->writer_stats();
+}
+
+void SqliteStores::ResetWriterHolds() {
+  db_->ResetWriterStats();
+}
 
 }  // namespace outflow

@@ -17,6 +17,10 @@
 
 namespace outflow {
 
+namespace sqlite {
+class Database;
+}  // namespace sqlite
+
 class SqliteStores {
  public:
   // Opens or creates the database at `path` and migrates it.
@@ -31,9 +35,13 @@ class SqliteStores {
   SqliteReleaseStore& releases() { return *releases_; }
   SqliteCampaignStore& campaigns() { return *campaigns_; }
   SqliteOutboxStore& outbox() { return *outbox_; }
+  // Writer holds since open or the last reset (benchmarks: the longest write).
+  WriterHoldStats writer_holds() const;
+  void ResetWriterHolds();
 
  private:
   SqliteStores() = default;
+  std::shared_ptr<sqlite::Database> db_;
   std::unique_ptr<SqliteJobStore> jobs_;
   std::unique_ptr<SqliteContactStore> contacts_;
   std::unique_ptr<SqliteImportStore> imports_;
