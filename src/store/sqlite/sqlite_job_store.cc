@@ -298,8 +298,10 @@ Result<RecoverStats> SqliteJobStore::RecoverLeases(Timestamp now, std::optional<
 }
 
 Result<WakeTimes> SqliteJobStore::NextWakeTimes() {
-  auto writer = db_->Writer();  // the writer sees the engine's latest commits
-  Connection& c = *writer;
+  // A reader: in WAL mode each statement reads the latest commit, and the engine's
+  // wake-up need not wait for a long write (a fill's chunk, an import batch).
+  OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
+  Connection& c = *reader;
   WakeTimes w;
   struct Query {
     const char* sql;
