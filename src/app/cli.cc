@@ -716,7 +716,7 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--http-threads", cfg.http_threads, "HTTP I/O threads")
       ->envname("OUTFLOW_HTTP_THREADS")
-      ->check(CLI::Range(1, 64))
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   serve->add_option("--node-id", cfg.node_id, "lease owner name (default: kept in <data-dir>/node_id)")
       ->envname("OUTFLOW_NODE_ID");

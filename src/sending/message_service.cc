@@ -22,7 +22,7 @@ Status ValidateKey(const std::string& key, const std::string& field) {
 
 MessageService::MessageService(OutboxStore& outbox, CampaignStore& accounts, ContactStore& contacts, Sender* sender,
                                Clock& clock)
-    : outbox_(outbox), accounts_(accounts), contacts_(contacts), sender_(sender), clock_(clock) {}
+    : outbox_(outbox), group_(outbox), accounts_(accounts), contacts_(contacts), sender_(sender), clock_(clock) {}
 
 Result<ContactId> MessageService::ResolveContact(const SendRequest& r, const std::string& prefix) {
   const int given = r.contact_id.has_value() + r.email.has_value() + r.phone.has_value();
@@ -113,15 +113,10 @@ Result<EnqueuedMessage> MessageService::Send(const SendRequest& r) {
   const Timestamp now = clock_.Now();
   OUTFLOW_ASSIGN_OR_RETURN(NewMessage m, Prepare(r, "", now));
   // The store checks the account, template and contact in its transaction (one
-  // read each instead of two); its errors name the field as item 0 of a batch.
-  Result<std::vector<EnqueuedMessage>> made = outbox_.Enqueue(std::span(&m, 1), now);
-  if (!made.ok()) {
-    std::string msg = made.status().message();
-    if (msg.starts_with(kItemZero)) msg.erase(0, kItemZero.size());
-    return Status(made.status().code(), std::move(msg));
-  }
-  if (sender_ != nullptr && !made->front().existing) sender_->Wake(r.account);
-  return std::move(made->front());
+  // read each instead of two), shared with the sends that arrive meanwhile.
+  OUTFLOW_ASSIGN_OR_RETURN(EnqueuedMessage made, group_.Enqueue(m, now));
+  if (sender_ != nullptr && !made.existing) sender_->Wake(r.account);
+  return made;
 }
 
 Result<std::vector<Result<EnqueuedMessage>>> MessageService::SendBatch(std::span<const SendRequest> requests) {

@@ -6,7 +6,8 @@
 // one outbox message of the account's transactional source (priority 0: before
 // journeys, schedules and campaigns) and wakes the account's send loop; it goes
 // through the same limits, rules and ledger as every other message. The same key
-// twice returns the first message (`existing`). Errors name the field: a bad
+// twice returns the first message (`existing`). Single sends that arrive together
+// share one transaction (GroupCommit). Errors name the field: a bad
 // value is InvalidArgument; an unknown account, contact or template NotFound.
 // Thread-safe.
 #pragma once
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "sending/group_commit.h"
 #include "sending/sender.h"
 #include "store/campaign_store.h"
 #include "store/contact_store.h"
@@ -71,10 +73,10 @@ class MessageService {
     std::map<TemplateId, std::optional<bool>> templates;
   };
   Status CheckReferences(const SendRequest& r, const std::string& prefix, References& seen);
-  static constexpr std::string_view kItemZero = "messages[0].";
   Result<ContactId> ResolveContact(const SendRequest& r, const std::string& prefix);
 
   OutboxStore& outbox_;
+  GroupCommit group_;  // single sends
   CampaignStore& accounts_;
   ContactStore& contacts_;
   Sender* sender_;

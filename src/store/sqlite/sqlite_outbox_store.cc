@@ -133,14 +133,43 @@ Result<Message> InsertMessage(Connection& c, const NewMessage& m, const std::str
   return std::move(rows.front());
 }
 
-Result<EnqueuedMessage> EnqueueOne(Connection& c, const NewMessage& m, size_t i, Timestamp now) {
-  OUTFLOW_ASSIGN_OR_RETURN(Channel channel, AccountChannel(c, m.account, Field(i, "account_id")));
-  OUTFLOW_ASSIGN_OR_RETURN(bool no_subject, TemplateLacksSubject(c, m.template_id, Field(i, "template_id")));
-  if (no_subject && channel == Channel::kEmail) {
+// What one Enqueue transaction reads once and writes once: each account's channel
+// and each template's lack of a subject (a group of sends names the same few), and
+// the count changes per source, added at the end.
+struct EnqueueBatch {
+  std::map<AccountId, Channel> channels;
+  std::map<TemplateId, bool> no_subject;
+  struct Source {
+    AccountId account;
+    int priority = 0;
+    SourceDelta delta;
+  };
+  std::map<SourceRef, Source> sources;
+};
+
+Status CheckReferences(Connection& c, EnqueueBatch& b, const NewMessage& m, size_t i, Channel& channel) {
+  auto ch = b.channels.find(m.account);
+  if (ch == b.channels.end()) {
+    OUTFLOW_ASSIGN_OR_RETURN(Channel read, AccountChannel(c, m.account, Field(i, "account_id")));
+    ch = b.channels.emplace(m.account, read).first;
+  }
+  channel = ch->second;
+  auto tpl = b.no_subject.find(m.template_id);
+  if (tpl == b.no_subject.end()) {
+    OUTFLOW_ASSIGN_OR_RETURN(bool lacks, TemplateLacksSubject(c, m.template_id, Field(i, "template_id")));
+    tpl = b.no_subject.emplace(m.template_id, lacks).first;
+  }
+  if (tpl->second && channel == Channel::kEmail) {
     return Status::InvalidArgument(Field(i, "template_id") + ": template " + std::to_string(m.template_id.value()) +
                                    " has no subject, and account " + std::to_string(m.account.value()) +
                                    " sends email");
   }
+  return Status::Ok();
+}
+
+Result<EnqueuedMessage> EnqueueOne(Connection& c, EnqueueBatch& b, const NewMessage& m, size_t i, Timestamp now) {
+  Channel channel = Channel::kLog;
+  OUTFLOW_RETURN_IF_ERROR(CheckReferences(c, b, m, i, channel));
   Result<std::pair<Contact, bool>> contact = ReadContactOn(c, m.contact);
   if (!contact.ok()) {
     if (contact.status().code() != Code::kNotFound) return contact.status();
@@ -173,10 +202,11 @@ Result<EnqueuedMessage> EnqueueOne(Connection& c, const NewMessage& m, size_t i,
     row.step = static_cast<int64_t>(rng() >> 2);
   }
   OUTFLOW_ASSIGN_OR_RETURN(Message made, InsertMessage(c, row, addr.address, state, reason, priority, now));
-  SourceDelta d;
-  d.total = 1;
-  (state == MessageState::kQueued ? d.pending : state == MessageState::kFailed ? d.failed : d.skipped) = 1;
-  OUTFLOW_RETURN_IF_ERROR(sqlite::AddSourceCounts(c, m.account, m.source, priority, d, now).status());
+  EnqueueBatch::Source& src =
+      b.sources.try_emplace(m.source, EnqueueBatch::Source{m.account, priority, {}}).first->second;
+  SourceDelta& d = src.delta;
+  d.total += 1;
+  (state == MessageState::kQueued ? d.pending : state == MessageState::kFailed ? d.failed : d.skipped) += 1;
   return EnqueuedMessage{std::move(made), false};
 }
 
@@ -416,9 +446,13 @@ Result<std::vector<EnqueuedMessage>> SqliteOutboxStore::Enqueue(std::span<const 
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("enqueue messages"));
   std::vector<EnqueuedMessage> out;
   out.reserve(messages.size());
+  EnqueueBatch batch;
   for (size_t i = 0; i < messages.size(); ++i) {
-    OUTFLOW_ASSIGN_OR_RETURN(EnqueuedMessage e, EnqueueOne(c, messages[i], i, now));
+    OUTFLOW_ASSIGN_OR_RETURN(EnqueuedMessage e, EnqueueOne(c, batch, messages[i], i, now));
     out.push_back(std::move(e));
+  }
+  for (const auto& [source, src] : batch.sources) {
+    OUTFLOW_RETURN_IF_ERROR(sqlite::AddSourceCounts(c, src.account, source, src.priority, src.delta, now).status());
   }
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("enqueue messages"));
   return out;
