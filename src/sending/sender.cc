@@ -642,8 +642,9 @@ void Sender::SendChunks(Loop& loop, Context& ctx, Batch& batch, const std::strin
     }
     next += static_cast<size_t>(granted);
     // Committed while the next chunk goes (one record in flight at most), so what a
-    // crash can re-send is bounded by two chunks.
-    RecordAsync(loop, batch);
+    // crash can re-send is bounded by two chunks. The batch's last chunk is recorded
+    // by Step at once: no thread to start for a batch of one chunk.
+    if (next < batch.messages.size()) RecordAsync(loop, batch);
   }
   for (size_t k = next; k < batch.messages.size(); ++k) {
     batch.outcomes.push_back(GiveBack(batch.claimed[batch.message_of[k]].message));
