@@ -62,7 +62,6 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "bench_store.h"
-#include "sending/sender.h"
 #include "campaigns/campaign_service.h"
 #include "contacts/contact_service.h"
 #include "crypto/secret_box.h"
@@ -71,6 +70,7 @@
 #include "engine/job_service.h"
 #include "engine/metrics.h"
 #include "http_sink.h"
+#include "sending/sender.h"
 #include "smtp_sink.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -96,6 +96,9 @@ struct Options {
   std::string log_level = "warn";
   bool keep = false;
 };
+
+// The send loop's options (--max-chunk, --max-batch; the daemon's defaults otherwise).
+SenderOptions g_sender_options;
 
 // One line of the summary printed at the end.
 struct Row {
@@ -225,7 +228,7 @@ class World {
           return std::unique_ptr<channels::ChannelSender>(
               std::make_unique<RecordingSender>(std::move(sender).value(), send_time_, handoffs));
         },
-        [this](const MessageTemplateRecord& t) { return campaigns_->Compile(t); }, clock, SenderOptions());
+        [this](const MessageTemplateRecord& t) { return campaigns_->Compile(t); }, clock, g_sender_options);
     campaigns_ = std::make_unique<CampaignService>(store_->campaigns(), *contacts_, *jobs_, dispatcher_.get(),
                                                    &*secrets_, clock);
     dispatcher_->SetListener(campaigns_.get());
@@ -819,7 +822,7 @@ int Usage() {
                "         [--smtp-recipients N] [--smtp-connections 4,8,16] [--pacing-rate R] [--pacing-seconds S]\n"
                "         [--pacing-dump PATH_PREFIX] [--lateness-campaigns K] [--lateness-audience N] "
                "[--lateness-spacing-ms MS]\n"
-               "         [--log-level debug|info|warn|error|off] [--keep]\n");
+               "         [--log-level debug|info|warn|error|off] [--max-chunk N] [--max-batch N] [--keep]\n");
   return 2;
 }
 
@@ -859,13 +862,18 @@ int main(int argc, char** argv) {
       o.lateness_spacing_ms = std::atoi(v);
     else if (flag == "--log-level")
       o.log_level = v;
+    else if (flag == "--max-chunk")
+      g_sender_options.max_chunk = std::atoi(v);
+    else if (flag == "--max-batch")
+      g_sender_options.max_batch = std::atoi(v);
     else
       return Usage();
   }
   const std::set<std::string> scenarios = {"all", "http", "smtp", "pacing", "lateness"};
   if (!scenarios.contains(o.scenario) || o.runs < 1 || o.recipients < 1 || o.smtp_recipients < 1 ||
       o.smtp_connections.empty() || o.pacing_rate < 1 || o.pacing_rate > kMaxRatePerSecond || o.pacing_seconds < 2 ||
-      o.lateness_campaigns < 1 || o.lateness_audience < 1 || o.lateness_spacing_ms < 0) {
+      o.lateness_campaigns < 1 || o.lateness_audience < 1 || o.lateness_spacing_ms < 0 ||
+      g_sender_options.max_chunk < 1 || g_sender_options.max_batch < 1) {
     return Usage();
   }
   log::Level level;
