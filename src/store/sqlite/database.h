@@ -13,11 +13,12 @@
 // Checkpoints run on a background thread of their own (PASSIVE: they never block
 // the writer), woken by the writer's WAL hook once the log passes
 // kCheckpointPages, at most once per kCheckpointInterval. A pass that cannot reach
-// the end of the log (the writer kept committing) copies the short tail under the
-// writer lock, so the log restarts and the WAL stays bounded (journal_size_limit
-// trims the file). Measured with bench/segment_bench (update p99), engine_bench
-// (lateness) and the WAL size / fsync counts in docs/benchmarks.md.
-// Thread-safety: all methods may be called from any thread.
+// the end of the log (the writer kept committing) is repeated; the log is
+// restarted under the writer lock once a pass has left nothing to copy (cheap: no
+// copy, no fsync), or after kCheckpointTries passes by copying the tail there, so
+// the WAL stays bounded (journal_size_limit trims the file). Measured with bench/segment_bench (update p99),
+// engine_bench (lateness) and the WAL size / fsync counts in docs/benchmarks.md. Thread-safety: all methods may be
+// called from any thread.
 #pragma once
 
 #include <atomic>
@@ -48,6 +49,8 @@ class Database : public std::enable_shared_from_this<Database> {
   ~Database();
   static constexpr int kCheckpointPages = 1000;
   static constexpr std::chrono::milliseconds kCheckpointInterval{100};
+  // PASSIVE passes per cycle before the tail is copied under the writer.
+  static constexpr int kCheckpointTries = 4;
 
   const MigrationReport& migration_report() const { return migration_report_; }
   const SqliteOptions& options() const { return options_; }
@@ -116,10 +119,12 @@ class Database : public std::enable_shared_from_this<Database> {
   std::atomic<int64_t> longest_hold_us_{0};
   std::atomic<int64_t> total_hold_us_{0};
   std::atomic<int64_t> longest_checkpoint_us_{0};  // the checkpointer's RESTART pass, under the writer
+  std::atomic<int> wal_frames_{0};                 // the log's size in frames after our last commit
 
   // The background checkpointer (see the file comment).
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
   void CheckpointLoop();
+  void CheckpointCycle();  // one checkpoint: PASSIVE passes, then RESTART under the writer
   static int OnCheckpointBusy(void* unused, int count);
   std::unique_ptr<Connection> checkpointer_conn_;
   std::thread checkpointer_;
