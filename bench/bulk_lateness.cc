@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/handler.h"
 #include "engine/metrics.h"
+#include "ingest/import_service.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace outflow::bench {
@@ -147,8 +149,10 @@ void Fill(SqliteStores& s, const std::string& name, int64_t contacts) {
 }
 
 // `rows` new contacts committed as an import does, in batches of `batch` rows
-// (CommitBatch: one transaction each, with their dynamic segment joins).
-void Import(SqliteStores& s, const std::string& tag, int rows, int batch) {
+// (CommitBatch: one transaction each, with their dynamic segment joins); batch 0:
+// sized as ImportService sizes them (ImportBatchSizer, from each commit's time).
+void Import(SqliteStores& s, const std::string& tag, int rows, int fixed_batch) {
+  ImportBatchSizer sizer;
   outflow::Import im;
   im.file_name = tag + ".csv";
   im.file_path = "/nonexistent";
@@ -160,6 +164,7 @@ void Import(SqliteStores& s, const std::string& tag, int rows, int batch) {
   for (int done = 0; done < rows;) {
     ImportBatch b;
     b.start_offset = offset;
+    const int batch = fixed_batch > 0 ? fixed_batch : sizer.rows();
     for (int i = 0; i < batch && done < rows; ++i, ++done) {
       Contact c;
       c.email = tag + "-" + std::to_string(done) + "@example.org";
@@ -171,8 +176,10 @@ void Import(SqliteStores& s, const std::string& tag, int rows, int batch) {
     b.bytes_done = offset = offset + 100 * b.contacts.size();
     b.next_line = done + 2;
     b.last = done >= rows;
+    const auto t0 = std::chrono::steady_clock::now();
     Must(Timed([&] { return s.imports().CommitBatch(im.id, b, ExistingPolicy::kUpdate, Now()); }).status(),
          "commit batch");
+    sizer.Observe(std::chrono::steady_clock::now() - t0);
   }
 }
 

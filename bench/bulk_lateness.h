@@ -7,8 +7,9 @@
 //   fill     a new dynamic segment "tier = pro" is created and filled to its end
 //   fan-out  a new campaign to the static segment is started and fanned out to its end
 //   import   --bulk-import-rows new contacts are committed as an import does, in
-//            batches of --bulk-import-batch rows (vs 20,000), joining the dynamic
-//            segments made so far
+//            batches of --bulk-import-batch rows (default 0: sized from each
+//            commit's time as ImportService does, ImportBatchSizer) vs 20,000,
+//            joining the dynamic segments made so far
 // while an Engine (workers 2, SystemClock, a no-op handler recording Now() - due_at)
 // runs jobs falling due at --bulk-rate per second. The modes are the chunk sizes the
 // stores are reopened with: the default (SqliteOptions) and "one transaction" (a
@@ -26,10 +27,10 @@ namespace outflow::bench {
 struct BulkLatenessConfig {
   int runs = 3;
   int64_t contacts = 1'000'000;
-  int rate = 2000;  // jobs due per second
-  int chunk = 0;    // 0: the SqliteOptions default
+  int rate = 2000;            // jobs due per second
+  int chunk = 0;              // 0: the SqliteOptions default
   int import_rows = 100'000;  // new contacts per import operation
-  int import_batch = 5'000;   // rows per CommitBatch against today's 20,000
+  int import_batch = 0;       // rows per CommitBatch (0: as the import sizes them) against 20,000
   std::string tmp;
   bool keep = false;
 };

@@ -214,9 +214,12 @@ Status ImportRunner::Apply(const Import& im) {
   // at most one commit is in flight, and commits stay in file order, so the
   // resume point only moves forward.
   std::future<Status> in_flight;
+  ImportBatchSizer sizer;
+  std::chrono::steady_clock::duration took{};  // the last commit's, set before in_flight is ready
   auto wait_commit = [&] {
     if (!in_flight.valid()) return;
     Status st = in_flight.get();
+    sizer.Observe(took);
     if (!st.ok() && failure.ok()) {
       failure = st;
       stop = true;
@@ -229,8 +232,11 @@ Status ImportRunner::Apply(const Import& im) {
     committed.bytes_done = batch.bytes_done;
     committed.next_line = batch.next_line;
     committed.next_index = batch.next_index;
-    in_flight = std::async(std::launch::async, [this, &im, policy, b = std::move(batch)]() {
-      return store_.CommitBatch(im.id, b, policy, clock_.Now()).status();
+    in_flight = std::async(std::launch::async, [this, &im, &took, policy, b = std::move(batch)]() {
+      const auto t0 = std::chrono::steady_clock::now();
+      Status st = store_.CommitBatch(im.id, b, policy, clock_.Now()).status();
+      took = std::chrono::steady_clock::now() - t0;
+      return st;
     });
     batch = ImportBatch();
     if (stop_requested_.load()) stop = true;  // the daemon is stopping: resume at the next start
@@ -276,7 +282,7 @@ Status ImportRunner::Apply(const Import& im) {
             batch.contact_segments.push_back(std::move(segment));
           }
         }
-        if (batch.rows_read >= kImportBatchRows) commit();
+        if (batch.rows_read >= sizer.rows()) commit();
       },
       stop);
   wait_commit();
@@ -339,8 +345,8 @@ RunResult ImportRunner::Run(const Job& job) {
   if (!st.ok()) {
     if (stop_requested_.load()) return RunResult::Retry(st.message(), clock_.Now());
     if (job.attempts >= job.max_attempts) {  // the job dies now: the import must not stay running
-      Status f = store_.Fail(id, "gave up after " + std::to_string(job.attempts) + " attempts: " + st.message(),
-                             clock_.Now());
+      Status f =
+          store_.Fail(id, "gave up after " + std::to_string(job.attempts) + " attempts: " + st.message(), clock_.Now());
       if (!f.ok()) {
         log::Error("import stays running: its failure could not be recorded",
                    {{"import", id.value()}, {"error", f.ToString()}});

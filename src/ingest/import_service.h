@@ -9,7 +9,9 @@
 // applied twice; a cancel takes effect at the next batch. Thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <string>
 
 #include "base/clock.h"
@@ -29,6 +31,28 @@ inline constexpr std::string_view kImportJobKind = "import.process";
 // keeps it near the ~50 ms that every store call is held to (issue 10; engine_bench
 // lateness-bulk, docs/benchmarks.md), for ~9% of the import's rate.
 inline constexpr int kImportBatchRows = 5000;
+inline constexpr int kMinImportBatchRows = 500;
+inline constexpr std::chrono::milliseconds kImportBatchHold{40};
+
+// Rows per batch: kImportBatchRows, halved after a commit that took longer than
+// kImportBatchHold (rows that join many dynamic segments cost more each, and a
+// loaded machine is slower), doubled back after quick ones; never under
+// kMinImportBatchRows. Keeps each commit's hold of the writer near the ~50 ms that
+// every store call is held to, whatever the rows cost.
+class ImportBatchSizer {
+ public:
+  int rows() const { return rows_; }
+  void Observe(std::chrono::steady_clock::duration took) {
+    if (took > kImportBatchHold) {
+      rows_ = std::max(kMinImportBatchRows, rows_ / 2);
+    } else if (took < kImportBatchHold / 3) {
+      rows_ = std::min(kImportBatchRows, rows_ * 2);
+    }
+  }
+
+ private:
+  int rows_ = kImportBatchRows;
+};
 
 class ImportService {
  public:
