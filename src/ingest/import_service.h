@@ -34,11 +34,13 @@ inline constexpr int kImportBatchRows = 5000;
 inline constexpr int kMinImportBatchRows = 500;
 inline constexpr std::chrono::milliseconds kImportBatchHold{40};
 
-// Rows per batch: kImportBatchRows, halved after a commit that took longer than
+// Rows per batch: starts at twice kMinImportBatchRows (so that the first commit,
+// before anything is known of what rows cost, is short), doubles after each quick
+// commit up to kImportBatchRows, and halves after one that took longer than
 // kImportBatchHold (rows that join many dynamic segments cost more each, and a
-// loaded machine is slower), doubled back after quick ones; never under
-// kMinImportBatchRows. Keeps each commit's hold of the writer near the ~50 ms that
-// every store call is held to, whatever the rows cost.
+// loaded machine is slower); never under kMinImportBatchRows. Keeps each commit's
+// hold of the writer near the ~50 ms that every store call is held to, whatever
+// the rows cost.
 class ImportBatchSizer {
  public:
   int rows() const { return rows_; }
@@ -51,7 +53,7 @@ class ImportBatchSizer {
   }
 
  private:
-  int rows_ = kImportBatchRows;
+  int rows_ = 2 * kMinImportBatchRows;
 };
 
 class ImportService {
