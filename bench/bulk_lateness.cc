@@ -152,7 +152,7 @@ void Fill(SqliteStores& s, const std::string& name, int64_t contacts) {
 // (CommitBatch: one transaction each, with their dynamic segment joins); batch 0:
 // sized as ImportService sizes them (ImportBatchSizer, from each commit's time).
 void Import(SqliteStores& s, const std::string& tag, int rows, int fixed_batch) {
-  ImportBatchSizer sizer;
+  AdaptiveBatch sizer = ImportBatchSizer();
   outflow::Import im;
   im.file_name = tag + ".csv";
   im.file_path = "/nonexistent";
@@ -164,7 +164,7 @@ void Import(SqliteStores& s, const std::string& tag, int rows, int fixed_batch) 
   for (int done = 0; done < rows;) {
     ImportBatch b;
     b.start_offset = offset;
-    const int batch = fixed_batch > 0 ? fixed_batch : sizer.rows();
+    const int batch = fixed_batch > 0 ? fixed_batch : sizer.size();
     for (int i = 0; i < batch && done < rows; ++i, ++done) {
       Contact c;
       c.email = tag + "-" + std::to_string(done) + "@example.org";

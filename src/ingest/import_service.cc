@@ -214,7 +214,7 @@ Status ImportRunner::Apply(const Import& im) {
   // at most one commit is in flight, and commits stay in file order, so the
   // resume point only moves forward.
   std::future<Status> in_flight;
-  ImportBatchSizer sizer;
+  AdaptiveBatch sizer = ImportBatchSizer();
   std::chrono::steady_clock::duration took{};  // the last commit's, set before in_flight is ready
   auto wait_commit = [&] {
     if (!in_flight.valid()) return;
@@ -282,7 +282,7 @@ Status ImportRunner::Apply(const Import& im) {
             batch.contact_segments.push_back(std::move(segment));
           }
         }
-        if (batch.rows_read >= sizer.rows()) commit();
+        if (batch.rows_read >= sizer.size()) commit();
       },
       stop);
   wait_commit();

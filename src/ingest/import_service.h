@@ -9,11 +9,11 @@
 // applied twice; a cancel takes effect at the next batch. Thread-safe.
 #pragma once
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
 
+#include "base/adaptive_batch.h"
 #include "base/clock.h"
 #include "contacts/contact_service.h"
 #include "engine/handler.h"
@@ -34,27 +34,12 @@ inline constexpr int kImportBatchRows = 5000;
 inline constexpr int kMinImportBatchRows = 500;
 inline constexpr std::chrono::milliseconds kImportBatchHold{40};
 
-// Rows per batch: starts at twice kMinImportBatchRows (so that the first commit,
-// before anything is known of what rows cost, is short), doubles after each quick
-// commit up to kImportBatchRows, and halves after one that took longer than
-// kImportBatchHold (rows that join many dynamic segments cost more each, and a
-// loaded machine is slower); never under kMinImportBatchRows. Keeps each commit's
-// hold of the writer near the ~50 ms that every store call is held to, whatever
-// the rows cost.
-class ImportBatchSizer {
- public:
-  int rows() const { return rows_; }
-  void Observe(std::chrono::steady_clock::duration took) {
-    if (took > kImportBatchHold) {
-      rows_ = std::max(kMinImportBatchRows, rows_ / 2);
-    } else if (took < kImportBatchHold / 3) {
-      rows_ = std::min(kImportBatchRows, rows_ * 2);
-    }
-  }
-
- private:
-  int rows_ = 2 * kMinImportBatchRows;
-};
+// Rows per import batch (base/adaptive_batch.h): the first is 1,000 rows (short
+// whatever rows cost), then sized from each commit's time to keep its hold of the
+// writer near the ~50 ms that every store call is held to.
+inline AdaptiveBatch ImportBatchSizer() {
+  return AdaptiveBatch(kMinImportBatchRows, 2 * kMinImportBatchRows, kImportBatchRows, kImportBatchHold);
+}
 
 class ImportService {
  public:

@@ -136,7 +136,8 @@ constexpr const char* kSelectCampaignColumns =
     "SELECT id, name, account_id, template_id, audience, scheduled_at, time_zone, cap_policy, missed_after_seconds, "
     "max_attempts, state, error, created_at, updated_at, scheduled_state_at, started_at, paused_at, completed_at, "
     "failed_at, cancelled_at, (SELECT printf('%d %d %d %d %d %d %d %d %d %d %d %d', total, pending, sent, failed, "
-    "skipped, cancelled, delivered, opened, clicked, bounced, complained, unsubscribed) FROM message_sources WHERE kind = 'campaign' AND source_id = campaigns.id), local_send_at ";
+    "skipped, cancelled, delivered, opened, clicked, bounced, complained, unsubscribed) FROM message_sources WHERE "
+    "kind = 'campaign' AND source_id = campaigns.id), local_send_at ";
 
 std::string EncodeAudience(const Audience& a) {
   json::object o;
@@ -332,7 +333,10 @@ Result<Recipient> ReadRecipient(const Stmt& s) {
 
 }  // namespace
 
-SqliteCampaignStore::SqliteCampaignStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
+SqliteCampaignStore::SqliteCampaignStore(std::shared_ptr<sqlite::Database> db)
+    : db_(std::move(db)),
+      fanout_batch_(db_->options().fanout_chunk / 10, db_->options().fanout_chunk, db_->options().fanout_chunk,
+                    db_->options().chunk_hold) {}
 SqliteCampaignStore::~SqliteCampaignStore() = default;
 
 // ---- accounts
@@ -420,9 +424,10 @@ Result<MessageTemplateRecord> SqliteCampaignStore::CreateTemplate(const MessageT
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create template"));
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, 0, "template"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "INSERT INTO templates(name, subject, text_body, html_body, created_at, updated_at, tracking) "
-      "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      c.Prepare("INSERT INTO templates(name, subject, text_body, html_body, created_at, updated_at, tracking) "
+                "VALUES(?1, ?2, ?3, ?4, ?5, ?5, ?6)"));
   s->Bind(1, std::string_view(t.name));
   s->Bind(2, std::string_view(t.subject));
   s->Bind(3, std::string_view(t.text));
@@ -453,9 +458,9 @@ Result<MessageTemplateRecord> SqliteCampaignStore::UpdateTemplate(const MessageT
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("update template"));
   OUTFLOW_RETURN_IF_ERROR(GetTemplateOn(c, t.id).status());
   OUTFLOW_RETURN_IF_ERROR(NameTaken(c, "SELECT id FROM templates WHERE name = ?1", t.name, t.id.value(), "template"));
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare(
-      "UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, html_body = ?5, updated_at = ?6, tracking = ?7 "
-      "WHERE id = ?1"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.Prepare("UPDATE templates SET name = ?2, subject = ?3, text_body = ?4, "
+                                               "html_body = ?5, updated_at = ?6, tracking = ?7 "
+                                               "WHERE id = ?1"));
   s->Bind(1, t.id.value());
   s->Bind(2, std::string_view(t.name));
   s->Bind(3, std::string_view(t.subject));
@@ -581,11 +586,10 @@ Status FillZoneTimes(Connection& c, const Campaign& cur, const std::string& segs
           segs + ") AND m.contact_id > ?1 AND m.contact_id <= ?2 AND c.status = 'live'"));
   zones->Bind(1, lo);
   zones->Bind(2, hi);
-  OUTFLOW_ASSIGN_OR_RETURN(std::vector<std::string> names,
-                           sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
-                                                         [](const Stmt& r) -> Result<std::string> {
-                                                           return std::string(r.Text(0));
-                                                         }));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      std::vector<std::string> names,
+      sqlite::ReadRows<std::string>(c, *zones, "list the audience's zones",
+                                    [](const Stmt& r) -> Result<std::string> { return std::string(r.Text(0)); }));
   OUTFLOW_ASSIGN_OR_RETURN(Stmt * put, c.Prepare("INSERT INTO temp.fanout_zone_times(zone, at) VALUES(?1, ?2)"));
   for (const std::string& zone : names) {
     Result<Timestamp> at = ParseLocalDateTime(zone.empty() ? cur.time_zone : zone, *cur.local_send_at, "send_at");
@@ -852,7 +856,7 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
                     "WHERE id = ?1"));
   s->Bind(1, id.value());
   OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "start fan-out"));
-  OUTFLOW_RETURN_IF_ERROR(FanOutStep(c, id, db_->options().fanout_chunk, now).status());
+  OUTFLOW_RETURN_IF_ERROR(FanOutStep(c, id, fanout_batch_.size(), now).status());
   OUTFLOW_ASSIGN_OR_RETURN(Campaign out, GetCampaignOn(c, id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("start campaign"));
   return out;
@@ -860,11 +864,13 @@ Result<Campaign> SqliteCampaignStore::Start(CampaignId id, Timestamp now) {
 
 Result<bool> SqliteCampaignStore::ContinueFanOut(CampaignId id, Timestamp now) {
   auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
+  const auto t0 = std::chrono::steady_clock::now();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("fan out"));
-  OUTFLOW_ASSIGN_OR_RETURN(bool done, FanOutStep(c, id, db_->options().fanout_chunk, now));
+  OUTFLOW_ASSIGN_OR_RETURN(bool done, FanOutStep(c, id, fanout_batch_.size(), now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("fan out"));
+  fanout_batch_.Observe(std::chrono::steady_clock::now() - t0);
   return done;
 }
 

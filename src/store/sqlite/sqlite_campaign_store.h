@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "base/adaptive_batch.h"
 #include "store/campaign_store.h"
 
 namespace outflow {
@@ -48,6 +49,7 @@ class SqliteCampaignStore final : public CampaignStore {
 
  private:
   std::shared_ptr<sqlite::Database> db_;
+  AdaptiveBatch fanout_batch_;  // recipients per fan-out chunk
 };
 
 }  // namespace outflow

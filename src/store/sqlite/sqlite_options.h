@@ -15,8 +15,12 @@ struct SqliteOptions {
   // Rows per transaction of the work that is chunked so that no store call holds the
   // writer for long (docs/segments.md, docs/campaigns.md): contacts evaluated per
   // chunk of a dynamic segment's fill or refresh, recipients per chunk of a fan-out.
+  // These are the largest chunks: each kind's size adapts to keep a chunk's hold of
+  // the writer near `chunk_hold` (base/adaptive_batch.h: halved after a slower
+  // chunk, down to a tenth; doubled back after quick ones).
   int segment_fill_chunk = 5'000;
   int fanout_chunk = 5'000;
+  std::chrono::milliseconds chunk_hold{40};
 };
 
 // How long the one writer connection was held (sqlite::Database::WriterGuard).

@@ -167,7 +167,10 @@ Status InsertRefreshJob(Connection& c, const SegmentJobs& jobs, Timestamp now) {
 
 SqliteSegmentStore::SqliteSegmentStore(std::shared_ptr<sqlite::Database> db,
                                        std::shared_ptr<sqlite::DynamicSegments> segments)
-    : db_(std::move(db)), segments_(std::move(segments)) {}
+    : db_(std::move(db)),
+      fill_batch_(db_->options().segment_fill_chunk / 10, db_->options().segment_fill_chunk,
+                  db_->options().segment_fill_chunk, db_->options().chunk_hold),
+      segments_(std::move(segments)) {}
 SqliteSegmentStore::~SqliteSegmentStore() = default;
 
 Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now, const SegmentJobsFn& jobs_for) {
@@ -175,9 +178,8 @@ Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("create segment"));
-  OUTFLOW_ASSIGN_OR_RETURN(auto existing, QueryOne(c, "WHERE name = ?1", [&](Stmt& s) {
-    s.Bind(1, std::string_view(segment.name));
-  }));
+  OUTFLOW_ASSIGN_OR_RETURN(auto existing,
+                           QueryOne(c, "WHERE name = ?1", [&](Stmt& s) { s.Bind(1, std::string_view(segment.name)); }));
   if (existing) {
     return Status::Conflict("name: a segment named '" + segment.name + "' exists (segment " +
                             std::to_string(existing->id.value()) + ")");
@@ -190,13 +192,15 @@ Result<Segment> SqliteSegmentStore::Create(const Segment& segment, Timestamp now
           "VALUES(?1, ?2, ?3, ?4, ?4, CASE WHEN ?2 = 'dynamic' THEN 0 END, CASE WHEN ?2 = 'static' THEN ?4 END)"));
   ins->Bind(1, std::string_view(segment.name));
   ins->Bind(2, SegmentKindName(segment.kind));
-  if (segment.filter) ins->Bind(3, std::string_view(boost::json::serialize(FilterToJson(*segment.filter))));
-  else ins->BindNull(3);
+  if (segment.filter)
+    ins->Bind(3, std::string_view(boost::json::serialize(FilterToJson(*segment.filter))));
+  else
+    ins->BindNull(3);
   ins->Bind(4, ToMicros(now));
   OUTFLOW_RETURN_IF_ERROR(c.Run(*ins, "create segment"));
   OUTFLOW_ASSIGN_OR_RETURN(Segment created, GetOn(c, SegmentId(c.LastInsertRowId())));
   const SegmentJobs jobs = jobs_for ? jobs_for(created) : SegmentJobs{};
-  OUTFLOW_RETURN_IF_ERROR(ContinuePass(c, created, db_->options().segment_fill_chunk, now, jobs).status());
+  OUTFLOW_RETURN_IF_ERROR(ContinuePass(c, created, fill_batch_.size(), now, jobs).status());
   OUTFLOW_RETURN_IF_ERROR(InsertRefreshJob(c, jobs, now));
   OUTFLOW_ASSIGN_OR_RETURN(Segment out, GetOn(c, created.id));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("create segment"));
@@ -234,8 +238,8 @@ Status SqliteSegmentStore::Delete(SegmentId id) {
 Result<MemberPage> SqliteSegmentStore::Members(SegmentId id, ContactId after, int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
   OUTFLOW_RETURN_IF_ERROR(GetOn(*reader, id).status());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
-      "SELECT contact_id FROM segment_members WHERE segment_id = ?1 AND contact_id > ?2 ORDER BY contact_id LIMIT ?3"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare("SELECT contact_id FROM segment_members WHERE segment_id = ?1 AND "
+                                                     "contact_id > ?2 ORDER BY contact_id LIMIT ?3"));
   s->Bind(1, id.value());
   s->Bind(2, after.value());
   s->Bind(3, limit + 1);
@@ -314,7 +318,7 @@ Result<FillProgress> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now, co
   start->Bind(1, id.value());
   OUTFLOW_RETURN_IF_ERROR(c.Run(*start, "start a refresh"));
   const SegmentJobs jobs = jobs_for ? jobs_for(seg) : SegmentJobs{};
-  OUTFLOW_ASSIGN_OR_RETURN(FillProgress p, ContinuePass(c, seg, db_->options().segment_fill_chunk, now, jobs));
+  OUTFLOW_ASSIGN_OR_RETURN(FillProgress p, ContinuePass(c, seg, fill_batch_.size(), now, jobs));
   OUTFLOW_RETURN_IF_ERROR(InsertRefreshJob(c, jobs, now));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("refresh segment"));
   return p;
@@ -322,19 +326,21 @@ Result<FillProgress> SqliteSegmentStore::Refresh(SegmentId id, Timestamp now, co
 
 Result<FillProgress> SqliteSegmentStore::FillChunk(SegmentId id, Timestamp now) {
   auto writer = db_->PoliteWriter();  // one step of a long job: waiting writers first
+  const auto t0 = std::chrono::steady_clock::now();
   Connection& c = *writer;
   Transaction tx(c);
   OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("fill segment"));
   OUTFLOW_ASSIGN_OR_RETURN(Segment seg, GetOn(c, id));
-  OUTFLOW_ASSIGN_OR_RETURN(FillProgress p, ContinuePass(c, seg, db_->options().segment_fill_chunk, now, {}));
+  OUTFLOW_ASSIGN_OR_RETURN(FillProgress p, ContinuePass(c, seg, fill_batch_.size(), now, {}));
   OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("fill segment"));
+  fill_batch_.Observe(std::chrono::steady_clock::now() - t0);
   return p;
 }
 
 Result<std::vector<SegmentId>> SqliteSegmentStore::SegmentsOf(ContactId contact) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
-      "SELECT segment_id FROM segment_members WHERE contact_id = ?1 ORDER BY segment_id"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s, reader->Prepare("SELECT segment_id FROM segment_members WHERE contact_id = ?1 ORDER BY segment_id"));
   s->Bind(1, contact.value());
   std::vector<SegmentId> out;
   int rc;
@@ -346,14 +352,17 @@ Result<std::vector<SegmentId>> SqliteSegmentStore::SegmentsOf(ContactId contact)
 
 Result<std::vector<MembershipEvent>> SqliteSegmentStore::Events(int64_t after_id, int limit) {
   OUTFLOW_ASSIGN_OR_RETURN(auto reader, db_->Reader());
-  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, reader->Prepare(
-      "SELECT id, segment_id, contact_id, change, at FROM segment_events WHERE id > ?1 ORDER BY id LIMIT ?2"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      Stmt * s,
+      reader->Prepare(
+          "SELECT id, segment_id, contact_id, change, at FROM segment_events WHERE id > ?1 ORDER BY id LIMIT ?2"));
   s->Bind(1, after_id);
   s->Bind(2, limit);
   std::vector<MembershipEvent> out;
   int rc;
   while ((rc = s->Step()) == SQLITE_ROW) {
-    out.push_back({s->Int(0), SegmentId(s->Int(1)), ContactId(s->Int(2)), s->Text(3) == "joined", FromMicros(s->Int(4))});
+    out.push_back(
+        {s->Int(0), SegmentId(s->Int(1)), ContactId(s->Int(2)), s->Text(3) == "joined", FromMicros(s->Int(4))});
   }
   s->Reset();
   if (rc != SQLITE_DONE) return reader->Error(rc, "membership events");

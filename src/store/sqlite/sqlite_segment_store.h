@@ -1,11 +1,13 @@
 // SqliteSegmentStore: the SegmentStore over the embedded SQLite database,
 // sharing its writer and its dynamic segment cache with the contact and import
 // stores (which keep memberships in step on every contact write). Passes run in
-// chunks of SqliteOptions::segment_fill_chunk contacts. Thread-safe.
+// chunks of at most SqliteOptions::segment_fill_chunk contacts (fewer while a chunk
+// holds the writer longer than SqliteOptions::chunk_hold). Thread-safe.
 #pragma once
 
 #include <memory>
 
+#include "base/adaptive_batch.h"
 #include "store/segment_store.h"
 
 namespace outflow {
@@ -35,6 +37,7 @@ class SqliteSegmentStore final : public SegmentStore {
 
  private:
   std::shared_ptr<sqlite::Database> db_;
+  AdaptiveBatch fill_batch_;  // contacts per fill or refresh chunk
   std::shared_ptr<sqlite::DynamicSegments> segments_;
 };
 
