@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "api/auth_gate.h"
 #include "api/http_util.h"
 #include "api/job_json.h"
 
@@ -81,7 +82,13 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
+  if (std::optional<HttpResponse> refused = api::Admit(auth_, metrics_public_, req, path)) return *refused;
   return Route(req, path, query);
+}
+
+std::optional<HttpResponse> ApiHandler::Admit(const HttpRequest& req) const {
+  std::string_view target = req.target;
+  return api::Admit(auth_, metrics_public_, req, target.substr(0, target.find('?')));
 }
 
 HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, std::string_view query) {
@@ -106,6 +113,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
     if (post) return EnqueueOne(req);
     if (get) return ListJobs(query);
     return MethodNotAllowed("GET, POST");
+  }
+  if (keys_ && path.starts_with("/v1/keys")) {
+    if (auto r = keys_->Route(req, path)) return *r;
   }
   if (tracking_ &&
       (path.starts_with("/t/") || path.starts_with("/v1/callbacks/") || path.starts_with("/v1/suppressions"))) {
