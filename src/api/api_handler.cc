@@ -287,6 +287,10 @@ HttpResponse ApiHandler::Index() {
       "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>"
       "<li><a href=\"/openapi.json\">/openapi.json</a>: the OpenAPI 3 description</li>"
       "<li><a href=\"/healthz\">/healthz</a> and <a href=\"/readyz\">/readyz</a></li></ul>"
+      "<p>The API needs an API key (all but this page, health, /openapi.json, signed links and callbacks): "
+      "<code>Authorization: Bearer &lt;key&gt;</code>. The <code>outflow</code> CLI of the user who runs "
+      "the daemon uses <code>&lt;data-dir&gt;/cli.key</code>; make others with "
+      "<code>outflow key create</code>.</p>"
       "<p>Try: <code>outflow job enqueue --kind noop --due +10s</code> then "
       "<code>outflow job list</code>.</p></body></html>";
   return HttpResponse{200, "text/html; charset=utf-8", std::move(html), {}};

@@ -15,7 +15,7 @@ constexpr Access A = Access::kAdmin;
 // sending accounts (their credentials) are admin. Order matters only where two
 // patterns match one path with the same method (none today).
 constexpr std::array kRules = std::to_array<RouteRule>({
-    {"GET", "/", V},
+    {"GET", "/", P},              // a static page of links, no data (where the web UI's login will be)
     {"GET", "/openapi.json", P},  // the API's description, no data
     {"GET", "/healthz", P},
     {"GET", "/readyz", P},

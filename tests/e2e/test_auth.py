@@ -21,7 +21,7 @@ SAMPLE = [
     ("GET", "/v1/callbacks/whatsapp/999?hub.mode=subscribe&hub.challenge=1&hub.verify_token=x", None, None),
     ("POST", "/v1/callbacks/status/999", {}, None),
     ("GET", "/metrics", None, "viewer"),
-    ("GET", "/", None, "viewer"),
+    ("GET", "/", None, None),
     ("GET", "/v1/jobs", None, "viewer"),
     ("GET", "/v1/contacts", None, "viewer"),
     ("GET", "/v1/suppressions", None, "viewer"),
