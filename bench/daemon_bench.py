@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
-from harness import OUTFLOW, free_port, vm_hwm_mb  # noqa: E402
+from harness import OUTFLOW, free_port, read_cli_key, vm_hwm_mb  # noqa: E402
 
 # The daemons started here seal no credentials, but serve needs a key (docs/secrets.md).
 os.environ.setdefault("OUTFLOW_SECRET_KEY", "5f" * 32)
@@ -59,12 +59,13 @@ def main():
               f"{next(l.split(':')[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))}")
         p, _ = start(data, port)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        auth = {"Authorization": f"Bearer {read_cli_key(data)}"}  # the key serve keeps for the local CLI
         due = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3600))
         body = json.dumps({"jobs": [{"kind": "noop", "due_at": due, "payload": {"n": i}} for i in range(a.batch)]})
         t0 = time.monotonic()
         sent = 0
         while sent < a.jobs:
-            conn.request("POST", "/v1/jobs/batch", body=body)
+            conn.request("POST", "/v1/jobs/batch", body=body, headers=auth)
             r = conn.getresponse()
             r.read()
             assert r.status == 200, r.status
@@ -80,7 +81,7 @@ def main():
         for run in range(a.runs):
             p, t = start(data, port)
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            c.request("GET", "/metrics")
+            c.request("GET", "/metrics", headers=auth)
             m = c.getresponse().read().decode()
             assert f'outflow_jobs{{state="ready"}} {sent}' in m
             starts.append(t)

@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
-from harness import OUTFLOW, free_port, vm_hwm_mb  # noqa: E402
+from harness import OUTFLOW, free_port, read_cli_key, vm_hwm_mb  # noqa: E402
 
 # The daemons started here seal no credentials, but serve needs a key (docs/secrets.md).
 os.environ.setdefault("OUTFLOW_SECRET_KEY", "5f" * 32)
@@ -78,9 +78,10 @@ def run_once(csv_path, rows, segment=None, dynamic=0):
                 raise SystemExit("daemon did not start")
             time.sleep(0.01)
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        auth = {"Authorization": f"Bearer {read_cli_key(os.path.join(tmp, 'data'))}"}  # serve's local CLI key
         for k, flt in enumerate(dynamic_filters(dynamic)):
             c.request("POST", "/v1/segments", body=json.dumps({"name": f"dyn{k}", "filter": flt}),
-                      headers={"Content-Type": "application/json"})
+                      headers={"Content-Type": "application/json", **auth})
             resp = c.getresponse()
             body = resp.read()
             assert resp.status == 201, body
@@ -88,13 +89,13 @@ def run_once(csv_path, rows, segment=None, dynamic=0):
         t0 = time.monotonic()
         with open(csv_path, "rb") as body:
             c.request("POST", query, body=body,
-                      headers={"Content-Length": str(os.path.getsize(csv_path))})
+                      headers={"Content-Length": str(os.path.getsize(csv_path)), **auth})
             r = c.getresponse()
             im = json.loads(r.read())
         assert r.status == 202, im
         while im["state"] not in ("completed", "failed", "cancelled"):
             time.sleep(0.05)
-            c.request("GET", f"/v1/imports/{im['id']}")
+            c.request("GET", f"/v1/imports/{im['id']}", headers=auth)
             im = json.loads(c.getresponse().read())
         dt = time.monotonic() - t0
         assert im["state"] == "completed" and im["created"] == rows and im["failed"] == 0, im

@@ -31,7 +31,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
-from harness import OUTFLOW, free_port  # noqa: E402
+from harness import OUTFLOW, free_port, read_cli_key  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 HTTP_LOAD = os.environ.get("OUTFLOW_HTTP_LOAD", os.path.join(REPO, "build", "bench", "http_load"))
@@ -39,9 +39,12 @@ HTTP_LOAD = os.environ.get("OUTFLOW_HTTP_LOAD", os.path.join(REPO, "build", "ben
 os.environ.setdefault("OUTFLOW_SECRET_KEY", "5f" * 32)
 
 
+AUTH = {}  # Authorization with the key serve keeps in <data-dir>/cli.key, once it is up
+
+
 def call(conn, method, path, body=None):
     conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                 headers={"Content-Type": "application/json"})
+                 headers={"Content-Type": "application/json", **AUTH})
     r = conn.getresponse()
     return r.status, json.loads(r.read() or b"null")
 
@@ -49,12 +52,13 @@ def call(conn, method, path, body=None):
 def start(data, port, http_threads):
     threads = ["--http-threads", str(http_threads)] if http_threads else []
     p = subprocess.Popen([OUTFLOW, "--log-level", "warn", "serve", "--addr", f"127.0.0.1:{port}", "--data-dir", data,
-                          *threads], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                          *threads, "--key-rate", "1000000"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()
     while time.monotonic() - t0 < 60:
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             if call(c, "GET", "/readyz")[0] == 200:
+                AUTH["Authorization"] = f"Bearer {read_cli_key(data)}"
                 return p, c
         except OSError:
             time.sleep(0.01)

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
-from harness import OUTFLOW, free_port  # noqa: E402
+from harness import OUTFLOW, free_port, read_cli_key  # noqa: E402
 
 # The daemons started here seal no credentials, but serve needs a key (docs/secrets.md).
 os.environ.setdefault("OUTFLOW_SECRET_KEY", "5f" * 32)
@@ -37,7 +37,9 @@ def main():
                           "--data-dir", os.path.join(tmp, "data")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         time.sleep(0.5)
-        env = dict(os.environ, OUTFLOW_SERVER=f"http://127.0.0.1:{port}")
+        # The CLI finds <data-dir>/cli.key through OUTFLOW_DATA_DIR, as an operator's would.
+        env = dict(os.environ, OUTFLOW_SERVER=f"http://127.0.0.1:{port}", OUTFLOW_DATA_DIR=os.path.join(tmp, "data"))
+        auth = {"Authorization": f"Bearer {read_cli_key(os.path.join(tmp, 'data'))}"}
         duration = a.minutes * 60
         n = a.per * (int(duration // a.every) + 2)
         csv_path = os.path.join(tmp, "staged.csv")
@@ -45,13 +47,14 @@ def main():
             f.write("email\n" + "".join(f"u{i}@x.io\n" for i in range(n)))
         subprocess.run([OUTFLOW, "import", csv_path, "--staging"], env=env, check=True, capture_output=True)
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c.request("POST", "/v1/releases", body=json.dumps({"name": "pace", "per_slot": a.per, "interval_seconds": a.every}))
+        c.request("POST", "/v1/releases", body=json.dumps({"name": "pace", "per_slot": a.per, "interval_seconds": a.every}),
+                  headers=auth)
         plan = json.loads(c.getresponse().read())
         start = time.time()
         while time.time() - start < duration:
             time.sleep(1)
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)  # the first one idled past the server's timeout
-        c.request("GET", f"/v1/releases/{plan['id']}/log?limit=10000")
+        c.request("GET", f"/v1/releases/{plan['id']}/log?limit=10000", headers=auth)
         log = sorted(json.loads(c.getresponse().read())["log"], key=lambda e: e["at"])
         from datetime import datetime
         t0 = datetime.fromisoformat(plan["started_at"].replace("Z", "+00:00")).timestamp()

@@ -11,7 +11,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
 
-Result<ApiClient> ApiClient::Create(const std::string& base_url) {
+Result<ApiClient> ApiClient::Create(const std::string& base_url, const std::string& api_key) {
   constexpr std::string_view kScheme = "http://";
   if (!base_url.starts_with(kScheme)) {
     return Status::InvalidArgument("server: '" + base_url + "' must start with http://");
@@ -21,6 +21,7 @@ Result<ApiClient> ApiClient::Create(const std::string& base_url) {
   auto colon = rest.rfind(':');
   ApiClient c;
   c.base_url_ = base_url;
+  c.api_key_ = api_key;
   if (colon == std::string::npos || rest.find(']', colon) != std::string::npos) {
     c.host_ = rest;
     c.port_ = "80";
@@ -43,6 +44,7 @@ Result<ApiReply> ApiClient::Call(const std::string& method, const std::string& t
     http::request<http::string_body> req(http::string_to_verb(method), target, 11);
     req.set(http::field::host, host_);
     req.set(http::field::user_agent, "outflow-cli");
+    if (!api_key_.empty()) req.set(http::field::authorization, "Bearer " + api_key_);
     if (!body.empty()) {
       req.set(http::field::content_type, "application/json");
       req.body() = body;
@@ -70,6 +72,7 @@ Result<ApiReply> ApiClient::Upload(const std::string& target, const std::string&
   req.set(http::field::host, host_);
   req.set(http::field::user_agent, "outflow-cli");
   req.set(http::field::content_type, "text/csv");
+  if (!api_key_.empty()) req.set(http::field::authorization, "Bearer " + api_key_);
   req.prepare_payload();
   try {
     asio::io_context ioc;

@@ -17,8 +17,9 @@ struct ApiReply {
 
 class ApiClient {
  public:
-  // `base_url` is http://host:port. InvalidArgument for anything else.
-  static Result<ApiClient> Create(const std::string& base_url);
+  // `base_url` is http://host:port. InvalidArgument for anything else. A non-empty
+  // `api_key` is sent with every request as "Authorization: Bearer <key>".
+  static Result<ApiClient> Create(const std::string& base_url, const std::string& api_key = "");
   // Unavailable when the daemon cannot be reached; any HTTP status is a reply.
   Result<ApiReply> Call(const std::string& method, const std::string& target, const std::string& body = "");
   // POSTs the file at `path` as the request body, streamed from disk.
@@ -29,6 +30,7 @@ class ApiClient {
   std::string base_url_;
   std::string host_;
   std::string port_;
+  std::string api_key_;
 };
 
 }  // namespace outflow::api

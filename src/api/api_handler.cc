@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "api/auth_gate.h"
 #include "api/http_util.h"
 #include "api/job_json.h"
 
@@ -81,7 +82,13 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
+  if (std::optional<HttpResponse> refused = api::Admit(auth_, metrics_public_, req, path)) return *refused;
   return Route(req, path, query);
+}
+
+std::optional<HttpResponse> ApiHandler::Admit(const HttpRequest& req) const {
+  std::string_view target = req.target;
+  return api::Admit(auth_, metrics_public_, req, target.substr(0, target.find('?')));
 }
 
 HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, std::string_view query) {
@@ -106,6 +113,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
     if (post) return EnqueueOne(req);
     if (get) return ListJobs(query);
     return MethodNotAllowed("GET, POST");
+  }
+  if (keys_ && path.starts_with("/v1/keys")) {
+    if (auto r = keys_->Route(req, path)) return *r;
   }
   if (tracking_ &&
       (path.starts_with("/t/") || path.starts_with("/v1/callbacks/") || path.starts_with("/v1/suppressions"))) {
@@ -277,6 +287,10 @@ HttpResponse ApiHandler::Index() {
       "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>"
       "<li><a href=\"/openapi.json\">/openapi.json</a>: the OpenAPI 3 description</li>"
       "<li><a href=\"/healthz\">/healthz</a> and <a href=\"/readyz\">/readyz</a></li></ul>"
+      "<p>The API needs an API key (all but this page, health, /openapi.json, signed links and callbacks): "
+      "<code>Authorization: Bearer &lt;key&gt;</code>. The <code>outflow</code> CLI of the user who runs "
+      "the daemon uses <code>&lt;data-dir&gt;/cli.key</code>; make others with "
+      "<code>outflow key create</code>.</p>"
       "<p>Try: <code>outflow job enqueue --kind noop --due +10s</code> then "
       "<code>outflow job list</code>.</p></body></html>";
   return HttpResponse{200, "text/html; charset=utf-8", std::move(html), {}};

@@ -8,7 +8,11 @@
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
 //   and the routes of contacts_api.h, imports_api.h, segments_api.h, releases_api.h,
-//   campaigns_api.h and messages_api.h
+//   campaigns_api.h, messages_api.h and keys_api.h
+//
+// Every request passes the auth gate first (auth_gate.h, auth/route_table.h): 401
+// without a valid API key (except the public routes), 403 below the route's role,
+// 429 over the key's rate.
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -24,10 +28,12 @@
 #include "api/contacts_api.h"
 #include "api/http_server.h"
 #include "api/imports_api.h"
+#include "api/keys_api.h"
 #include "api/messages_api.h"
 #include "api/releases_api.h"
 #include "api/segments_api.h"
 #include "api/tracking_api.h"
+#include "auth/authenticator.h"
 #include "engine/job_service.h"
 #include "engine/metrics.h"
 
@@ -42,6 +48,17 @@ class ApiHandler {
              ImportService* imports = nullptr, SegmentService* segments = nullptr, ReleaseService* releases = nullptr,
              CampaignService* campaigns = nullptr);
   HttpResponse Handle(const HttpRequest& req);
+  // The auth gate alone, for the HTTP server's upload_gate: nullopt when the
+  // request may go on. Handle() checks again (a request is admitted once per call).
+  std::optional<HttpResponse> Admit(const HttpRequest& req) const;
+  // Checks every request's key and serves /v1/keys. Until it is set, every route
+  // that is not public answers 401. `metrics_public`: /metrics needs no key
+  // (`serve --metrics-public`). REQUIRES: set before serving.
+  void SetAuth(auth::Authenticator* auth, bool metrics_public = false) {
+    auth_ = auth;
+    metrics_public_ = metrics_public;
+    if (auth != nullptr) keys_.emplace(*auth);
+  }
   // Serves the message routes (messages_api.h). REQUIRES: set before serving.
   void SetMessages(MessageService* messages) {
     if (messages != nullptr) messages_.emplace(*messages);
@@ -75,6 +92,9 @@ class ApiHandler {
   std::optional<CampaignsApi> campaigns_;
   std::optional<MessagesApi> messages_;
   std::optional<TrackingApi> tracking_;
+  std::optional<KeysApi> keys_;
+  auth::Authenticator* auth_ = nullptr;
+  bool metrics_public_ = false;
 };
 
 // The HTTP response for a failed Status.

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/test_auth.h"
 #include "store/sqlite/sqlite_job_store.h"
 #include "testing/fault_injection_store.h"
 #include "testing/status_matchers.h"
@@ -28,12 +29,15 @@ class ApiHandlerTest : public ::testing::Test {
                        std::make_shared<FunctionHandler>("nothing", [](const Job&) { return RunResult::Done(); }));
     service_ = std::make_unique<JobService>(*faults_, clock_, handlers_, metrics_, nullptr);
     api_ = std::make_unique<ApiHandler>(*service_, metrics_, [this] { return ready_; });
+    auth_ = TestAuth::Open(dir_.File("keys.db"), clock_);
+    api_->SetAuth(auth_.auth.get());
   }
   HttpResponse Call(std::string method, std::string target, std::string body = "") {
     HttpRequest r;
     r.method = std::move(method);
     r.target = std::move(target);
     r.body = std::move(body);
+    r.headers.emplace_back("Authorization", auth_.admin);  // routing, not roles, is tested here
     return api_->Handle(r);
   }
   json::value Body(const HttpResponse& r) { return json::parse(r.body); }
@@ -52,6 +56,7 @@ class ApiHandlerTest : public ::testing::Test {
   EngineMetrics metrics_;
   std::unique_ptr<JobService> service_;
   std::unique_ptr<ApiHandler> api_;
+  TestAuth auth_;
   bool ready_ = true;
 };
 

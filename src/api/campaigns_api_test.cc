@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "api/api_handler.h"
+#include "api/test_auth.h"
 #include "campaigns/campaign_service.h"
 #include "contacts/segment_service.h"
 #include "crypto/secret_box.h"
@@ -43,6 +44,8 @@ class CampaignsApiTest : public ::testing::Test {
     start_handler_->SetService(campaigns_.get());
     api_ = std::make_unique<ApiHandler>(
         *jobs_, metrics_, [] { return true; }, contacts_.get(), nullptr, segments_.get(), nullptr, campaigns_.get());
+    auth_ = TestAuth::Open(dir_.File("keys.db"), clock_);
+    api_->SetAuth(auth_.auth.get());
   }
 
   HttpResponse Call(std::string method, std::string target, std::string body = "") {
@@ -50,6 +53,7 @@ class CampaignsApiTest : public ::testing::Test {
     r.method = std::move(method);
     r.target = std::move(target);
     r.body = std::move(body);
+    r.headers.emplace_back("Authorization", auth_.admin);  // accounts are admin's
     return api_->Handle(r);
   }
   static json::value Body(const HttpResponse& r) { return json::parse(r.body); }
@@ -115,6 +119,7 @@ class CampaignsApiTest : public ::testing::Test {
   std::unique_ptr<SegmentService> segments_;
   std::unique_ptr<CampaignService> campaigns_;
   std::unique_ptr<ApiHandler> api_;
+  TestAuth auth_;
   int segment_count_ = 0;
 };
 
@@ -564,8 +569,10 @@ TEST_F(CampaignsApiTest, ProcessingCampaignRecipientsPageByContact) {
 
 TEST_F(CampaignsApiTest, RoutesAreAbsentWithoutTheServiceAndDocumented) {
   ApiHandler bare(*jobs_, metrics_, [] { return true; });
+  bare.SetAuth(auth_.auth.get());
   HttpRequest req;
   req.method = "GET";
+  req.headers.emplace_back("Authorization", auth_.admin);
   for (const char* path : {"/v1/accounts", "/v1/templates/1", "/v1/campaigns"}) {
     req.target = path;
     EXPECT_EQ(bare.Handle(req).status, 404) << path;

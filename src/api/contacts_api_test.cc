@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "api/test_auth.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
@@ -22,13 +23,17 @@ class ContactsApiTest : public ::testing::Test {
     stores_ = std::move(s).value();
     jobs_ = std::make_unique<JobService>(stores_->jobs(), clock_, handlers_, metrics_, nullptr);
     contacts_ = std::make_unique<ContactService>(stores_->contacts(), clock_);
-    api_ = std::make_unique<ApiHandler>(*jobs_, metrics_, [] { return true; }, contacts_.get());
+    api_ = std::make_unique<ApiHandler>(
+        *jobs_, metrics_, [] { return true; }, contacts_.get());
+    auth_ = TestAuth::Open(dir_.File("keys.db"), clock_);
+    api_->SetAuth(auth_.auth.get());
   }
   HttpResponse Call(std::string method, std::string target, std::string body = "") {
     HttpRequest r;
     r.method = std::move(method);
     r.target = std::move(target);
     r.body = std::move(body);
+    r.headers.emplace_back("Authorization", auth_.admin);  // routing, not roles, is tested here
     return api_->Handle(r);
   }
   static json::value Body(const HttpResponse& r) { return json::parse(r.body); }
@@ -44,13 +49,15 @@ class ContactsApiTest : public ::testing::Test {
   std::unique_ptr<JobService> jobs_;
   std::unique_ptr<ContactService> contacts_;
   std::unique_ptr<ApiHandler> api_;
+  TestAuth auth_;
 };
 
 TEST_F(ContactsApiTest, CrudWithCustomFields) {
   ASSERT_EQ(Call("POST", "/v1/fields", R"({"name":"seats","type":"number"})").status, 201);
   ASSERT_EQ(Call("POST", "/v1/fields", R"({"name":"renewal","type":"date","label":"Renewal"})").status, 201);
-  HttpResponse r = Call("POST", "/v1/contacts",
-                        R"({"email":"Ann@Example.com","phone":"+1 415 555 0100","custom":{"seats":"12","renewal":"2027-01-31"}})");
+  HttpResponse r =
+      Call("POST", "/v1/contacts",
+           R"({"email":"Ann@Example.com","phone":"+1 415 555 0100","custom":{"seats":"12","renewal":"2027-01-31"}})");
   ASSERT_EQ(r.status, 201) << r.body;
   int64_t id = Body(r).at("id").as_int64();
   EXPECT_EQ(Body(r).at("phone").as_string(), "+14155550100");

@@ -106,6 +106,15 @@ class Session : public std::enable_shared_from_this<Session> {
                            " bytes is over the limit of " + std::to_string(limit) + " bytes",
                        /*close=*/true);
     }
+    if (upload && server_->options.upload_gate) {
+      HttpRequest head;
+      head.method = std::string(req.method_string());
+      head.target = std::string(req.target());
+      for (const auto& f : req) head.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      if (std::optional<HttpResponse> refused = server_->options.upload_gate(head)) {
+        return Send(std::move(*refused), /*close=*/true, req.version());
+      }
+    }
     auto expect = req[http::field::expect];
     if (IEquals(std::string_view(expect.data(), expect.size()), "100-continue")) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, req.version());

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -56,6 +57,10 @@ class HttpServer {
     std::vector<std::string> upload_paths;
     std::string upload_dir;
     uint64_t upload_limit = uint64_t{1} << 30;
+    // Asked with an upload's method, target and headers (no body) before any of
+    // the body is read: a response refuses it there (e.g. 401 without a key), so
+    // nobody can fill the disk without credentials. Empty: every upload is read.
+    std::function<std::optional<HttpResponse>(const HttpRequest&)> upload_gate;
   };
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
 

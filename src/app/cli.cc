@@ -17,14 +17,15 @@
 #include "api/api_client.h"
 #include "app/cli_campaigns.h"
 #include "app/cli_common.h"
-#include "codec/contact_rules_json.h"
+#include "app/cli_keys.h"
 #include "app/daemon.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "codec/contact_rules_json.h"
 #include "crypto/secret_box.h"
 #include "domain/segment.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
-#include "base/clock.h"
-#include "base/log.h"
 #include "store/sqlite/sqlite_job_store.h"
 
 #ifndef OUTFLOW_VERSION
@@ -693,13 +694,27 @@ int RunCli(int argc, char** argv) {
   CLI::App app{
       "Outflow: a durable campaign scheduling and marketing automation engine.\n"
       "Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid input, 4 not found, 5 conflict,\n"
-      "6 unavailable, 7 refused database (corrupt or newer).",
+      "6 unavailable, 7 refused database (corrupt or newer), 8 not allowed (HTTP 401, 403).",
       "outflow"};
   app.set_config("--config", "", "read options from a TOML/INI file ([serve] section for serve's flags)");
   app.allow_config_extras(CLI::config_extras_mode::error);  // a misspelt key is an error, not ignored
   app.require_subcommand(1, 1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "debug, info, warn, error or off")->envname("OUTFLOW_LOG_LEVEL");
+  // The API key of the commands that call the daemon, given before or after the
+  // command (fallthrough); without one, the data directory's cli.key (docs/security.md).
+  app.fallthrough();
+  std::string api_key;
+  app.add_option("--api-key", api_key, "API key for commands that call the daemon (default: the key in --api-key-file)")
+      ->envname("OUTFLOW_API_KEY");
+  const char* env_dir = std::getenv("OUTFLOW_DATA_DIR");
+  std::string api_key_file = std::string(env_dir != nullptr && *env_dir != '\0' ? env_dir : "./data") + "/cli.key";
+  app.add_option("--api-key-file", api_key_file, "file holding the API key (serve keeps an admin key there, mode 0600)")
+      ->envname("OUTFLOW_API_KEY_FILE")
+      ->capture_default_str();
+  auto connect = [&](const std::string& server) {
+    return ApiClient::Create(server, cli::ResolveApiKey(api_key, api_key_file));
+  };
 
   DaemonConfig cfg;
   std::string addr = "127.0.0.1:8080";
@@ -767,6 +782,12 @@ int RunCli(int argc, char** argv) {
                     "\"per_week\": 10, \"over\": \"defer\"|\"skip\"}, \"quiet_hours\": {\"start\": \"21:00\", "
                     "\"end\": \"08:00\"}} (an account's own contact_rules win, part by part)")
       ->envname("OUTFLOW_CONTACT_RULES");
+  serve->add_option("--key-rate", cfg.key_rate, "requests a second per API key (a token bucket as deep); over it, 429")
+      ->envname("OUTFLOW_KEY_RATE")
+      ->check(CLI::Range(1.0, 1e6))
+      ->capture_default_str();
+  serve->add_flag("--metrics-public", cfg.metrics_public, "serve /metrics without an API key")
+      ->envname("OUTFLOW_METRICS_PUBLIC");
 
   std::string keygen_dir = "./data";
   std::string keygen_out;
@@ -961,6 +982,7 @@ int RunCli(int argc, char** argv) {
   r_change->add_option("--ramp", rf.change_ramp, "daily growth in percent");
 
   cli::CampaignCommands campaign_commands(app);  // account, template, campaign
+  cli::KeyCommands key_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -1006,6 +1028,7 @@ int RunCli(int argc, char** argv) {
     if (const char* key = std::getenv("OUTFLOW_SECRET_KEY"); key != nullptr && *key != '\0') cfg.secret_key_value = key;
     return Serve(cfg);
   }
+  if (std::optional<int> rc = key_commands.Run()) return *rc;
   if (*keygen) return KeyGen(keygen_out.empty() ? DefaultSecretKeyPath(keygen_dir) : keygen_out, keygen_if_missing);
   if (*migrate) return Migrate(migrate_dir, migrate_status);
   if (*release && release->get_subcommands().front()->get_name() == "run") {
@@ -1016,12 +1039,12 @@ int RunCli(int argc, char** argv) {
     return st.ok() ? kExitOk : Fail(st);
   }
   if (*release) {
-    Result<ApiClient> client = ApiClient::Create(release_server);
+    Result<ApiClient> client = connect(release_server);
     if (!client.ok()) return Fail(client.status());
     return ReleaseCommand(*client, release->get_subcommands().front()->get_name(), rf, release_json);
   }
   if (*segment) {
-    Result<ApiClient> client = ApiClient::Create(segment_server);
+    Result<ApiClient> client = connect(segment_server);
     if (!client.ok()) return Fail(client.status());
     return SegmentCommand(*client, segment->get_subcommands().front()->get_name(), sgf, segment_json);
   }
@@ -1047,21 +1070,23 @@ int RunCli(int argc, char** argv) {
     return kExitOk;
   }
   if (*import_cmd || *imports_cmd) {
-    Result<ApiClient> client = ApiClient::Create(import_server);
+    Result<ApiClient> client = connect(import_server);
     if (!client.ok()) return Fail(client.status());
     if (*import_cmd) return RunImport(*client, imf);
     return ImportsCommand(*client, imports_cmd->get_subcommands().front()->get_name(), imf, imports_json);
   }
   if (*contact || *field) {
-    Result<ApiClient> client = ApiClient::Create(contact_server);
+    Result<ApiClient> client = connect(contact_server);
     if (!client.ok()) return Fail(client.status());
     CLI::App* cmd = (*contact ? contact : field)->get_subcommands().front();
     if (*contact) return ContactCommand(*client, cmd->get_name(), cf, contact_json);
     return FieldCommand(*client, cmd->get_name(), cf, contact_json);
   }
-  if (std::optional<int> rc = campaign_commands.Run()) return *rc;
+  if (std::optional<int> rc = campaign_commands.Run([&] { return cli::ResolveApiKey(api_key, api_key_file); })) {
+    return *rc;
+  }
   if (*job) {
-    Result<ApiClient> client = ApiClient::Create(jf.server);
+    Result<ApiClient> client = connect(jf.server);
     if (!client.ok()) return Fail(client.status());
     if (*enqueue) return Enqueue(*client, jf);
     if (*list) return List(*client, jf);

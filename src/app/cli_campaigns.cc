@@ -566,13 +566,14 @@ CampaignCommands::CampaignCommands(CLI::App& app) : s_(std::make_unique<State>()
 
 CampaignCommands::~CampaignCommands() = default;
 
-std::optional<int> CampaignCommands::Run() {
+std::optional<int> CampaignCommands::Run(const std::function<std::string()>& api_key) {
   State& s = *s_;
   CLI::App* cmd = *s.account ? s.account : *s.tmpl ? s.tmpl : *s.campaign ? s.campaign : nullptr;
   if (cmd == nullptr) return std::nullopt;
   Result<ApiClient> client = ApiClient::Create(cmd == s.account ? s.account_server
                                                : cmd == s.tmpl  ? s.template_server
-                                                                : s.campaign_server);
+                                                                : s.campaign_server,
+                                               api_key());
   if (!client.ok()) return Fail(client.status());
   const std::string verb = cmd->get_subcommands().front()->get_name();
   if (cmd == s.account) return AccountVerb(*client, verb, s);

@@ -7,8 +7,10 @@
 //   campaign create | list | get | schedule | pause | resume | cancel | retry-failed | recipients
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -25,8 +27,9 @@ class CampaignCommands {
   CampaignCommands& operator=(const CampaignCommands&) = delete;
 
   // After app.parse(): runs the verb that was given and returns its exit code
-  // (cli.h), or nullopt when none of these commands was given.
-  std::optional<int> Run();
+  // (cli.h), or nullopt when none of these commands was given. `api_key()` is
+  // asked once, when a command runs; its key goes with every call (none if empty).
+  std::optional<int> Run(const std::function<std::string()>& api_key);
 
   struct State;  // the parsed flags (cli_campaigns.cc)
 

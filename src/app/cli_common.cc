@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "app/cli.h"
+#include "auth/cli_key_file.h"
 
 namespace outflow::cli {
 
@@ -34,12 +35,23 @@ int ExitForHttp(int status) {
   if (status >= 200 && status < 300) return kExitOk;
   if (status == 404) return kExitNotFound;
   if (status == 409) return kExitConflict;
-  if (status == 503) return kExitUnavailable;
+  if (status == 401 || status == 403) return kExitDenied;
+  if (status == 503 || status == 429) return kExitUnavailable;
   if (status >= 400 && status < 500) return kExitInvalid;
   return kExitInternal;
 }
 
 }  // namespace
+
+std::string ResolveApiKey(const std::string& given, const std::string& key_file) {
+  if (!given.empty()) return given;
+  Result<std::string> key = auth::ReadKeyFile(key_file);
+  if (key.ok()) return *key;
+  if (key.status().code() != Code::kNotFound) {
+    std::cerr << "outflow: " << key.status().message() << "; give --api-key or set OUTFLOW_API_KEY\n";
+  }
+  return "";
+}
 
 int Fail(const Status& st) {
   std::cerr << "outflow: " << st.message() << "\n";

@@ -16,6 +16,12 @@
 
 namespace outflow::cli {
 
+// The API key for a command: `given` (--api-key or OUTFLOW_API_KEY) when set, else
+// the key in `key_file` (default <data-dir>/cli.key, written by `serve`), else
+// none. A key file that exists but cannot be read (another user's) is said on
+// stderr; the call then goes without a key and the daemon answers 401.
+std::string ResolveApiKey(const std::string& given, const std::string& key_file);
+
 // Prints "outflow: <message>" to stderr; the exit code for the status.
 int Fail(const Status& st);
 // Prints an API error reply's message to stderr; the exit code for its HTTP status.
@@ -31,7 +37,8 @@ int CallAndPrint(api::ApiClient& c, const std::string& method, const std::string
 // each state seen before that. An unfinished import at `deadline` ends the wait
 // with Unavailable. The exit code of a failed call, else kExitOk; the caller judges
 // the final state.
-int AwaitImport(api::ApiClient& c, boost::json::value& im, const std::function<void(const boost::json::value&)>& on_progress,
+int AwaitImport(api::ApiClient& c, boost::json::value& im,
+                const std::function<void(const boost::json::value&)>& on_progress,
                 std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
 // The whole file at `path` ("-": stdin); `ok` false when it cannot be opened.
 std::string ReadAll(const std::string& path, bool& ok);

@@ -12,6 +12,8 @@
 
 #include "api/api_handler.h"
 #include "api/http_server.h"
+#include "auth/authenticator.h"
+#include "auth/cli_key_file.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "campaigns/campaign_service.h"
@@ -142,6 +144,7 @@ struct Daemon::Parts {
   std::unique_ptr<LinkTracker> links;
   std::unique_ptr<TrackingService> tracking;
   std::unique_ptr<CampaignService> campaigns;
+  std::unique_ptr<auth::Authenticator> auth;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
 };
@@ -180,6 +183,10 @@ Status Daemon::Start() {
   OUTFLOW_ASSIGN_OR_RETURN(p.store, SqliteStores::Open(db, SqliteOptions(), clock.Now()));
   for (const auto& m : p.store->migration_report().applied) log::Info("migration applied", {{"migration", m}});
   log::Info("store open", {{"path", db}, {"schema_version", p.store->migration_report().to_version}});
+  const std::string cli_key = (fs::path(config_.data_dir) / std::string(auth::kCliKeyFileName)).string();
+  OUTFLOW_RETURN_IF_ERROR(auth::EnsureCliKey(p.store->keys(), cli_key, clock.Now()));
+  p.auth =
+      std::make_unique<auth::Authenticator>(p.store->keys(), clock, auth::AuthOptions{.key_rate = config_.key_rate});
 
   p.handlers.Register("noop", std::make_shared<FunctionHandler>("does nothing; for tests and benchmarks",
                                                                 [](const Job&) { return RunResult::Done(); }));
@@ -233,6 +240,7 @@ Status Daemon::Start() {
       *p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(), p.imports.get(), p.segments.get(),
       p.releases.get(), p.campaigns.get());
 
+  p.api->SetAuth(p.auth.get(), config_.metrics_public);
   p.api->SetMessages(p.messages.get());
   p.tracking = std::make_unique<TrackingService>(
       p.store->outbox(), p.links.get(), [&p](AccountId id) { return p.campaigns->CallbackAccountOf(id); }, clock);
@@ -248,6 +256,7 @@ Status Daemon::Start() {
   ho.upload_paths = {"/v1/imports"};
   ho.upload_dir = (fs::path(config_.data_dir) / "uploads").string();
   ho.upload_limit = config_.upload_limit;
+  ho.upload_gate = [api = p.api.get()](const api::HttpRequest& r) { return api->Admit(r); };
   p.http =
       std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
   // Listen before the engine starts, so that a port in use stops us before any job runs.
@@ -352,6 +361,7 @@ void Daemon::Stop() {
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
+  p.auth.reset();
   p.messages.reset();
   p.campaigns.reset();
   p.sender.reset();

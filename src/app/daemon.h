@@ -2,7 +2,8 @@
 // the HTTP server, and owns their start and stop order, written here only:
 //
 //   Start: lock the data directory -> load the secret key -> open the store
-//          (migrate) -> register handlers -> listen (a port in use fails here,
+//          (migrate) -> keep a working admin key in <data-dir>/cli.key (mode
+//          0600, for the local CLI; docs/security.md) -> register handlers -> listen (a port in use fails here,
 //          before any job runs) -> requeue what a crash left (imports, releases,
 //          refreshes, scheduled campaigns) -> start the sender (the first loop on
 //          each account requeues its sends in flight at a crash; before the
@@ -59,6 +60,10 @@ struct DaemonConfig {
   Duration pacing_guard = std::chrono::milliseconds(10);
   // SenderOptions::global_rules: per-contact rules for every account (--contact-rules).
   ContactRules contact_rules;
+  // Requests a second per API key (a token bucket as deep); over it, 429.
+  double key_rate = 100;
+  // /metrics answers without a key (for a scraper on a trusted network).
+  bool metrics_public = false;
 };
 
 // The default key file of a data directory.

@@ -26,6 +26,22 @@ TEST_SECRET_KEY = "5f" * 32
 os.environ.setdefault("OUTFLOW_SECRET_KEY", TEST_SECRET_KEY)
 
 
+# Every request needs an API key (docs/security.md). The tests use the key that
+# `serve` keeps in <data-dir>/cli.key (mode 0600) for the local CLI: the Api client
+# reads that file, and run_cli points the CLI at the daemon's data directory, so the
+# CLI finds the file itself. Daemons run with a high per-key rate (--key-rate)
+# because some tests send thousands of requests at once; test_auth.py checks the
+# default rate. Nothing here turns authentication off: there is no such switch.
+TEST_KEY_RATE = "1000000"
+_DAEMONS = {}  # port -> Daemon, for run_cli
+
+
+def read_cli_key(data_dir):
+    """The admin key `serve` keeps for the local CLI in <data-dir>/cli.key."""
+    with open(os.path.join(data_dir, "cli.key")) as f:
+        return f.read().strip()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -56,17 +72,21 @@ def await_condition(predicate, timeout=30.0, interval=0.02, what="condition"):
 class Api:
     """A keep-alive JSON client for one daemon."""
 
-    def __init__(self, port):
+    def __init__(self, port, key=None):
         self.port = port
+        self.key = key  # sent as Authorization: Bearer KEY unless the call gives its own
         self.conn = None
 
     def call(self, method, path, body=None, raw=None, headers=None):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        headers = dict(headers or {})
+        if self.key and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {self.key}"
         for attempt in range(2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
             try:
-                self.conn.request(method, path, body=data, headers=headers or {})
+                self.conn.request(method, path, body=data, headers=headers)
                 resp = self.conn.getresponse()
                 payload = resp.read()
                 if resp.getheader("Connection", "").lower() == "close":
@@ -88,8 +108,9 @@ class Api:
 class Daemon:
     """One `outflow serve` process on a data directory."""
 
-    def __init__(self, data_dir, port=None, extra_args=(), env=None):
+    def __init__(self, data_dir, port=None, extra_args=(), env=None, key_rate=TEST_KEY_RATE):
         self.data_dir = data_dir
+        self.key_rate = key_rate  # None: the daemon's default (100/s)
         self.port = port or free_port()
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, **(env or {}))
@@ -99,9 +120,11 @@ class Daemon:
 
     def start(self, wait_ready=True):
         self.log = open(self.log_path, "ab")
+        rate = [] if self.key_rate is None else ["--key-rate", str(self.key_rate)]
         self.proc = subprocess.Popen(
-            [OUTFLOW, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir] + self.extra_args,
-            stdout=self.log, stderr=self.log, env=self.env)
+            [OUTFLOW, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir] + rate +
+            self.extra_args, stdout=self.log, stderr=self.log, env=self.env)
+        _DAEMONS[self.port] = self
         if wait_ready:
             self.wait_ready()
         return self
@@ -145,18 +168,50 @@ class Daemon:
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
 
-    def api(self):
-        return Api(self.port)
+    @property
+    def key(self):
+        """The admin key of the local CLI (<data-dir>/cli.key), as the CLI reads it."""
+        return read_cli_key(self.data_dir)
+
+    def auth_headers(self):
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def api(self, key=None):
+        """A client that sends `key`, by default the data directory's cli.key."""
+        return Api(self.port, key if key is not None else self.key)
 
     @property
     def db_path(self):
         return os.path.join(self.data_dir, "outflow.db")
 
 
+def _daemon_of(args, env):
+    """The Daemon a CLI call talks to (by --server or OUTFLOW_SERVER), if one of ours."""
+    server = env.get("OUTFLOW_SERVER", "")
+    for i, a in enumerate(args):
+        if a == "--server" and i + 1 < len(args):
+            server = args[i + 1]
+        elif a.startswith("--server="):
+            server = a.split("=", 1)[1]
+    try:
+        return _DAEMONS.get(int(server.rsplit(":", 1)[1].strip("/")))
+    except (IndexError, ValueError):
+        return None
+
+
 def run_cli(*args, env=None, input=None, timeout=60):
-    """Runs the `outflow` CLI; returns (exit code, stdout, stderr)."""
-    p = subprocess.run([OUTFLOW] + list(args), capture_output=True, text=True, env=dict(os.environ, **(env or {})),
-                       input=input, timeout=timeout)
+    """Runs the `outflow` CLI; returns (exit code, stdout, stderr).
+
+    A command aimed at one of our daemons runs with OUTFLOW_DATA_DIR set to that
+    daemon's data directory (unless the caller sets it or a key), so the CLI finds
+    <data-dir>/cli.key itself, as it does for an operator.
+    """
+    full = dict(os.environ, **(env or {}))
+    daemon = _daemon_of(args, full)
+    if daemon is not None and not any(k in (env or {}) for k in ("OUTFLOW_DATA_DIR", "OUTFLOW_API_KEY")):
+        full["OUTFLOW_DATA_DIR"] = daemon.data_dir
+    p = subprocess.run([OUTFLOW] + list(args), capture_output=True, text=True, env=full, input=input,
+                       timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 

@@ -123,7 +123,8 @@ class ApiCliTest(unittest.TestCase):
             try:
                 for i in range(5):  # several requests on one connection
                     c.request("POST", "/v1/jobs", body=json.dumps({"kind": "noop", "idempotency_key": f"c{n}-{i}",
-                                                                    "due_at": "2030-01-01T00:00:00Z"}))
+                                                                    "due_at": "2030-01-01T00:00:00Z"}),
+                              headers=self.daemon.auth_headers())
                     r = c.getresponse()
                     r.read()
                     if r.status != 201:

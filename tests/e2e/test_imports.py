@@ -90,7 +90,9 @@ class ImportsTest(unittest.TestCase):
         # A client that sends part of its body and disconnects: the partial file is removed.
         uploads = os.path.join(self.data, "uploads")
         with socket.create_connection(("127.0.0.1", self.daemon.port), timeout=10) as s:
-            s.sendall(b"POST /v1/imports HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nemail\na@b.co\n")
+            auth = f"Authorization: Bearer {self.daemon.key}\r\n".encode()
+            s.sendall(b"POST /v1/imports HTTP/1.1\r\nHost: x\r\n" + auth +
+                      b"Content-Length: 100000\r\n\r\nemail\na@b.co\n")
             await_condition(lambda: os.path.isdir(uploads) and os.listdir(uploads), what="the upload to start")
         api = self.daemon.api()
         await_condition(lambda: not os.path.isdir(uploads) or not os.listdir(uploads), what="the partial upload removed")

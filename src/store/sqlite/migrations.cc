@@ -447,6 +447,21 @@ SELECT 'segment.refresh', 'ready', CAST(unixepoch() AS INTEGER) * 1000000, 0, 10
 FROM segments WHERE kind = 'dynamic'
 ON CONFLICT(idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING;
 )sql"},
+      // API keys (docs/security.md): only the SHA-256 of a key is stored, found by the
+      // key's non-secret lookup part.
+      {13, "api_keys", R"sql(
+CREATE TABLE api_keys (
+  id           INTEGER PRIMARY KEY,
+  lookup       TEXT    NOT NULL UNIQUE,
+  name         TEXT    NOT NULL,
+  role         TEXT    NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+  hash         TEXT    NOT NULL,
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER,
+  revoked_at   INTEGER,
+  last_used_at INTEGER
+);
+)sql"},
   };
   return kMigrations;
 }

@@ -18,6 +18,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   s->releases_ = std::make_unique<SqliteReleaseStore>(db, dynamic);
   s->campaigns_ = std::make_unique<SqliteCampaignStore>(db);
   s->outbox_ = std::make_unique<SqliteOutboxStore>(db);
+  s->keys_ = std::make_unique<SqliteKeyStore>(db);
   return s;
 }
 

@@ -1,5 +1,6 @@
 // SqliteStores: the embedded database as the app sees it: one SQLite file and
-// every store facet over it (jobs, contacts, imports, segments, releases, campaigns, outbox), without the sqlite3 API.
+// every store facet over it (jobs, contacts, imports, segments, releases, campaigns, outbox, keys), without the sqlite3
+// API.
 #pragma once
 
 #include <memory>
@@ -9,11 +10,12 @@
 #include "store/sqlite/sqlite_campaign_store.h"
 #include "store/sqlite/sqlite_contact_store.h"
 #include "store/sqlite/sqlite_import_store.h"
+#include "store/sqlite/sqlite_job_store.h"
+#include "store/sqlite/sqlite_key_store.h"
+#include "store/sqlite/sqlite_options.h"
+#include "store/sqlite/sqlite_outbox_store.h"
 #include "store/sqlite/sqlite_release_store.h"
 #include "store/sqlite/sqlite_segment_store.h"
-#include "store/sqlite/sqlite_job_store.h"
-#include "store/sqlite/sqlite_outbox_store.h"
-#include "store/sqlite/sqlite_options.h"
 
 namespace outflow {
 
@@ -35,6 +37,7 @@ class SqliteStores {
   SqliteReleaseStore& releases() { return *releases_; }
   SqliteCampaignStore& campaigns() { return *campaigns_; }
   SqliteOutboxStore& outbox() { return *outbox_; }
+  SqliteKeyStore& keys() { return *keys_; }
   // Writer holds since open or the last reset (benchmarks: the longest write).
   WriterHoldStats writer_holds() const;
   void ResetWriterHolds();
@@ -49,6 +52,7 @@ class SqliteStores {
   std::unique_ptr<SqliteReleaseStore> releases_;
   std::unique_ptr<SqliteCampaignStore> campaigns_;
   std::unique_ptr<SqliteOutboxStore> outbox_;
+  std::unique_ptr<SqliteKeyStore> keys_;
 };
 
 }  // namespace outflow

@@ -1,0 +1,25 @@
+// The API's front door: what a request needs (auth/route_table.h) against who
+// sent it (auth::Authenticator), before any route runs (docs/security.md).
+//
+//   public route                   -> let through, no key read
+//   no key, or a bad one           -> 401 unauthenticated, WWW-Authenticate: Bearer
+//   a key below the route's role   -> 403 permission_denied
+//   the key's budget is spent      -> 429 rate_limited, Retry-After (whole seconds)
+//
+// Thread-safe.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include "api/http_server.h"
+#include "auth/authenticator.h"
+
+namespace outflow::api {
+
+// nullopt: the request may be routed; else the refusal to send. A null `auth`
+// refuses every route that is not public (there is no way to turn checks off).
+std::optional<HttpResponse> Admit(auth::Authenticator* auth, bool metrics_public, const HttpRequest& req,
+                                  std::string_view path);
+
+}  // namespace outflow::api
