@@ -3,6 +3,7 @@
 //
 //   http_load --host 127.0.0.1 --port P --path /v1/messages --rate R --seconds S
 //             --connections C --body-file F [--header "Name: value"]...
+//   http_load ... --paths-file F     (GET requests instead: one path per line)
 //
 // Open loop: request i is due at t0 + i/R, whatever the server does. At its due time
 // it goes out on any idle keep-alive connection (up to C, all opened before t0); if
@@ -14,7 +15,8 @@
 //
 // One thread, epoll over non-blocking sockets (TCP_NODELAY), a timerfd for the
 // schedule. Every request is a POST with `Content-Type: application/json` and one
-// line of the body file as its body (request i gets line i % lines). Responses are
+// line of the body file as its body (request i gets line i % lines); with
+// --paths-file, a GET of one line of that file (e.g. /v1/contacts/17). Responses are
 // parsed properly (status line, headers, a Content-Length, chunked or until-close
 // body). A connection the server closes is reopened; a request whose response did not
 // come complete on it counts as an error.
@@ -83,13 +85,14 @@ struct Options {
   double seconds = 0;
   int connections = 64;
   std::string body_file;
+  std::string paths_file;
   std::vector<std::string> headers;
 };
 
 void Usage() {
   std::fprintf(stderr,
                "usage: http_load --host H --port P [--path /v1/messages] --rate R --seconds S\n"
-               "                 [--connections 64] --body-file F [--header \"Name: value\"]...\n");
+               "                 [--connections 64] (--body-file F | --paths-file F) [--header \"Name: value\"]...\n");
   std::exit(2);
 }
 
@@ -122,12 +125,14 @@ Options ParseArgs(int argc, char** argv) {
       o.connections = static_cast<int>(ParseNumber(flag, v));
     else if (flag == "--body-file")
       o.body_file = v;
+    else if (flag == "--paths-file")
+      o.paths_file = v;
     else if (flag == "--header")
       o.headers.emplace_back(v);
     else
       Die("unknown flag " + flag);
   }
-  if (o.host.empty() || o.body_file.empty()) Usage();
+  if (o.host.empty() || o.body_file.empty() == o.paths_file.empty()) Usage();
   if (o.port < 1 || o.port > 65535) Die("--port: out of range");
   if (!(o.rate > 0) || !(o.seconds > 0)) Die("--rate and --seconds must be positive");
   if (o.connections < 1 || o.connections > 10000) Die("--connections: 1 to 10000");
@@ -140,20 +145,28 @@ Options ParseArgs(int argc, char** argv) {
   return o;
 }
 
-// One complete request (head and body) per non-empty line of the body file.
+// One complete request per non-empty line of the body file (a POST with that body)
+// or of the paths file (a GET of that path).
 std::vector<std::string> BuildRequests(const Options& o) {
-  std::ifstream in(o.body_file, std::ios::binary);
-  if (!in) Die("cannot read " + o.body_file);
-  std::string head = "POST " + o.path + " HTTP/1.1\r\nHost: " + o.host + ":" + std::to_string(o.port) +
-                     "\r\nContent-Type: application/json\r\n";
-  for (const std::string& h : o.headers) head += h + "\r\n";
+  const bool get = !o.paths_file.empty();
+  const std::string& file = get ? o.paths_file : o.body_file;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) Die("cannot read " + file);
+  std::string host = "Host: " + o.host + ":" + std::to_string(o.port) + "\r\n";
+  for (const std::string& h : o.headers) host += h + "\r\n";
   std::vector<std::string> requests;
   for (std::string line; std::getline(in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    requests.push_back(head + "Content-Length: " + std::to_string(line.size()) + "\r\n\r\n" + line);
+    if (get) {
+      if (line[0] != '/' || line.find_first_of(" \t") != std::string::npos) Die(file + ": not a path: " + line);
+      requests.push_back("GET " + line + " HTTP/1.1\r\n" + host + "\r\n");
+    } else {
+      requests.push_back("POST " + o.path + " HTTP/1.1\r\n" + host + "Content-Type: application/json\r\n" +
+                         "Content-Length: " + std::to_string(line.size()) + "\r\n\r\n" + line);
+    }
   }
-  if (requests.empty()) Die(o.body_file + ": no request bodies (one per line)");
+  if (requests.empty()) Die(file + ": no requests (one per line)");
   return requests;
 }
 
