@@ -106,17 +106,27 @@ Result<std::string> LoadNodeId(const std::string& dir) {
   return id;
 }
 
-// The key that seals credentials: OUTFLOW_SECRET_KEY, else the key file.
+// The key that seals credentials: OUTFLOW_SECRET_KEY, else the key file. A new data
+// directory (no database yet, so no sealed credentials) gets its key made at the
+// default path (mode 0600); a directory whose database exists but whose key is
+// missing is refused, since the credentials sealed under the lost key cannot be read.
 Result<SecretBox> LoadSecretKey(const DaemonConfig& config) {
   if (config.secret_key_value) return SecretBox::FromEnvValue(*config.secret_key_value, "OUTFLOW_SECRET_KEY");
-  const std::string path =
-      config.secret_key_file.empty() ? DefaultSecretKeyPath(config.data_dir) : config.secret_key_file;
+  const bool default_path = config.secret_key_file.empty();
+  const std::string path = default_path ? DefaultSecretKeyPath(config.data_dir) : config.secret_key_file;
   Result<SecretBox> key = SecretBox::FromKeyFile(path);
   if (key.ok() || key.status().code() != Code::kNotFound) return key;
+  std::error_code ec;
+  if (default_path && !fs::exists(DatabasePath(config.data_dir), ec) && !ec) {
+    OUTFLOW_RETURN_IF_ERROR(SecretBox::GenerateKeyFile(path));
+    log::Warn("new data directory: created the secret key that seals account credentials; back it up with the data",
+              {{"path", path}});
+    return SecretBox::FromKeyFile(path);
+  }
   return Status::FailedPrecondition(
-      "no secret key: " + path +
-      " does not exist. Account credentials are only ever stored encrypted, so outflow needs a key: create one with "
-      "`outflow keygen --data-dir " +
+      "no secret key: " + path + " does not exist, and the database " + DatabasePath(config.data_dir) +
+      " may hold account credentials sealed under the lost key. Restore the key file, or, if this data directory "
+      "never had one, create one with `outflow keygen --data-dir " +
       config.data_dir +
       "` (or give --secret-key-file PATH, or set OUTFLOW_SECRET_KEY to 64 hex characters); see docs/secrets.md");
 }

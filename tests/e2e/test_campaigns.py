@@ -153,14 +153,45 @@ class CampaignTest(unittest.TestCase):
 
     # ---- the secret key ----
 
-    def test_the_daemon_needs_a_key_and_keeps_credentials_sealed(self):
+    def test_a_new_data_directory_gets_its_key_and_one_that_lost_it_is_refused(self):
+        key = os.path.join(self.data, "secret.key")
+        self.assertFalse(os.path.exists(os.path.join(self.data, "outflow.db")))
+        daemon = Daemon(self.data, env={"OUTFLOW_SECRET_KEY": ""}).start()
+        try:
+            self.assertEqual(stat.S_IMODE(os.stat(key).st_mode), 0o600, "made by serve, readable by its owner only")
+            with open(daemon.log_path) as f:
+                self.assertIn(key, f.read(), "the log says where the new key is")
+        finally:
+            daemon.stop()
+        with open(key, "rb") as f:
+            first = f.read()
+        # The same directory again: the key is kept, not made anew.
+        Daemon(self.data, env={"OUTFLOW_SECRET_KEY": ""}).start().stop()
+        with open(key, "rb") as f:
+            self.assertEqual(f.read(), first)
+        # The database exists and the key is gone: refused, never a new key.
+        os.remove(key)
         env = {k: v for k, v in os.environ.items() if k != "OUTFLOW_SECRET_KEY"}
         p = subprocess.run([OUTFLOW, "serve", "--addr", "127.0.0.1:0", "--data-dir", self.data], env=env,
                            capture_output=True, timeout=30)
         self.assertNotEqual(p.returncode, 0)
         err = p.stderr.decode()
         self.assertIn("no secret key", err)
+        self.assertIn("outflow.db", err)
+        self.assertFalse(os.path.exists(key), "no key made beside an existing database")
+
+    def test_the_daemon_needs_a_key_and_keeps_credentials_sealed(self):
+        env = {k: v for k, v in os.environ.items() if k != "OUTFLOW_SECRET_KEY"}
+        # A database without its key (as if the key had been lost): refused.
+        os.makedirs(self.data, exist_ok=True)
+        open(os.path.join(self.data, "outflow.db"), "wb").close()
+        p = subprocess.run([OUTFLOW, "serve", "--addr", "127.0.0.1:0", "--data-dir", self.data], env=env,
+                           capture_output=True, timeout=30)
+        self.assertNotEqual(p.returncode, 0)
+        err = p.stderr.decode()
+        self.assertIn("no secret key", err)
         self.assertIn("outflow keygen", err)
+        os.remove(os.path.join(self.data, "outflow.db"))
 
         rc, out, err = run_cli("keygen", "--data-dir", self.data, env=env)
         self.assertEqual(rc, 0, err)
