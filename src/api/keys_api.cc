@@ -16,18 +16,6 @@ namespace {
 
 constexpr std::string_view kKeys = "/v1/keys";
 
-json::object KeyToJson(const ApiKey& k, Timestamp now) {
-  return json::object{{"id", k.id.value()},
-                      {"prefix", auth::DisplayPrefix(k)},
-                      {"name", k.name},
-                      {"role", RoleName(k.role)},
-                      {"created_at", FormatRfc3339(k.created_at)},
-                      {"expires_at", OptTime(k.expires_at)},
-                      {"revoked_at", OptTime(k.revoked_at)},
-                      {"last_used_at", OptTime(k.last_used_at)},
-                      {"active", k.ActiveAt(now)}};
-}
-
 Result<auth::NewKeySpec> ParseSpec(const json::value& body) {
   const json::object* o = body.if_object();
   if (o == nullptr) return Status::InvalidArgument("body: must be a JSON object");
@@ -53,6 +41,18 @@ Result<auth::NewKeySpec> ParseSpec(const json::value& body) {
 }
 
 }  // namespace
+
+json::object KeyToJson(const ApiKey& k, Timestamp now) {
+  return json::object{{"id", k.id.value()},
+                      {"prefix", auth::DisplayPrefix(k)},
+                      {"name", k.name},
+                      {"role", RoleName(k.role)},
+                      {"created_at", FormatRfc3339(k.created_at)},
+                      {"expires_at", OptTime(k.expires_at)},
+                      {"revoked_at", OptTime(k.revoked_at)},
+                      {"last_used_at", OptTime(k.last_used_at)},
+                      {"active", k.ActiveAt(now)}};
+}
 
 std::optional<HttpResponse> KeysApi::Route(const HttpRequest& req, std::string_view path) {
   if (path == kKeys) {

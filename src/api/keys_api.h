@@ -9,6 +9,8 @@
 // Thread-safe.
 #pragma once
 
+#include <boost/json.hpp>
+
 #include <optional>
 #include <string_view>
 
@@ -16,6 +18,9 @@
 #include "auth/authenticator.h"
 
 namespace outflow::api {
+
+// A key as the API and `outflow key list --json` show it: never the key or its hash.
+boost::json::object KeyToJson(const ApiKey& k, Timestamp now);
 
 class KeysApi {
  public:

@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <iostream>
 
+#include "api/keys_api.h"
 #include "app/cli.h"
 #include "app/cli_common.h"
 #include "app/daemon.h"
@@ -31,19 +32,6 @@ std::string OptTime(const std::optional<Timestamp>& t) {
   return t ? FormatRfc3339(*t) : "-";
 }
 
-json::object KeyJson(const ApiKey& k, Timestamp now) {
-  auto opt = [](const std::optional<Timestamp>& t) { return t ? json::value(FormatRfc3339(*t)) : json::value(); };
-  return json::object{{"id", k.id.value()},
-                      {"prefix", auth::DisplayPrefix(k)},
-                      {"name", k.name},
-                      {"role", RoleName(k.role)},
-                      {"created_at", FormatRfc3339(k.created_at)},
-                      {"expires_at", opt(k.expires_at)},
-                      {"revoked_at", opt(k.revoked_at)},
-                      {"last_used_at", opt(k.last_used_at)},
-                      {"active", k.ActiveAt(now)}};
-}
-
 int Create(KeyStore& keys, const KeyCommands::State& s, Timestamp now) {
   std::optional<Role> role = ParseRole(s.role);
   if (!role) return Fail(Status::InvalidArgument("--role: must be viewer, editor or admin"));
@@ -63,7 +51,7 @@ int List(KeyStore& keys, bool json_out, Timestamp now) {
   if (!all.ok()) return Fail(all.status());
   if (json_out) {
     json::array arr;
-    for (const ApiKey& k : *all) arr.push_back(KeyJson(k, now));
+    for (const ApiKey& k : *all) arr.push_back(api::KeyToJson(k, now));
     std::cout << json::serialize(json::object{{"keys", std::move(arr)}}) << "\n";
     return kExitOk;
   }
