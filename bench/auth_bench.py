@@ -26,57 +26,35 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "e2e"))
-from harness import free_port  # noqa: E402
+from harness import Daemon  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 HTTP_LOAD = os.environ.get("OUTFLOW_HTTP_LOAD", os.path.join(REPO, "build", "bench", "http_load"))
 os.environ.setdefault("OUTFLOW_SECRET_KEY", "5f" * 32)
 
 
-class Daemon:
-    def __init__(self, binary, tmp, name):
-        self.data = os.path.join(tmp, name)
-        self.port = free_port()
-        extra = ["--key-rate", "1000000"] if name == "with" else []
-        self.proc = subprocess.Popen([binary, "--log-level", "warn", "serve", "--addr", f"127.0.0.1:{self.port}",
-                                      "--data-dir", self.data, *extra],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.headers = {}
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                c.request("GET", "/readyz")
-                if c.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.02)
-        else:
-            self.proc.kill()
-            raise SystemExit(f"{binary} did not become ready")
-        key = os.path.join(self.data, "cli.key")
-        if os.path.exists(key):
-            with open(key) as f:
-                self.headers = {"Authorization": "Bearer " + f.read().strip()}
+def start_daemon(binary, tmp, name):
+    """The build with authentication gets the key of <data-dir>/cli.key; the one before it has none."""
+    d = Daemon(os.path.join(tmp, name), binary=binary,
+               key_rate=1000000 if name == "with" else None).start()
+    d.headers = {"Authorization": f"Bearer {d.key}"} if os.path.exists(os.path.join(d.data_dir, "cli.key")) else {}
+    return d
 
-    def call(self, method, path, body=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        c.request(method, path, body=json.dumps(body) if body is not None else None,
-                  headers={"Content-Type": "application/json", **self.headers})
-        r = c.getresponse()
-        return r.status, json.loads(r.read() or b"null")
 
-    def cpu_seconds(self):
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def call(d, method, path, body=None):
+    c = http.client.HTTPConnection("127.0.0.1", d.port, timeout=30)
+    c.request(method, path, body=json.dumps(body) if body is not None else None,
+              headers={"Content-Type": "application/json", **d.headers})
+    r = c.getresponse()
+    return r.status, json.loads(r.read() or b"null")
 
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+
+def cpu_seconds(d):
+    with open(f"/proc/{d.proc.pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load(d, a, paths_file):
@@ -84,9 +62,9 @@ def load(d, a, paths_file):
            str(a.seconds), "--connections", "64", "--paths-file", paths_file]
     for k, v in d.headers.items():
         cmd += ["--header", f"{k}: {v}"]
-    cpu0 = d.cpu_seconds()
+    cpu0 = cpu_seconds(d)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, timeout=a.seconds + 90)
-    cpu = d.cpu_seconds() - cpu0
+    cpu = cpu_seconds(d) - cpu0
     out = json.loads(r.stdout)
     ok = out["status"].get("200", 0)
     return {"ok_per_s": out["accepted_per_s"], "p50": out["p50_ms"], "p99": out["p99_ms"],
@@ -110,12 +88,12 @@ def main():
     try:
         paths = {}
         for name, binary in (("with", a.with_auth), ("without", a.without)):
-            d = daemons[name] = Daemon(binary, tmp, name)
+            d = daemons[name] = start_daemon(binary, tmp, name)
             ids = []
             for start in range(0, a.contacts, 5000):
                 batch = [{"email": f"g{i}@example.com", "first_name": f"G{i}"}
                          for i in range(start, min(a.contacts, start + 5000))]
-                status, r = d.call("POST", "/v1/contacts/upsert", {"contacts": batch})
+                status, r = call(d, "POST", "/v1/contacts/upsert", {"contacts": batch})
                 assert status == 200, r
                 ids += [x["id"] for x in r["results"]]
             rng = random.Random(7)

@@ -108,7 +108,8 @@ class Api:
 class Daemon:
     """One `outflow serve` process on a data directory."""
 
-    def __init__(self, data_dir, port=None, extra_args=(), env=None, key_rate=TEST_KEY_RATE):
+    def __init__(self, data_dir, port=None, extra_args=(), env=None, key_rate=TEST_KEY_RATE, binary=None):
+        self.binary = binary or OUTFLOW  # another build (benchmarks compare two)
         self.data_dir = data_dir
         self.key_rate = key_rate  # None: the daemon's default (100/s)
         self.port = port or free_port()
@@ -122,7 +123,7 @@ class Daemon:
         self.log = open(self.log_path, "ab")
         rate = [] if self.key_rate is None else ["--key-rate", str(self.key_rate)]
         self.proc = subprocess.Popen(
-            [OUTFLOW, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir] + rate +
+            [self.binary, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir] + rate +
             self.extra_args, stdout=self.log, stderr=self.log, env=self.env)
         _DAEMONS[self.port] = self
         if wait_ready:
