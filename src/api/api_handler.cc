@@ -82,13 +82,14 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
-  if (std::optional<HttpResponse> refused = api::Admit(auth_, metrics_public_, req, path)) return *refused;
+  Admission admission = api::Admit(auth_, metrics_public_, req, path);
+  if (admission.refusal) return std::move(*admission.refusal);
   return Route(req, path, query);
 }
 
 std::optional<HttpResponse> ApiHandler::Admit(const HttpRequest& req) const {
   std::string_view target = req.target;
-  return api::Admit(auth_, metrics_public_, req, target.substr(0, target.find('?')));
+  return api::Admit(auth_, metrics_public_, req, target.substr(0, target.find('?'))).refusal;
 }
 
 HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, std::string_view query) {

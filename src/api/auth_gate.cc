@@ -35,25 +35,25 @@ HttpResponse TooManyRequests(Duration wait) {
 
 }  // namespace
 
-std::optional<HttpResponse> Admit(auth::Authenticator* auth, bool metrics_public, const HttpRequest& req,
-                                  std::string_view path) {
+Admission Admit(auth::Authenticator* auth, bool metrics_public, const HttpRequest& req, std::string_view path) {
   const auth::Access need = auth::RequiredAccess(req.method, path);
-  if (need == auth::Access::kPublic || (need == auth::Access::kMetrics && metrics_public)) return std::nullopt;
+  if (need == auth::Access::kPublic || (need == auth::Access::kMetrics && metrics_public)) return {};
   const std::string_view header = req.Header("Authorization");
-  if (auth == nullptr) return Unauthorized("this daemon accepts no API keys", !header.empty());
+  if (auth == nullptr) return {Unauthorized("this daemon accepts no API keys", !header.empty()), std::nullopt};
   Result<auth::Principal> who = auth->Authenticate(header);
   if (!who.ok()) {
-    if (who.status().code() != Code::kUnauthenticated) return ErrorResponse(who.status());
-    return Unauthorized(who.status().message(), !header.empty());
+    if (who.status().code() != Code::kUnauthenticated) return {ErrorResponse(who.status()), std::nullopt};
+    return {Unauthorized(who.status().message(), !header.empty()), std::nullopt};
   }
   const Role min = auth::MinRole(need);
   if (!RoleAtLeast(who->role, min)) {
-    return Refusal(403, "permission_denied",
-                   req.method + " " + std::string(path) + " needs the " + std::string(RoleName(min)) +
-                       " role; this key (" + who->name + ") is " + std::string(RoleName(who->role)));
+    return {Refusal(403, "permission_denied",
+                    req.method + " " + std::string(path) + " needs the " + std::string(RoleName(min)) +
+                        " role; this key (" + who->name + ") is " + std::string(RoleName(who->role))),
+            std::nullopt};
   }
-  if (std::optional<Duration> wait = auth->Throttle(who->id)) return TooManyRequests(*wait);
-  return std::nullopt;
+  if (std::optional<Duration> wait = auth->Throttle(who->id)) return {TooManyRequests(*wait), std::nullopt};
+  return {std::nullopt, std::move(*who)};
 }
 
 }  // namespace outflow::api

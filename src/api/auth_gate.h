@@ -17,9 +17,15 @@
 
 namespace outflow::api {
 
-// nullopt: the request may be routed; else the refusal to send. A null `auth`
-// refuses every route that is not public (there is no way to turn checks off).
-std::optional<HttpResponse> Admit(auth::Authenticator* auth, bool metrics_public, const HttpRequest& req,
-                                  std::string_view path);
+// The gate's answer: a refusal to send, or leave to route the request, with the
+// principal it was admitted as (none on a public route).
+struct Admission {
+  std::optional<HttpResponse> refusal;
+  std::optional<auth::Principal> principal;
+};
+
+// A null `auth` refuses every route that is not public (there is no way to turn
+// checks off).
+Admission Admit(auth::Authenticator* auth, bool metrics_public, const HttpRequest& req, std::string_view path);
 
 }  // namespace outflow::api

@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <filesystem>
-#include <random>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "base/log.h"
@@ -66,7 +66,11 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   static constexpr size_t kBodyReadBytes = 64 * 1024;  // Beast's largest read
-  Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {}
+  Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_address_ = peer.address().to_string();
+  }
   ~Session() {
     if (!upload_parser_) return;  // torn down mid-upload (server stopping): leave no file behind
     upload_parser_->get().body().close();
@@ -97,8 +101,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     const auto& uploads = server_->options.upload_paths;
-    const bool upload = req.method() == http::verb::post &&
-                        std::find(uploads.begin(), uploads.end(), path) != uploads.end();
+    const bool upload =
+        req.method() == http::verb::post && std::find(uploads.begin(), uploads.end(), path) != uploads.end();
     const uint64_t limit = upload ? server_->options.upload_limit : server_->options.body_limit;
     if (length && *length > limit) {
       return SendError(413, "payload_too_large",
@@ -111,6 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
       head.method = std::string(req.method_string());
       head.target = std::string(req.target());
       for (const auto& f : req) head.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+      head.peer_address = peer_address_;
       if (std::optional<HttpResponse> refused = server_->options.upload_gate(head)) {
         return Send(std::move(*refused), /*close=*/true, req.version());
       }
@@ -138,8 +143,8 @@ class Session : public std::enable_shared_from_this<Session> {
     std::error_code fec;
     std::filesystem::create_directories(server_->options.upload_dir, fec);
     static thread_local std::mt19937_64 rng{std::random_device{}()};
-    upload_path_ = (std::filesystem::path(server_->options.upload_dir) /
-                    ("upload-" + std::to_string(rng()) + ".part")).string();
+    upload_path_ =
+        (std::filesystem::path(server_->options.upload_dir) / ("upload-" + std::to_string(rng()) + ".part")).string();
     upload_parser_.emplace(std::move(*parser_));
     upload_parser_->body_limit(server_->options.upload_limit);
     beast::error_code ec;
@@ -187,6 +192,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.target = std::string(req.target());
     r.upload_file = upload_path_;
     for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.peer_address = peer_address_;
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
     upload_parser_.reset();
@@ -232,6 +238,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.target = std::string(req.target());
     r.body = std::move(req.body());
     for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    r.peer_address = peer_address_;
     HttpResponse resp;
     try {
       resp = server_->handler(r);
@@ -273,6 +280,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::request_parser<http::file_body>> upload_parser_;
   std::string upload_path_;
+  std::string peer_address_;
   HttpServer::Impl* server_;
 };
 

@@ -32,6 +32,10 @@ struct HttpRequest {
   // The handler may move it away; whatever is left there is deleted afterwards.
   std::string upload_file;
   std::vector<std::pair<std::string, std::string>> headers;
+  // The TCP peer's IP address ("127.0.0.1", "::1"); empty when unknown.
+  std::string peer_address;
+  // True when the request came over TLS.
+  bool secure = false;
   // First value of a header, case-insensitive; empty when absent.
   std::string_view Header(std::string_view name) const;
 };
