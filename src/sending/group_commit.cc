@@ -19,36 +19,18 @@ Status AsSingle(const Status& st) {
 
 }  // namespace
 
+GroupCommit::GroupCommit(OutboxStore& outbox, size_t max_group)
+    : outbox_(outbox), committer_([this](std::span<const Pending* const> g) { return Commit(g); }, max_group) {}
+
 Result<EnqueuedMessage> GroupCommit::Enqueue(const NewMessage& m, Timestamp now) {
-  Slot me{&m, now, std::nullopt};
-  std::unique_lock lock(mu_);
-  queue_.push_back(&me);
-  while (!me.result) {
-    if (leading_) {
-      done_.wait(lock);
-      continue;
-    }
-    leading_ = true;
-    const size_t n = std::min(queue_.size(), max_group_);
-    std::vector<Slot*> group(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
-    lock.unlock();
-    std::vector<Result<EnqueuedMessage>> results = Commit(group);
-    lock.lock();
-    for (size_t i = 0; i < group.size(); ++i) group[i]->result = std::move(results[i]);
-    ++stats_.groups;
-    stats_.messages += static_cast<int64_t>(group.size());
-    leading_ = false;
-    done_.notify_all();
-  }
-  return std::move(*me.result);
+  return committer_.Submit(Pending{&m, now});
 }
 
-std::vector<Result<EnqueuedMessage>> GroupCommit::Commit(const std::vector<Slot*>& group) {
+std::vector<Result<EnqueuedMessage>> GroupCommit::Commit(std::span<const Pending* const> group) {
   std::vector<NewMessage> messages;
   messages.reserve(group.size());
   Timestamp now = group.front()->now;
-  for (const Slot* s : group) {
+  for (const Pending* s : group) {
     messages.push_back(*s->message);
     now = std::max(now, s->now);
   }
@@ -71,21 +53,6 @@ std::vector<Result<EnqueuedMessage>> GroupCommit::Commit(const std::vector<Slot*
     }
   }
   return out;
-}
-
-size_t GroupCommit::queued() const {
-  std::lock_guard lock(mu_);
-  return queue_.size();
-}
-
-bool GroupCommit::committing() const {
-  std::lock_guard lock(mu_);
-  return leading_;
-}
-
-GroupCommit::Stats GroupCommit::stats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
 }
 
 }  // namespace outflow

@@ -17,49 +17,45 @@
 // Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
-#include <mutex>
-#include <optional>
+#include <span>
 #include <vector>
 
+#include "base/group_committer.h"
 #include "store/outbox_store.h"
 
 namespace outflow {
 
 class GroupCommit {
  public:
-  explicit GroupCommit(OutboxStore& outbox, size_t max_group = 256) : outbox_(outbox), max_group_(max_group) {}
+  explicit GroupCommit(OutboxStore& outbox, size_t max_group = 256);
 
   Result<EnqueuedMessage> Enqueue(const NewMessage& m, Timestamp now);
 
   // Messages waiting for the next group, and whether a group is being committed
   // (tests wait for a group to form).
-  size_t queued() const;
-  bool committing() const;
+  size_t queued() const { return committer_.queued(); }
+  bool committing() const { return committer_.committing(); }
   // Groups committed so far, and the messages they held.
   struct Stats {
     int64_t groups = 0;
     int64_t messages = 0;
   };
-  Stats stats() const;
+  Stats stats() const {
+    auto s = committer_.stats();
+    return {s.groups, s.items};
+  }
 
  private:
-  struct Slot {
+  struct Pending {
     const NewMessage* message;
     Timestamp now;
-    std::optional<Result<EnqueuedMessage>> result;  // set under mu_
   };
-  // Stores the group; one result per slot, in order.
-  std::vector<Result<EnqueuedMessage>> Commit(const std::vector<Slot*>& group);
+  // Stores the group; one result per message, in order.
+  std::vector<Result<EnqueuedMessage>> Commit(std::span<const Pending* const> group);
 
   OutboxStore& outbox_;
-  const size_t max_group_;
-  mutable std::mutex mu_;
-  std::condition_variable done_;
-  std::vector<Slot*> queue_;  // GUARDED_BY(mu_)
-  bool leading_ = false;      // GUARDED_BY(mu_): a group is being committed
-  Stats stats_;               // GUARDED_BY(mu_)
+  GroupCommitter<Pending, Result<EnqueuedMessage>> committer_;
 };
 
 }  // namespace outflow
