@@ -17,7 +17,7 @@
 //   engine_bench prune [--prune-rows N] [--prune-chunk N]
 //                          # N finished jobs (10,000,000), finished 60..31 days ago, written by
 //                          # one SQL statement; then JobStore::Prune(now - 30 d, chunk (5,000))
-//                          # until a chunk comes back short, as JobPruner does: rows/s, and the
+//                          # until a chunk comes back short, as Pruner does: rows/s, and the
 //                          # median, p99 and longest single Prune call (its transaction)
 //
 // Scenarios (each repeated --runs times, default 3; every run and the median are printed):

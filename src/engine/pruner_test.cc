@@ -1,4 +1,4 @@
-#include "engine/job_pruner.h"
+#include "engine/pruner.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ using std::chrono::seconds;
 const Timestamp kT0 = FromMicros(1'800'000'000'000'000);
 constexpr auto kDay = hours(24);
 
-class JobPrunerTest : public ::testing::Test {
+class PrunerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     auto s = SqliteJobStore::Open(dir_.File("outflow.db"), kT0);
@@ -42,12 +42,13 @@ class JobPrunerTest : public ::testing::Test {
   std::unique_ptr<SqliteJobStore> store_;
 };
 
-TEST_F(JobPrunerTest, PassDeletesJobsPastTheRetentionInChunks) {
+TEST_F(PrunerTest, PassDeletesJobsPastTheRetentionInChunks) {
   FinishNow(23);  // finished at day 0
   clock_.Advance(20 * kDay);
   FinishNow(5);               // finished at day 20
   clock_.Advance(11 * kDay);  // day 31: the first batch is past 30 days, the second is not
-  JobPruner pruner(*store_, clock_, JobPrunerOptions{.retention = 30 * kDay, .chunk = 10});
+  Pruner pruner("finished jobs", PruneFinishedJobs(*store_), clock_,
+                PrunerOptions{.retention = 30 * kDay, .chunk = 10});
   ASSERT_OK_AND_ASSIGN(int64_t n, pruner.RunPass());
   EXPECT_EQ(n, 23);
   EXPECT_EQ(Done(), 5);
@@ -56,11 +57,12 @@ TEST_F(JobPrunerTest, PassDeletesJobsPastTheRetentionInChunks) {
 }
 
 // The thread runs a pass at start and every interval after it, on the clock.
-TEST_F(JobPrunerTest, ThreadPrunesAtStartAndEveryInterval) {
+TEST_F(PrunerTest, ThreadPrunesAtStartAndEveryInterval) {
   FinishNow(3);
   clock_.Advance(31 * kDay);
   FinishNow(4);  // day 31
-  JobPruner pruner(*store_, clock_, JobPrunerOptions{.retention = 30 * kDay, .interval = hours(1), .chunk = 2});
+  Pruner pruner("finished jobs", PruneFinishedJobs(*store_), clock_,
+                PrunerOptions{.retention = 30 * kDay, .interval = hours(1), .chunk = 2});
   pruner.Start();
   for (int i = 0; i < 5000 && Done() != 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(Done(), 4);
