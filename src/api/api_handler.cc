@@ -6,9 +6,11 @@
 
 #include <charconv>
 
+#include "api/audit_trail.h"
 #include "api/auth_gate.h"
 #include "api/http_util.h"
 #include "api/job_json.h"
+#include "base/log.h"
 
 namespace outflow::api {
 
@@ -82,9 +84,25 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
+  const std::string request_id = RequestIdOf(req);
   Admission admission = api::Admit(auth_, metrics_public_, req, path);
-  if (admission.refusal) return std::move(*admission.refusal);
-  return Route(req, path, query);
+  HttpResponse resp = admission.refusal ? std::move(*admission.refusal) : Route(req, path, query);
+  if (audit_ != nullptr && admission.principal && admission.rule != nullptr) {
+    RecordChange(ChangeContext{req, path, *admission.rule, *admission.principal, request_id, auth_->clock().Now()},
+                 resp);
+  }
+  resp.headers.emplace_back("X-Request-Id", request_id);
+  return resp;
+}
+
+void ApiHandler::RecordChange(const ChangeContext& change, const HttpResponse& resp) {
+  std::optional<AuditEntry> entry = DescribeChange(change, resp);
+  if (!entry) return;
+  // The change has committed: a failure here loses its entry, never the change.
+  if (Status st = audit_->Record(*entry); !st.ok()) {
+    log::Error("cannot write an audit entry",
+               {{"action", entry->action}, {"request_id", entry->request_id}, {"error", st.ToString()}});
+  }
 }
 
 std::optional<HttpResponse> ApiHandler::Admit(const HttpRequest& req) const {
@@ -114,6 +132,9 @@ HttpResponse ApiHandler::Route(const HttpRequest& req, std::string_view path, st
     if (post) return EnqueueOne(req);
     if (get) return ListJobs(query);
     return MethodNotAllowed("GET, POST");
+  }
+  if (audit_api_ && path == "/v1/audit") {
+    if (auto r = audit_api_->Route(req, path, query)) return *r;
   }
   if (keys_ && path.starts_with("/v1/keys")) {
     if (auto r = keys_->Route(req, path)) return *r;

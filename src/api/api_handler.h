@@ -8,7 +8,10 @@
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
 //   and the routes of contacts_api.h, imports_api.h, segments_api.h, releases_api.h,
-//   campaigns_api.h, messages_api.h and keys_api.h
+//   campaigns_api.h, messages_api.h, keys_api.h and audit_api.h
+//
+// Every response carries X-Request-Id (the client's, when usable, else a new
+// one), and every change is written to the audit log (api/audit_trail.h).
 //
 // Every request passes the auth gate first (auth_gate.h, auth/route_table.h): 401
 // without a valid API key (except the public routes), 403 below the route's role,
@@ -24,6 +27,8 @@
 #include <atomic>
 #include <functional>
 
+#include "api/audit_api.h"
+#include "api/audit_trail.h"
 #include "api/campaigns_api.h"
 #include "api/contacts_api.h"
 #include "api/http_server.h"
@@ -33,6 +38,7 @@
 #include "api/releases_api.h"
 #include "api/segments_api.h"
 #include "api/tracking_api.h"
+#include "audit/audit_log.h"
 #include "auth/authenticator.h"
 #include "engine/job_service.h"
 #include "engine/metrics.h"
@@ -68,12 +74,21 @@ class ApiHandler {
   void SetTracking(TrackingService* tracking) {
     if (tracking != nullptr) tracking_.emplace(*tracking);
   }
+  // Records every change made through the API (api/audit_trail.h) and serves
+  // GET /v1/audit. Needs SetAuth (changes are made by a principal).
+  // REQUIRES: set before serving.
+  void SetAudit(AuditLog* audit) {
+    audit_ = audit;
+    if (audit != nullptr) audit_api_.emplace(audit->store());
+  }
   // More Prometheus text appended to /metrics (e.g. the sender's).
   // REQUIRES: set before serving.
   void SetExtraMetrics(std::function<std::string()> render) { extra_metrics_ = std::move(render); }
 
  private:
   HttpResponse Route(const HttpRequest& req, std::string_view path, std::string_view query);
+  // Writes the audit entry of `change` when it is one (api/audit_trail.h).
+  void RecordChange(const ChangeContext& change, const HttpResponse& resp);
   HttpResponse EnqueueOne(const HttpRequest& req);
   HttpResponse EnqueueBatch(const HttpRequest& req);
   HttpResponse ListJobs(std::string_view query);
@@ -93,6 +108,8 @@ class ApiHandler {
   std::optional<MessagesApi> messages_;
   std::optional<TrackingApi> tracking_;
   std::optional<KeysApi> keys_;
+  std::optional<AuditApi> audit_api_;
+  AuditLog* audit_ = nullptr;
   auth::Authenticator* auth_ = nullptr;
   bool metrics_public_ = false;
 };

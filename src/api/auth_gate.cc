@@ -36,8 +36,11 @@ HttpResponse TooManyRequests(Duration wait) {
 }  // namespace
 
 Admission Admit(auth::Authenticator* auth, bool metrics_public, const HttpRequest& req, std::string_view path) {
-  const auth::Access need = auth::RequiredAccess(req.method, path);
-  if (need == auth::Access::kPublic || (need == auth::Access::kMetrics && metrics_public)) return {};
+  const auth::RouteRule* rule = auth::FindRule(req.method, path);
+  const auth::Access need = rule == nullptr ? auth::Access::kAdmin : rule->access;
+  if (need == auth::Access::kPublic || (need == auth::Access::kMetrics && metrics_public)) {
+    return {std::nullopt, std::nullopt, rule};
+  }
   const std::string_view header = req.Header("Authorization");
   if (auth == nullptr) return {Unauthorized("this daemon accepts no API keys", !header.empty()), std::nullopt};
   Result<auth::Principal> who = auth->Authenticate(header);
@@ -53,7 +56,7 @@ Admission Admit(auth::Authenticator* auth, bool metrics_public, const HttpReques
             std::nullopt};
   }
   if (std::optional<Duration> wait = auth->Throttle(who->id)) return {TooManyRequests(*wait), std::nullopt};
-  return {std::nullopt, std::move(*who)};
+  return {std::nullopt, std::move(*who), rule};
 }
 
 }  // namespace outflow::api

@@ -14,6 +14,7 @@
 
 #include "api/http_server.h"
 #include "auth/authenticator.h"
+#include "auth/route_table.h"
 
 namespace outflow::api {
 
@@ -22,6 +23,7 @@ namespace outflow::api {
 struct Admission {
   std::optional<HttpResponse> refusal;
   std::optional<auth::Principal> principal;
+  const auth::RouteRule* rule = nullptr;  // the route's rule; null for a path no rule matches
 };
 
 // A null `auth` refuses every route that is not public (there is no way to turn

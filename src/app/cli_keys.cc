@@ -9,8 +9,10 @@
 #include "app/cli.h"
 #include "app/cli_common.h"
 #include "app/daemon.h"
+#include "audit/audit_log.h"
 #include "auth/api_keys.h"
 #include "base/clock.h"
+#include "store/sqlite/sqlite_audit_store.h"
 #include "store/sqlite/sqlite_key_store.h"
 
 namespace outflow::cli {
@@ -20,6 +22,7 @@ namespace json = boost::json;
 struct KeyCommands::State {
   CLI::App* key = nullptr;
   std::string data_dir = "./data";
+  std::string db_path;
   bool json_out = false;
   std::string name, role;
   std::optional<int> expires_in_days;
@@ -32,6 +35,24 @@ std::string OptTime(const std::optional<Timestamp>& t) {
   return t ? FormatRfc3339(*t) : "-";
 }
 
+// Writes the audit entry of a change made here, on the data directory. The
+// change has committed: a failure is said on stderr, and the command still succeeds.
+void Audit(const std::string& db_path, const std::string& verb, const ApiKey& k, const std::string& summary,
+           Timestamp now) {
+  AuditEntry e;
+  e.at = now;
+  e.actor = CliActor();
+  e.actor_name = e.actor.substr(4);
+  e.action = "key." + verb;
+  e.object_type = "key";
+  e.object_id = std::to_string(k.id.value());
+  e.address = "local";
+  e.summary = summary;
+  Result<std::unique_ptr<SqliteAuditStore>> audit = SqliteAuditStore::Open(db_path, now);
+  Status st = audit.ok() ? (*audit)->Append(std::span(&e, 1)) : audit.status();
+  if (!st.ok()) std::cerr << "outflow: warning: the audit entry was not written: " << st.ToString() << "\n";
+}
+
 int Create(KeyStore& keys, const KeyCommands::State& s, Timestamp now) {
   std::optional<Role> role = ParseRole(s.role);
   if (!role) return Fail(Status::InvalidArgument("--role: must be viewer, editor or admin"));
@@ -39,6 +60,8 @@ int Create(KeyStore& keys, const KeyCommands::State& s, Timestamp now) {
   Result<auth::CreatedKey> made = auth::CreateKey(keys, spec, now);
   if (!made.ok()) return Fail(made.status());
   const ApiKey& k = made->key;
+  Audit(s.db_path, "create", k,
+        s.expires_in_days ? R"({"fields":["expires_in_days","name","role"]})" : R"({"fields":["name","role"]})", now);
   std::cout << "created API key " << k.id.value() << " '" << k.name << "' (" << RoleName(k.role) << ", expires "
             << (k.expires_at ? FormatRfc3339(*k.expires_at) : "never") << ")\n"
             << "it is shown only now; send it as: Authorization: Bearer <key>\n"
@@ -66,9 +89,10 @@ int List(KeyStore& keys, bool json_out, Timestamp now) {
   return kExitOk;
 }
 
-int Revoke(KeyStore& keys, int64_t id, Timestamp now) {
+int Revoke(KeyStore& keys, const std::string& db_path, int64_t id, Timestamp now) {
   Result<ApiKey> k = keys.Revoke(ApiKeyId(id), now);
   if (!k.ok()) return Fail(k.status());
+  Audit(db_path, "delete", *k, "{}", now);
   std::cout << "revoked API key " << id << " '" << k->name << "' (at " << FormatRfc3339(*k->revoked_at) << ")\n";
   return kExitOk;
 }
@@ -96,12 +120,13 @@ std::optional<int> KeyCommands::Run() {
   State& s = *s_;
   if (!*s.key) return std::nullopt;
   const Timestamp now = SystemClock::Instance().Now();
-  auto keys = SqliteKeyStore::Open(DatabasePath(s.data_dir), now);
+  s.db_path = DatabasePath(s.data_dir);
+  auto keys = SqliteKeyStore::Open(s.db_path, now);
   if (!keys.ok()) return Fail(keys.status());
   const std::string verb = s.key->get_subcommands().front()->get_name();
   if (verb == "create") return Create(**keys, s, now);
   if (verb == "list") return List(**keys, s.json_out, now);
-  return Revoke(**keys, s.id, now);
+  return Revoke(**keys, s.db_path, s.id, now);
 }
 
 }  // namespace outflow::cli

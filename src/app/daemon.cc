@@ -22,8 +22,8 @@
 #include "contacts/segment_service.h"
 #include "crypto/secret_box.h"
 #include "engine/engine.h"
-#include "engine/job_pruner.h"
 #include "engine/job_service.h"
+#include "engine/pruner.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
 #include "sending/link_tracking.h"
@@ -140,7 +140,9 @@ struct Daemon::Parts {
   HandlerRegistry handlers;
   EngineMetrics metrics;
   std::unique_ptr<Engine> engine;
-  std::unique_ptr<JobPruner> pruner;
+  std::unique_ptr<Pruner> pruner;
+  std::unique_ptr<Pruner> audit_pruner;
+  std::unique_ptr<AuditLog> audit;
   std::unique_ptr<JobService> jobs;
   std::unique_ptr<ContactService> contacts;
   std::unique_ptr<ImportService> imports;
@@ -251,6 +253,8 @@ Status Daemon::Start() {
       p.releases.get(), p.campaigns.get());
 
   p.api->SetAuth(p.auth.get(), config_.metrics_public);
+  p.audit = std::make_unique<AuditLog>(p.store->audit());
+  p.api->SetAudit(p.audit.get());
   p.api->SetMessages(p.messages.get());
   p.tracking = std::make_unique<TrackingService>(
       p.store->outbox(), p.links.get(), [&p](AccountId id) { return p.campaigns->CallbackAccountOf(id); }, clock);
@@ -290,8 +294,13 @@ Status Daemon::Start() {
   // limiters already know when the process started.
   OUTFLOW_RETURN_IF_ERROR(p.sender->Start());
   OUTFLOW_RETURN_IF_ERROR(p.engine->Start());
-  p.pruner = std::make_unique<JobPruner>(p.store->jobs(), clock, JobPrunerOptions{.retention = config_.job_retention});
+  p.pruner = std::make_unique<Pruner>("finished jobs", PruneFinishedJobs(p.store->jobs()), clock,
+                                      PrunerOptions{.retention = config_.job_retention});
   p.pruner->Start();
+  p.audit_pruner = std::make_unique<Pruner>(
+      "audit entries", [&a = p.store->audit()](Timestamp before, int limit) { return a.Prune(before, limit); }, clock,
+      PrunerOptions{.retention = config_.audit_retention});
+  p.audit_pruner->Start();
   ready_ = true;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
                                 {"data_dir", config_.data_dir},
@@ -368,6 +377,7 @@ void Daemon::Stop() {
   if (p.sender) p.sender->Stop();
   if (p.engine) p.engine->Stop();
   if (p.pruner) p.pruner->Stop();
+  if (p.audit_pruner) p.audit_pruner->Stop();
   if (p.http) p.http->Stop();
   p.http.reset();
   p.api.reset();
@@ -382,6 +392,7 @@ void Daemon::Stop() {
   p.contacts.reset();
   p.engine.reset();
   p.pruner.reset();
+  p.audit_pruner.reset();
   p.store.reset();
   p.lock.reset();
 }

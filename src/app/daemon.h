@@ -43,8 +43,10 @@ struct DaemonConfig {
   size_t body_limit = 8 * 1024 * 1024;
   uint64_t upload_limit = uint64_t{1} << 30;  // largest CSV upload
   Duration lease = std::chrono::minutes(5);
-  // Finished jobs (done, dead, cancelled) older than this are deleted (JobPruner).
+  // Finished jobs (done, dead, cancelled) older than this are deleted (Pruner).
   Duration job_retention = std::chrono::hours(24 * 30);
+  // Audit entries older than this are deleted (Pruner).
+  Duration audit_retention = std::chrono::hours(24 * 365);
   // The key that seals account credentials (docs/secrets.md): the value of
   // OUTFLOW_SECRET_KEY when set, else the key file (empty: <data_dir>/secret.key).
   // No key is a start-up error.

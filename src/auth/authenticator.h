@@ -34,6 +34,9 @@ struct Principal {
   ApiKeyId id;
   std::string name;
   Role role = Role::kViewer;
+
+  // How the audit log names it: "key:<id>".
+  std::string Actor() const { return "key:" + std::to_string(id.value()); }
 };
 
 class Authenticator {

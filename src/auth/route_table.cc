@@ -97,6 +97,8 @@ constexpr std::array kRules = std::to_array<RouteRule>({
     {"GET", "/v1/keys", A},
     {"POST", "/v1/keys", A},
     {"DELETE", "/v1/keys/{id}", A},
+    // the audit log (admins only: it names every actor and address)
+    {"GET", "/v1/audit", A},
     // signed links (the token or signature is the credential)
     {"GET", "/u/{token}", P},
     {"POST", "/u/{token}", P},

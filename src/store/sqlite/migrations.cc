@@ -462,6 +462,30 @@ CREATE TABLE api_keys (
   last_used_at INTEGER
 );
 )sql"},
+      // The audit log (docs/security.md): append-only, so an UPDATE is refused by the
+      // database itself; only pruning by age deletes. AUTOINCREMENT: an id is never
+      // given twice, even after the newest entries were pruned, so paging is stable.
+      {15, "audit_log", R"sql(
+CREATE TABLE audit_log (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  at          INTEGER NOT NULL,
+  actor       TEXT    NOT NULL,
+  actor_name  TEXT    NOT NULL,
+  action      TEXT    NOT NULL,
+  object_type TEXT    NOT NULL,
+  object_id   TEXT    NOT NULL,
+  address     TEXT    NOT NULL,
+  request_id  TEXT    NOT NULL,
+  summary     TEXT    NOT NULL
+);
+CREATE INDEX audit_log_by_time ON audit_log(at);
+CREATE INDEX audit_log_by_object ON audit_log(object_type, object_id);
+CREATE INDEX audit_log_by_actor ON audit_log(actor);
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+BEGIN
+  SELECT RAISE(ABORT, 'the audit log is append-only');
+END;
+)sql"},
   };
   return kMigrations;
 }

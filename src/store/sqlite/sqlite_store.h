@@ -7,6 +7,7 @@
 #include <string>
 
 #include "store/migration_report.h"
+#include "store/sqlite/sqlite_audit_store.h"
 #include "store/sqlite/sqlite_campaign_store.h"
 #include "store/sqlite/sqlite_contact_store.h"
 #include "store/sqlite/sqlite_import_store.h"
@@ -38,6 +39,7 @@ class SqliteStores {
   SqliteCampaignStore& campaigns() { return *campaigns_; }
   SqliteOutboxStore& outbox() { return *outbox_; }
   SqliteKeyStore& keys() { return *keys_; }
+  SqliteAuditStore& audit() { return *audit_; }
   // Writer holds since open or the last reset (benchmarks: the longest write).
   WriterHoldStats writer_holds() const;
   void ResetWriterHolds();
@@ -53,6 +55,7 @@ class SqliteStores {
   std::unique_ptr<SqliteCampaignStore> campaigns_;
   std::unique_ptr<SqliteOutboxStore> outbox_;
   std::unique_ptr<SqliteKeyStore> keys_;
+  std::unique_ptr<SqliteAuditStore> audit_;
 };
 
 }  // namespace outflow
