@@ -445,8 +445,14 @@ std::optional<HttpResponse> CampaignsApi::Accounts(const HttpRequest& req, std::
   }
   if (p->action == "verify") {
     if (!post) return MethodNotAllowed("POST");
-    Status st = campaigns_.VerifyAccount(id);
-    return st.ok() ? JsonResponse(200, json::object{{"ok", true}}) : ErrorResponse(st);
+    // The provider is called by the engine (an account.verify job), never on this
+    // thread: a slow provider cannot hold the API.
+    Result<JobId> job = campaigns_.StartVerify(id);
+    if (!job.ok()) return ErrorResponse(job.status());
+    const std::string where = "/v1/jobs/" + std::to_string(job->value());
+    HttpResponse r = JsonResponse(202, json::object{{"job_id", job->value()}, {"job", where}});
+    r.headers.emplace_back("Location", where);
+    return r;
   }
   return std::nullopt;
 }

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/api_client.h"
@@ -281,6 +282,35 @@ void PrintRecipientRow(const json::value& r) {
 
 // ---- verbs ----
 
+// POST .../verify queues an account.verify job (the daemon calls the provider off
+// its API threads); this waits for the job, at most a minute, and prints its answer.
+int VerifyAccount(ApiClient& c, const std::string& target, const CampaignCommands::State& s) {
+  Result<api::ApiReply> queued = c.Call("POST", target + "/verify");
+  if (!queued.ok()) return Fail(queued.status());
+  if (queued->status >= 300) return FailReply(*queued);
+  const std::string job = "/v1/jobs/" + std::to_string(json::parse(queued->body).at("job_id").as_int64());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (true) {
+    Result<api::ApiReply> r = c.Call("GET", job);
+    if (!r.ok()) return Fail(r.status());
+    if (r->status >= 300) return FailReply(*r);
+    json::value v = json::parse(r->body);
+    const std::string state = Str(v.at("state"));
+    if (state == "done" || state == "dead" || state == "cancelled") {
+      if (s.json_out) std::cout << r->body << "\n";
+      if (state == "done") {
+        if (!s.json_out) std::cout << "account " << s.id << ": the provider accepted the settings and credentials\n";
+        return kExitOk;
+      }
+      return Fail(Status::InvalidArgument("account " + std::to_string(s.id) + ": " + Str(v.at("last_error"))));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Fail(Status::Unavailable("the verification (" + job + ") is still " + state + " after a minute"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling the daemon's job
+  }
+}
+
 int AccountVerb(ApiClient& c, const std::string& verb, const State& s) {
   const std::string target = "/v1/accounts/" + std::to_string(s.id);
   if (verb == "list") {
@@ -291,11 +321,7 @@ int AccountVerb(ApiClient& c, const std::string& verb, const State& s) {
     });
   }
   if (verb == "get") return CallAndPrint(c, "GET", target, "", s.json_out, PrintAccount);
-  if (verb == "verify") {
-    return CallAndPrint(c, "POST", target + "/verify", "", s.json_out, [&](const json::value&) {
-      std::cout << "account " << s.id << ": the provider accepted the settings and credentials\n";
-    });
-  }
+  if (verb == "verify") return VerifyAccount(c, target, s);
   Result<json::object> body = AccountBody(s);
   if (!body.ok()) return Fail(body.status());
   if (verb == "create")

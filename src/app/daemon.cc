@@ -151,6 +151,7 @@ struct Daemon::Parts {
   std::unique_ptr<ReleaseService> releases;
   std::unique_ptr<SegmentService> segments;
   std::shared_ptr<CampaignStartHandler> campaign_starter;
+  std::shared_ptr<AccountVerifyHandler> account_verifier;
   std::unique_ptr<Sender> sender;
   std::unique_ptr<MessageService> messages;
   std::unique_ptr<LinkTracker> links;
@@ -214,6 +215,8 @@ Status Daemon::Start() {
   p.handlers.Register(std::string(kReleaseJobKind), p.release_runner);
   p.campaign_starter = std::make_shared<CampaignStartHandler>();
   p.handlers.Register(std::string(kCampaignStartKind), p.campaign_starter);
+  p.account_verifier = std::make_shared<AccountVerifyHandler>();
+  p.handlers.Register(std::string(kAccountVerifyKind), p.account_verifier);
 
   EngineOptions eo;
   eo.node_id = config_.node_id;
@@ -248,6 +251,7 @@ Status Daemon::Start() {
   p.messages = std::make_unique<MessageService>(p.store->outbox(), p.store->campaigns(), p.store->contacts(),
                                                 p.sender.get(), clock);
   p.campaign_starter->SetService(p.campaigns.get());
+  p.account_verifier->SetService(p.campaigns.get());
   p.api = std::make_unique<api::ApiHandler>(
       *p.jobs, p.metrics, [this] { return ready_.load(); }, p.contacts.get(), p.imports.get(), p.segments.get(),
       p.releases.get(), p.campaigns.get());

@@ -195,6 +195,17 @@ Status CampaignService::VerifyAccount(AccountId id) {
   return sender->Verify();
 }
 
+Result<JobId> CampaignService::StartVerify(AccountId id) {
+  OUTFLOW_RETURN_IF_ERROR(store_.GetAccount(id).status());
+  JobSpec spec;
+  spec.kind = std::string(kAccountVerifyKind);
+  spec.due_at = clock_.Now();
+  spec.max_attempts = 1;  // a check: its answer is the result, not a failure to retry
+  spec.payload = json::serialize(json::object{{"account_id", id.value()}});
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<EnqueueResult> made, jobs_.Enqueue(std::span(&spec, 1), ""));
+  return made.front().id;
+}
+
 // ---- Templates ----
 
 Result<std::set<std::string, std::less<>>> CampaignService::KnownFields() {
@@ -513,6 +524,26 @@ RunResult CampaignStartHandler::Run(const Job& job) {
   json::value v = json::parse(job.payload, ec);
   if (ec || !v.is_object() || !v.as_object().contains("campaign_id")) return RunResult::Fail("bad payload");
   return service_->RunStart(CampaignId(v.at("campaign_id").to_number<int64_t>()));
+}
+
+std::string AccountVerifyHandler::Description() const {
+  return "checks a sending account's settings and credentials with its provider (payload: {\"account_id\"})";
+}
+
+Status AccountVerifyHandler::ValidatePayload(std::string_view payload_json, std::string_view field) const {
+  boost::system::error_code ec;
+  json::value v = json::parse(payload_json, ec);
+  if (ec || !v.is_object() || !v.as_object().contains("account_id") || !v.as_object().at("account_id").is_int64()) {
+    return Status::InvalidArgument(std::string(field) + ": must be {\"account_id\": N}");
+  }
+  return Status::Ok();
+}
+
+RunResult AccountVerifyHandler::Run(const Job& job) {
+  if (service_ == nullptr) return RunResult::Retry("accounts are not set up in this process");
+  if (Status st = ValidatePayload(job.payload, "payload"); !st.ok()) return RunResult::Fail(st.message());
+  Status st = service_->VerifyAccount(AccountId(json::parse(job.payload).at("account_id").as_int64()));
+  return st.ok() ? RunResult::Done() : RunResult::Fail(st.message());
 }
 
 }  // namespace outflow

@@ -51,6 +51,9 @@
 namespace outflow {
 
 inline constexpr std::string_view kCampaignStartKind = "campaign.start";
+// Checks an account's settings and credentials with its provider, off the API's
+// threads (docs/api.md, POST /v1/accounts/{id}/verify): payload {"account_id"}.
+inline constexpr std::string_view kAccountVerifyKind = "account.verify";
 
 class CampaignService final : public SendListener {
  public:
@@ -73,6 +76,10 @@ class CampaignService final : public SendListener {
   Result<std::vector<SendingAccount>> ListAccounts() { return store_.ListAccounts(); }
   // Connects to the provider and checks the credentials (SMTP login; a provider's auth check).
   Status VerifyAccount(AccountId id);
+  // Queues a verification of the account (a kAccountVerifyKind job, one attempt,
+  // due now) and returns the job's id: the provider is called by the engine, never
+  // by the caller's thread. NotFound for no such account.
+  Result<JobId> StartVerify(AccountId id);
   // The account's sender, with its credentials opened.
   Result<std::unique_ptr<channels::ChannelSender>> MakeSender(const SendingAccount& a);
   // An account with its opened credentials, for checking its provider's callbacks
@@ -157,6 +164,20 @@ class CampaignService final : public SendListener {
 
 // The `campaign.start` job handler: payload {"campaign_id": N}.
 class CampaignStartHandler final : public JobHandler {
+ public:
+  // REQUIRES: SetService is called before the engine starts.
+  void SetService(CampaignService* service) { service_ = service; }
+  RunResult Run(const Job& job) override;
+  Status ValidatePayload(std::string_view payload_json, std::string_view field) const override;
+  std::string Description() const override;
+
+ private:
+  CampaignService* service_ = nullptr;
+};
+
+// Runs kAccountVerifyKind jobs: the job is done when the provider accepted the
+// account, and dead with the provider's answer as its error otherwise.
+class AccountVerifyHandler final : public JobHandler {
  public:
   // REQUIRES: SetService is called before the engine starts.
   void SetService(CampaignService* service) { service_ = service; }

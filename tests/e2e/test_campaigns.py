@@ -111,6 +111,19 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual(status, expect, reply)
         return reply
 
+    def verify(self, account):
+        """POST .../verify queues an account.verify job (202); awaits it and returns the finished job."""
+        queued = self.post(f"/v1/accounts/{account['id']}/verify", None, expect=202)
+        self.assertEqual(queued["job"], f"/v1/jobs/{queued['job_id']}")
+        job = {}
+
+        def finished():
+            job.update(self.api.call("GET", queued["job"])[1])
+            return job["state"] in ("done", "dead")
+        await_condition(finished, timeout=60, what="the verification job")
+        self.assertEqual(job["kind"], "account.verify")
+        return job
+
     def whatsapp_account(self, fake, token=ProviderFake.TOKEN, **limits):
         return self.post("/v1/accounts", {
             "name": f"wa-{len(token)}-{token[:2]}", "channel": "whatsapp", "provider": "whatsapp_cloud",
@@ -278,7 +291,7 @@ class CampaignTest(unittest.TestCase):
             "settings": {"account_sid": "AC00000000000000000000000000000001", "from": "+15005550006",
                          "base_url": f"http://127.0.0.1:{fake.port}"},
             "credentials": {"auth_token": "twilio-test-token"}, "rate_per_second": 100})
-        self.assertEqual(self.post(f"/v1/accounts/{account['id']}/verify", None, expect=200), {"ok": True})
+        self.assertEqual(self.verify(account)["state"], "done")
         # Twilio refuses one number for good (21610: the recipient replied STOP).
         fake.control({"rules": [{"to": "+14155590002", "status": 400, "code": 21610,
                                  "message": "Attempt to send to unsubscribed recipient"}]})
@@ -304,14 +317,32 @@ class CampaignTest(unittest.TestCase):
         segment = import_contacts(self, self.env, [(f"x{i}@example.com", f"+1415556{i:04d}", "X") for i in range(50)],
                                   "bad-creds")
         account = self.whatsapp_account(fake, token="wrong-token")
-        status, reply, _ = self.api.call("POST", f"/v1/accounts/{account['id']}/verify")
-        self.assertEqual(status, 400, reply)
-        self.assertIn("rejected the credentials", reply["error"]["message"])
+        job = self.verify(account)
+        self.assertEqual(job["state"], "dead", job)
+        self.assertIn("rejected the credentials", job["last_error"])
+        rc, _, err = run_cli("account", "verify", str(account["id"]), env=self.env)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("rejected the credentials", err)
         c = self.campaign(account, self.template(), segment)
         done = self.wait_state(c["id"], ("failed", "completed"))
         self.assertEqual(done["state"], "failed")
         self.assertIn("rejected the credentials", done["error"])
-        self.assertEqual([r["method"] for r in fake.requests()], ["GET", "GET"], "no message was attempted")
+        self.assertEqual([r["method"] for r in fake.requests()], ["GET", "GET", "GET"], "no message was attempted")
+
+    def test_a_slow_provider_does_not_hold_the_api_while_an_account_is_verified(self):
+        self.start_daemon()
+        fake = self.fake()
+        account = self.whatsapp_account(fake)
+        fake.control({"rules": [{"delay_ms": 5000, "times": 1}]})  # the provider holds its answer 5 s
+        queued = self.post(f"/v1/accounts/{account['id']}/verify", None, expect=202)
+        await_condition(lambda: len(fake.requests()) == 1, timeout=30, what="the provider to be asked")
+        # The provider has the request and has not answered: the API still answers, and
+        # the job is running on the engine, not on an API thread.
+        self.assertEqual(self.api.call("GET", queued["job"])[1]["state"], "leased")
+        self.assertEqual(self.api.call("GET", "/healthz")[0], 200)
+        rc, out, err = run_cli("account", "verify", str(account["id"]), env=self.env)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("accepted", out)
 
     def test_email_over_smtp(self):
         self.start_daemon()
