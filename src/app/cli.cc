@@ -19,6 +19,7 @@
 #include "app/cli_campaigns.h"
 #include "app/cli_common.h"
 #include "app/cli_keys.h"
+#include "app/cli_secrets.h"
 #include "app/daemon.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -1019,6 +1020,7 @@ int RunCli(int argc, char** argv) {
   cli::CampaignCommands campaign_commands(app);  // account, template, campaign
   cli::KeyCommands key_commands(app);
   cli::AuditCommands audit_commands(app);
+  cli::SecretsCommands secrets_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -1066,6 +1068,7 @@ int RunCli(int argc, char** argv) {
     return Serve(cfg);
   }
   if (std::optional<int> rc = key_commands.Run()) return *rc;
+  if (std::optional<int> rc = secrets_commands.Run()) return *rc;
   if (*keygen) return KeyGen(keygen_out.empty() ? DefaultSecretKeyPath(keygen_dir) : keygen_out, keygen_if_missing);
   if (*migrate) return Migrate(migrate_dir, migrate_status);
   if (*release && release->get_subcommands().front()->get_name() == "run") {

@@ -14,10 +14,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string AccountAd(AccountId id) {
-  return "account:" + std::to_string(id.value());
-}
-
 std::string CampaignName(const Campaign& c) {
   return "campaign " + std::to_string(c.id.value());
 }
@@ -101,7 +97,7 @@ Result<std::string> CampaignService::SealCredentials(const std::string& json_tex
         "credentials: no secret key is configured, so credentials cannot be stored encrypted (start outflow with "
         "--secret-key-file or OUTFLOW_SECRET_KEY; see docs/secrets.md)");
   }
-  return secrets_->Seal(json_text, AccountAd(id));
+  return secrets_->Seal(json_text, CredentialsAd(id));
 }
 
 Result<SendingAccount> CampaignService::CreateAccount(SendingAccount a, const std::optional<std::string>& credentials) {
@@ -110,7 +106,7 @@ Result<SendingAccount> CampaignService::CreateAccount(SendingAccount a, const st
   CampaignStore::SealFn seal;
   if (credentials) {
     if (secrets_ == nullptr) return SealCredentials(*credentials, AccountId()).status();
-    seal = [this, &credentials](AccountId id) { return secrets_->Seal(*credentials, AccountAd(id)); };
+    seal = [this, &credentials](AccountId id) { return secrets_->Seal(*credentials, CredentialsAd(id)); };
   }
   OUTFLOW_ASSIGN_OR_RETURN(SendingAccount created, store_.CreateAccount(a, seal, clock_.Now()));
   log::Info("account created", {{"account", created.id.value()},
@@ -152,7 +148,7 @@ Result<std::string> CampaignService::OpenCredentials(const SendingAccount& a) {
     return Status::FailedPrecondition("account " + a.name +
                                       ": its credentials are encrypted and no secret key is configured");
   }
-  Result<std::string> opened = secrets_->Open(*sealed, AccountAd(a.id));
+  Result<std::string> opened = secrets_->Open(*sealed, CredentialsAd(a.id));
   if (!opened.ok()) {
     return Status::FailedPrecondition("account " + a.name + ": cannot decrypt its credentials (" +
                                       opened.status().message() +
@@ -204,6 +200,10 @@ Result<JobId> CampaignService::StartVerify(AccountId id) {
   spec.payload = json::serialize(json::object{{"account_id", id.value()}});
   OUTFLOW_ASSIGN_OR_RETURN(std::vector<EnqueueResult> made, jobs_.Enqueue(std::span(&spec, 1), ""));
   return made.front().id;
+}
+
+std::string CredentialsAd(AccountId id) {
+  return "account:" + std::to_string(id.value());
 }
 
 // ---- Templates ----

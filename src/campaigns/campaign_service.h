@@ -55,6 +55,10 @@ inline constexpr std::string_view kCampaignStartKind = "campaign.start";
 // threads (docs/api.md, POST /v1/accounts/{id}/verify): payload {"account_id"}.
 inline constexpr std::string_view kAccountVerifyKind = "account.verify";
 
+// The associated data an account's credentials are sealed with ("account:<id>"):
+// it binds the sealed value to its row (crypto/secret_box.h).
+std::string CredentialsAd(AccountId id);
+
 class CampaignService final : public SendListener {
  public:
   // `secrets` may be null: then accounts cannot be given credentials (an error

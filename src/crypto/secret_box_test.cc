@@ -196,8 +196,10 @@ TEST(SecretBox, KeyFileErrorsNameThePathAndTheProblem) {
   const Case cases[] = {
       {"short.key", "0123456789", rw, Code::kInvalidArgument, "holds 10 bytes; expected 32 raw bytes or 64 hex"},
       {"hex63.key", std::string(kHexKey).substr(1) + "\n", rw, Code::kInvalidArgument, "holds 64 bytes"},
-      {"two_newlines.key", std::string(kHexKey) + "\n\n", rw, Code::kInvalidArgument, "holds 66 bytes"},
-      {"huge.key", std::string(4096, 'a'), rw, Code::kInvalidArgument, "holds more than 128 bytes"},
+      {"two_newlines.key", std::string(kHexKey) + "\n\n", rw, Code::kInvalidArgument, "line 2 is empty"},
+      {"second_short.key", std::string(kHexKey) + "\nabc\n", rw, Code::kInvalidArgument,
+       "line 2 holds 3 characters; expected 64 hex characters"},
+      {"huge.key", std::string(4096, 'a'), rw, Code::kInvalidArgument, "holds more than 2112 bytes"},
       {"empty.key", "", rw, Code::kInvalidArgument, "holds 0 bytes"},
       {"bad_hex.key", "00010203g405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", rw, Code::kInvalidArgument,
        "not hexadecimal (at offset 8)"},
@@ -313,6 +315,71 @@ TEST(SecretBox, ConcurrentSealAndOpen) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures, std::vector<int>(4, 0));
+}
+
+}  // namespace
+}  // namespace outflow
+
+namespace outflow {
+namespace {
+
+TEST(SecretBoxRotation, ANewKeySealsAndTheOldOnesStillOpenAndVerify) {
+  testing::TempDir dir;
+  const std::string path = dir.File("secret.key");
+  ASSERT_OK(SecretBox::GenerateKeyFile(path));
+  ASSERT_OK_AND_ASSIGN(SecretBox before, SecretBox::FromKeyFile(path));
+  const std::string old_id = before.KeyId();
+  const std::string sealed_before = before.Seal("hunter2", "account:7");
+  const std::string tag_before = before.Tag("unsubscr", "campaign 1 contact 2");
+
+  ASSERT_OK_AND_ASSIGN(SecretBox after, SecretBox::RotateKeyFile(path));
+  ASSERT_EQ(after.KeyIds().size(), 2u);
+  EXPECT_EQ(after.KeyIds()[1], old_id);
+  EXPECT_NE(after.KeyId(), old_id);
+  EXPECT_EQ(fs::status(path).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_OK_AND_ASSIGN(std::string opened, after.Open(sealed_before, "account:7"));
+  EXPECT_EQ(opened, "hunter2") << "a value sealed before the rotation still opens";
+  EXPECT_TRUE(after.VerifyTag("unsubscr", "campaign 1 contact 2", tag_before)) << "an old link still verifies";
+  EXPECT_NE(after.Tag("unsubscr", "campaign 1 contact 2"), tag_before) << "new tags use the new key";
+
+  // A value sealed now is under the new key: the old key alone cannot open it.
+  const std::string sealed_after = after.Seal("hunter3", "account:7");
+  ASSERT_OK_AND_ASSIGN(SecretBox old_only, SecretBox::FromEnvValue(std::string(64, '0'), "X"));
+  EXPECT_EQ(old_only.Open(sealed_after, "account:7").status().code(), Code::kCorruption);
+}
+
+TEST(SecretBoxRotation, AProcessThatReadTheFileBeforeARotationPicksUpTheNewKey) {
+  testing::TempDir dir;
+  const std::string path = dir.File("secret.key");
+  ASSERT_OK(SecretBox::GenerateKeyFile(path));
+  ASSERT_OK_AND_ASSIGN(SecretBox daemon, SecretBox::FromKeyFile(path));  // another process, started earlier
+  ASSERT_OK_AND_ASSIGN(SecretBox rotated, SecretBox::RotateKeyFile(path));
+  const std::string sealed = rotated.Seal("token", "account:3");
+  ASSERT_OK_AND_ASSIGN(std::string opened, daemon.Open(sealed, "account:3"));
+  EXPECT_EQ(opened, "token") << "an Open that no key passes reads the replaced file";
+  EXPECT_EQ(daemon.KeyId(), rotated.KeyId()) << "and from then on seals with the new key";
+  EXPECT_TRUE(daemon.VerifyTag("tracking", "m1", rotated.Tag("tracking", "m1")));
+}
+
+TEST(SecretBoxRotation, ARingKeepsTheNewestKeysAndRefusesADamagedFile) {
+  testing::TempDir dir;
+  const std::string path = dir.File("secret.key");
+  ASSERT_OK(SecretBox::GenerateKeyFile(path));
+  ASSERT_OK_AND_ASSIGN(SecretBox first, SecretBox::FromKeyFile(path));
+  std::string newest_old;
+  for (size_t i = 0; i < SecretBox::kMaxKeys + 3; ++i) {
+    ASSERT_OK_AND_ASSIGN(SecretBox r, SecretBox::RotateKeyFile(path));
+    newest_old = r.KeyIds()[1];
+  }
+  ASSERT_OK_AND_ASSIGN(SecretBox ring, SecretBox::FromKeyFile(path));
+  EXPECT_EQ(ring.KeyIds().size(), SecretBox::kMaxKeys);
+  EXPECT_EQ(ring.KeyIds()[1], newest_old);
+  EXPECT_EQ(std::count(ring.KeyIds().begin(), ring.KeyIds().end(), first.KeyId()), 0) << "the oldest fell off";
+
+  WriteFile(dir.File("bad.key"), std::string(64, 'a') + "\nnot-a-key\n");
+  Result<SecretBox> bad = SecretBox::RotateKeyFile(dir.File("bad.key"));
+  EXPECT_EQ(bad.status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(Contains(bad.status(), "line 2")) << bad.status().ToString();
 }
 
 }  // namespace

@@ -72,6 +72,13 @@ class CampaignStore {
   virtual Result<SendingAccount> UpdateAccount(const SendingAccount& a,
                                                const std::optional<std::string>& sealed_credentials, Timestamp now) = 0;
   virtual Result<std::optional<std::string>> AccountCredentials(AccountId id) = 0;
+  // Key rotation: replaces every account's stored credentials with reseal(id, old
+  // sealed value), all in one transaction that holds the rows against concurrent
+  // changes (a PostgreSQL store: SELECT ... FOR UPDATE), so a credential written
+  // meanwhile is either resealed or written after, never lost. All or nothing: an
+  // error from `reseal` rolls everything back and is returned. How many were resealed.
+  using ResealFn = std::function<Result<std::string>(AccountId, const std::string& sealed)>;
+  virtual Result<int64_t> ResealCredentials(const ResealFn& reseal, Timestamp now) = 0;
 
   // Templates.
   virtual Result<MessageTemplateRecord> CreateTemplate(const MessageTemplateRecord& t, Timestamp now) = 0;

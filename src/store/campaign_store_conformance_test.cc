@@ -108,6 +108,39 @@ TEST_P(CampaignStoreConformance, AccountsKeepCredentialsWriteOnlyAndNamesUnique)
   EXPECT_TRUE(changed.has_credentials) << "credentials kept when not given";
 }
 
+TEST_P(CampaignStoreConformance, ResealReplacesEveryCredentialAtOnceOrNone) {
+  SendingAccount a = Account(Channel::kEmail);
+  SendingAccount b = Account(Channel::kSms);
+  SendingAccount bare;
+  bare.name = "bare";
+  bare.channel = Channel::kEmail;
+  bare.provider = "log";
+  ASSERT_OK_AND_ASSIGN(bare, campaigns().CreateAccount(bare, nullptr, kT0));
+  // A failure half-way leaves every value as it was.
+  Result<int64_t> failed = campaigns().ResealCredentials(
+      [&](AccountId id, const std::string& old) -> Result<std::string> {
+        if (id == b.id) return Status::Corruption("cannot open");
+        return "v2:" + old;
+      },
+      kT0);
+  EXPECT_EQ(failed.status().code(), Code::kCorruption);
+  ASSERT_OK_AND_ASSIGN(auto kept, campaigns().AccountCredentials(a.id));
+  EXPECT_EQ(kept, "v1:sealed-" + std::to_string(a.id.value())) << "all or nothing";
+  std::vector<AccountId> seen;
+  ASSERT_OK_AND_ASSIGN(int64_t n, campaigns().ResealCredentials(
+                                      [&](AccountId id, const std::string& old) -> Result<std::string> {
+                                        seen.push_back(id);
+                                        return "new-" + old;
+                                      },
+                                      kT0));
+  EXPECT_EQ(n, 2) << "accounts without credentials are left alone";
+  EXPECT_EQ(seen, (std::vector<AccountId>{a.id, b.id}));
+  ASSERT_OK_AND_ASSIGN(auto now_a, campaigns().AccountCredentials(a.id));
+  EXPECT_EQ(now_a, "new-v1:sealed-" + std::to_string(a.id.value()));
+  ASSERT_OK_AND_ASSIGN(auto none, campaigns().AccountCredentials(bare.id));
+  EXPECT_FALSE(none);
+}
+
 TEST_P(CampaignStoreConformance, CreateAccountSealsWithTheNewRowsIdInItsTransaction) {
   Account(Channel::kEmail);  // so that the next id is not 1
   SendingAccount a;

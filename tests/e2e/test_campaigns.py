@@ -111,6 +111,26 @@ class CampaignTest(unittest.TestCase):
         self.assertEqual(status, expect, reply)
         return reply
 
+    def start_daemon_with_env(self, env):
+        self.daemon = Daemon(self.data, extra_args=["--send-retry-base-ms", "200"], env=env).start()
+        self.addCleanup(lambda: self.daemon.stop())
+        self.api = self.daemon.api()
+        self.addCleanup(lambda: self.api.close())
+        self.env = {"OUTFLOW_SERVER": f"http://127.0.0.1:{self.daemon.port}"}
+
+    def send_and_await(self, account, contact, tpl):
+        """A transactional message through `account`; awaits and returns it, sent."""
+        queued = self.post("/v1/messages", {"account_id": account["id"], "contact_id": contact["id"],
+                                            "template_id": tpl["id"]}, expect=202)["message"]
+        message = {}
+
+        def finished():
+            message.update(self.api.call("GET", f"/v1/messages/{queued['id']}")[1])
+            return message["state"] in ("sent", "failed", "skipped")
+        await_condition(finished, timeout=60, what="the message")
+        self.assertEqual(message["state"], "sent", message)
+        return message
+
     def verify(self, account):
         """POST .../verify queues an account.verify job (202); awaits it and returns the finished job."""
         queued = self.post(f"/v1/accounts/{account['id']}/verify", None, expect=202)
@@ -235,6 +255,59 @@ class CampaignTest(unittest.TestCase):
         for path in glob.glob(os.path.join(self.data, "outflow.db*")) + [self.daemon.log_path]:
             with open(path, "rb") as f:
                 self.assertNotIn(secret.encode(), f.read(), path)
+
+    def test_the_secret_key_rotates_while_the_daemon_runs_and_sends_still_authenticate(self):
+        no_env_key = {"OUTFLOW_SECRET_KEY": ""}  # the daemon makes and reads <data>/secret.key
+        self.start_daemon_with_env(no_env_key)
+        fake = self.fake()
+        used = self.whatsapp_account(fake)
+        fresh = self.post("/v1/accounts", {
+            "name": "wa-fresh", "channel": "whatsapp", "provider": "whatsapp_cloud",
+            "settings": {"phone_number_id": "106540352242922", "base_url": f"http://127.0.0.1:{fake.port}"},
+            "credentials": {"access_token": ProviderFake.TOKEN}, "rate_per_second": 100})
+        contact = self.post("/v1/contacts", {"phone": "+14155550100", "first_name": "Ro"})
+        tpl = self.template(name="rot", subject="", text="Hi {{first_name}}")
+        self.send_and_await(used, contact, tpl)  # the send loop of `used` now holds its opened credentials
+        key_path = os.path.join(self.data, "secret.key")
+        with open(key_path) as f:
+            old_key = f.read().strip()
+        sealed = lambda: dict(db_query(self.daemon.db_path, "SELECT id, credentials FROM sending_accounts"))
+        before = sealed()
+
+        # Refused, with nothing changed: a key from the environment, and a key file that is not this database's.
+        rc, _, err = run_cli("secrets", "rotate", "--data-dir", self.data, env={"OUTFLOW_SECRET_KEY": "ab" * 32})
+        self.assertNotEqual(rc, 0)
+        self.assertIn("OUTFLOW_SECRET_KEY", err)
+        other = os.path.join(os.path.dirname(self.data), "other.key")
+        self.assertEqual(run_cli("keygen", "--out", other, env=no_env_key)[0], 0)
+        rc, _, err = run_cli("secrets", "rotate", "--data-dir", self.data, "--secret-key-file", other, env=no_env_key)
+        self.assertNotEqual(rc, 0)
+        self.assertIn("do not open with this key file", err)
+        self.assertEqual(sealed(), before)
+
+        rc, out, err = run_cli("secrets", "rotate", "--data-dir", self.data, env=no_env_key)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("resealed 2 account credential(s)", out)
+        with open(key_path) as f:
+            lines = f.read().split()
+        self.assertEqual(len(lines), 2)
+        self.assertEqual(lines[1], old_key, "the old key is kept, after the new one")
+        self.assertEqual(stat.S_IMODE(os.stat(key_path).st_mode), 0o600)
+        after = sealed()
+        self.assertTrue(all(after[i] != before[i] for i in before), "every credential is sealed anew")
+
+        # The daemon did not restart: an account first used now (its credentials are
+        # sealed under the new key only) and the account used before both still
+        # authenticate at the provider, and so does a verification.
+        for account in (fresh, used):
+            self.send_and_await(account, contact, tpl)
+        self.assertEqual(self.verify(fresh)["state"], "done")
+        posts = [r for r in fake.requests() if r["method"] == "POST"]
+        self.assertEqual(len(posts), 3)
+        self.assertTrue(all(r["headers"]["authorization"] == f"Bearer {ProviderFake.TOKEN}" for r in posts))
+        audit = self.api.call("GET", "/v1/audit?action=secret_key.rotate")[1]["entries"]
+        self.assertEqual(len(audit), 1)
+        self.assertEqual(audit[0]["summary"], {"resealed": 2, "keys": 2})
 
     # ---- channels ----
 

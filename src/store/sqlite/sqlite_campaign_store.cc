@@ -416,6 +416,29 @@ Result<std::optional<std::string>> SqliteCampaignStore::AccountCredentials(Accou
   return out;
 }
 
+Result<int64_t> SqliteCampaignStore::ResealCredentials(const ResealFn& reseal, Timestamp now) {
+  auto writer = db_->Writer();  // BEGIN IMMEDIATE: no other writer until the commit
+  Connection& c = *writer;
+  Transaction tx(c);
+  OUTFLOW_RETURN_IF_ERROR(tx.Begin().WithContext("reseal credentials"));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT id, credentials FROM sending_accounts "
+                                                     "WHERE credentials IS NOT NULL ORDER BY id"));
+  auto read = [](const Stmt& row) { return std::make_pair(AccountId(row.Int(0)), std::string(row.Text(1))); };
+  using Row = std::pair<AccountId, std::string>;
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<Row> sealed, sqlite::ReadRows<Row>(c, *s, "read credentials", read));
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * u, c.PrepareStatic("UPDATE sending_accounts SET credentials = ?2, updated_at = ?3 "
+                                                     "WHERE id = ?1"));
+  for (const auto& [id, value] : sealed) {
+    OUTFLOW_ASSIGN_OR_RETURN(std::string resealed, reseal(id, value));
+    u->Bind(1, id.value());
+    u->Bind(2, std::string_view(resealed));
+    u->Bind(3, ToMicros(now));
+    OUTFLOW_RETURN_IF_ERROR(c.Run(*u, "reseal credentials"));
+  }
+  OUTFLOW_RETURN_IF_ERROR(tx.Commit().WithContext("reseal credentials"));
+  return static_cast<int64_t>(sealed.size());
+}
+
 // ---- templates
 
 Result<MessageTemplateRecord> SqliteCampaignStore::CreateTemplate(const MessageTemplateRecord& t, Timestamp now) {

@@ -24,6 +24,7 @@ class SqliteCampaignStore final : public CampaignStore {
   Result<SendingAccount> UpdateAccount(const SendingAccount& a, const std::optional<std::string>& sealed_credentials,
                                        Timestamp now) override;
   Result<std::optional<std::string>> AccountCredentials(AccountId id) override;
+  Result<int64_t> ResealCredentials(const ResealFn& reseal, Timestamp now) override;
 
   Result<MessageTemplateRecord> CreateTemplate(const MessageTemplateRecord& t, Timestamp now) override;
   Result<MessageTemplateRecord> GetTemplate(TemplateId id) override;
