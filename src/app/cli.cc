@@ -26,6 +26,7 @@
 #include "domain/segment.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
+#include "net/outbound_policy.h"
 #include "store/sqlite/sqlite_job_store.h"
 
 #ifndef OUTFLOW_VERSION
@@ -804,6 +805,12 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve->add_flag("--metrics-public", cfg.metrics_public, "serve /metrics without an API key")
       ->envname("OUTFLOW_METRICS_PUBLIC");
+  serve
+      ->add_option("--outbound-allow", cfg.outbound_allow,
+                   "CIDR block that webhooks, HTTP providers and SMTP may reach although it is loopback, private, "
+                   "link-local or metadata (refused by default); repeatable or comma-separated")
+      ->envname("OUTFLOW_OUTBOUND_ALLOW")
+      ->delimiter(',');
 
   std::string keygen_dir = "./data";
   std::string keygen_out;
@@ -1041,6 +1048,10 @@ int RunCli(int argc, char** argv) {
     cfg.job_retention = std::chrono::hours(24) * job_retention_days;
     cfg.send_retry_base = std::chrono::milliseconds(send_retry_base_ms);
     cfg.pacing_guard = std::chrono::milliseconds(pacing_guard_ms);
+    if (Result<std::vector<net::Cidr>> parsed = net::ParseCidrs(cfg.outbound_allow, "--outbound-allow"); !parsed.ok()) {
+      std::cerr << "outflow: " << parsed.status().message() << "\n";
+      return kExitUsage;
+    }
     if (!contact_rules.empty()) {
       boost::system::error_code ec;
       boost::json::value v = boost::json::parse(contact_rules, ec);

@@ -26,6 +26,7 @@
 #include "engine/job_service.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
+#include "net/outbound_policy.h"
 #include "sending/link_tracking.h"
 #include "sending/message_service.h"
 #include "sending/sender.h"
@@ -134,6 +135,8 @@ Result<SecretBox> LoadSecretKey(const DaemonConfig& config) {
 }  // namespace
 
 struct Daemon::Parts {
+  // First, so it goes last: the webhook handler and the senders hold it.
+  std::optional<net::OutboundPolicy> outbound;
   std::unique_ptr<DataDirLock> lock;
   std::optional<SecretBox> secrets;
   std::unique_ptr<SqliteStores> store;
@@ -177,6 +180,8 @@ Status Daemon::Start() {
   Parts& p = *parts_;
   // Paths kept in the database (import files) must not depend on the working directory.
   config_.data_dir = fs::absolute(config_.data_dir).lexically_normal().string();
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<net::Cidr> allow, net::ParseCidrs(config_.outbound_allow, "--outbound-allow"));
+  p.outbound.emplace(std::move(allow));
   OUTFLOW_ASSIGN_OR_RETURN(p.lock, DataDirLock::Acquire(config_.data_dir));
   if (config_.node_id.empty()) {
     OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
@@ -200,7 +205,7 @@ Status Daemon::Start() {
 
   p.handlers.Register("noop", std::make_shared<FunctionHandler>("does nothing; for tests and benchmarks",
                                                                 [](const Job&) { return RunResult::Done(); }));
-  p.handlers.Register("webhook", std::make_shared<channels::WebhookHandler>(clock));
+  p.handlers.Register("webhook", std::make_shared<channels::WebhookHandler>(clock, *p.outbound));
   p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
   p.import_runner = std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock);
   p.handlers.Register(std::string(kImportJobKind), p.import_runner);
@@ -240,8 +245,8 @@ Status Daemon::Start() {
   p.sender = std::make_unique<Sender>(
       p.store->outbox(), p.store->campaigns(), [&p](const SendingAccount& a) { return p.campaigns->MakeSender(a); },
       [&p](const MessageTemplateRecord& t) { return p.campaigns->Compile(t); }, clock, sending);
-  p.campaigns =
-      std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.sender.get(), &*p.secrets, clock);
+  p.campaigns = std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.sender.get(),
+                                                  &*p.secrets, clock, *p.outbound);
   p.sender->SetListener(p.campaigns.get());
   p.messages = std::make_unique<MessageService>(p.store->outbox(), p.store->campaigns(), p.store->contacts(),
                                                 p.sender.get(), clock);

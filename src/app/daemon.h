@@ -64,6 +64,10 @@ struct DaemonConfig {
   double key_rate = 100;
   // /metrics answers without a key (for a scraper on a trusted network).
   bool metrics_public = false;
+  // CIDR blocks that outbound calls (webhook jobs, HTTP providers, SMTP) may reach
+  // although the default deny set refuses them (loopback, private, link-local,
+  // metadata...; net/outbound_policy.h). Empty: the deny set holds.
+  std::vector<std::string> outbound_allow;
 };
 
 // The default key file of a data directory.
