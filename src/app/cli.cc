@@ -102,8 +102,9 @@ int Serve(const DaemonConfig& cfg) {
     log::Error("outflow could not start", {{"error", st.ToString()}});
     return Fail(st.WithContext("cannot start"));
   }
-  std::cout << "Outflow is running: open http://" << (cfg.host == "0.0.0.0" ? "127.0.0.1" : cfg.host) << ":"
-            << daemon.port() << "/ (data in " << cfg.data_dir << "; Ctrl-C to stop)" << std::endl;
+  std::cout << "Outflow is running: open " << (cfg.tls_cert_file.empty() ? "http" : "https") << "://"
+            << (cfg.host == "0.0.0.0" ? "127.0.0.1" : cfg.host) << ":" << daemon.port() << "/ (data in " << cfg.data_dir
+            << "; Ctrl-C to stop)" << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   log::Info("signal received: draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
@@ -811,6 +812,15 @@ int RunCli(int argc, char** argv) {
                    "link-local or metadata (refused by default); repeatable or comma-separated")
       ->envname("OUTFLOW_OUTBOUND_ALLOW")
       ->delimiter(',');
+  serve->add_option("--tls-cert", cfg.tls_cert_file, "serve HTTPS with this certificate chain (PEM; with --tls-key)")
+      ->envname("OUTFLOW_TLS_CERT");
+  serve->add_option("--tls-key", cfg.tls_key_file, "the private key of --tls-cert (PEM)")->envname("OUTFLOW_TLS_KEY");
+  serve
+      ->add_option("--trusted-proxy", cfg.trusted_proxies,
+                   "CIDR block of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed; "
+                   "repeatable or comma-separated")
+      ->envname("OUTFLOW_TRUSTED_PROXIES")
+      ->delimiter(',');
 
   std::string keygen_dir = "./data";
   std::string keygen_out;
@@ -1048,8 +1058,15 @@ int RunCli(int argc, char** argv) {
     cfg.job_retention = std::chrono::hours(24) * job_retention_days;
     cfg.send_retry_base = std::chrono::milliseconds(send_retry_base_ms);
     cfg.pacing_guard = std::chrono::milliseconds(pacing_guard_ms);
-    if (Result<std::vector<net::Cidr>> parsed = net::ParseCidrs(cfg.outbound_allow, "--outbound-allow"); !parsed.ok()) {
-      std::cerr << "outflow: " << parsed.status().message() << "\n";
+    for (const auto& [flag, cidrs] :
+         {std::pair{"--outbound-allow", &cfg.outbound_allow}, std::pair{"--trusted-proxy", &cfg.trusted_proxies}}) {
+      if (Result<std::vector<net::Cidr>> parsed = net::ParseCidrs(*cidrs, flag); !parsed.ok()) {
+        std::cerr << "outflow: " << parsed.status().message() << "\n";
+        return kExitUsage;
+      }
+    }
+    if (cfg.tls_cert_file.empty() != cfg.tls_key_file.empty()) {
+      std::cerr << "outflow: --tls-cert and --tls-key go together: give both or neither\n";
       return kExitUsage;
     }
     if (!contact_rules.empty()) {

@@ -272,6 +272,9 @@ Status Daemon::Start() {
   ho.upload_dir = (fs::path(config_.data_dir) / "uploads").string();
   ho.upload_limit = config_.upload_limit;
   ho.upload_gate = [api = p.api.get()](const api::HttpRequest& r) { return api->Admit(r); };
+  ho.tls_cert_file = config_.tls_cert_file;
+  ho.tls_key_file = config_.tls_key_file;
+  OUTFLOW_ASSIGN_OR_RETURN(ho.trusted_proxies, net::ParseCidrs(config_.trusted_proxies, "--trusted-proxy"));
   p.http =
       std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
   // Listen before the engine starts, so that a port in use stops us before any job runs.
@@ -280,7 +283,8 @@ Status Daemon::Start() {
     std::string url = config_.public_url;
     if (url.empty()) {
       const bool v6 = config_.host.find(':') != std::string::npos;
-      url = "http://" + (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(p.http->port());
+      url = std::string(config_.tls_cert_file.empty() ? "http://" : "https://") +
+            (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(p.http->port());
     }
     while (!url.empty() && url.back() == '/') url.pop_back();
     p.campaigns->SetPublicUrl(url);

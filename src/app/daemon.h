@@ -68,6 +68,12 @@ struct DaemonConfig {
   // although the default deny set refuses them (loopback, private, link-local,
   // metadata...; net/outbound_policy.h). Empty: the deny set holds.
   std::vector<std::string> outbound_allow;
+  // Serve HTTPS with this certificate chain and private key (PEM files): both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // CIDR blocks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+  // believed (HttpRequest::client_address, secure). Empty: those headers are ignored.
+  std::vector<std::string> trusted_proxies;
 };
 
 // The default key file of a data directory.
