@@ -5,8 +5,12 @@
 
 #include <curl/curl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -175,6 +179,29 @@ TEST(HttpServer, ServesHttpsToAClientThatVerifiesTheCertificate) {
   EXPECT_NE(r.rc, CURLE_OK);
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(Get(Url(*server, "https"), {}, cert.cert_file).rc, CURLE_OK);
+}
+
+TEST(HttpServer, AClientThatNeverStartsItsHandshakeIsDroppedAfterTheTimeout) {
+  outflow::testing::TempDir dir;
+  TestCert cert = MakeCert(dir, "server");
+  HttpServer::Options o;
+  o.tls_cert_file = cert.cert_file;
+  o.tls_key_file = cert.key_file;
+  o.handshake_timeout = std::chrono::seconds(1);
+  auto server = Serve(o);
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(server->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const auto start = std::chrono::steady_clock::now();
+  pollfd p{fd, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1) << "the server kept a silent connection open";
+  char byte;
+  EXPECT_LE(read(fd, &byte, 1), 0);  // closed, nothing sent
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
+  close(fd);
 }
 
 TEST(HttpServer, BadTlsFilesFailTheStartNamingThem) {
