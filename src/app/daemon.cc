@@ -302,10 +302,14 @@ Status Daemon::Start() {
   p.pruner = std::make_unique<JobPruner>(p.store->jobs(), clock, JobPrunerOptions{.retention = config_.job_retention});
   p.pruner->Start();
   ready_ = true;
+  std::string allowed;  // what the outbound policy lets through its deny set
+  for (const std::string& cidr : config_.outbound_allow) allowed += (allowed.empty() ? "" : ",") + cidr;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
                                 {"data_dir", config_.data_dir},
                                 {"node", config_.node_id},
-                                {"workers", config_.workers}});
+                                {"workers", config_.workers},
+                                {"tls", !config_.tls_cert_file.empty()},
+                                {"outbound_allow", allowed}});
   return Status::Ok();
 }
 

@@ -64,7 +64,7 @@ class OutboundTest(unittest.TestCase):
             "credentials": {"access_token": tc.ProviderFake.TOKEN}, "rate_per_second": 10, "burst": 10})
         self.assertEqual(status, 201, acct)
         status, verify, _ = api.call("POST", f"/v1/accounts/{acct['id']}/verify", {})
-        self.assertNotEqual(status, 200, verify)
+        self.assertEqual(status, 400, verify)
         self.assertIn("(loopback) is refused by the outbound policy", str(verify))
         status, tpl, _ = api.call("POST", "/v1/templates", {"name": "t", "text": "Hello"})
         self.assertEqual(status, 201, tpl)
