@@ -73,6 +73,7 @@
 #include "sending/sender.h"
 #include "smtp_sink.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/loopback_policy.h"
 
 namespace {
 
@@ -230,7 +231,7 @@ class World {
         },
         [this](const MessageTemplateRecord& t) { return campaigns_->Compile(t); }, clock, g_sender_options);
     campaigns_ = std::make_unique<CampaignService>(store_->campaigns(), *contacts_, *jobs_, dispatcher_.get(),
-                                                   &*secrets_, clock);
+                                                   &*secrets_, clock, outflow::testing::LoopbackAllowed());
     dispatcher_->SetListener(campaigns_.get());
     starter_->SetService(campaigns_.get());
     OrDie(campaigns_->CompleteDrained(), "complete drained campaigns");

@@ -28,6 +28,7 @@
 #include "channels/testing/child_process.h"
 #include "http_sink.h"
 #include "smtp_sink.h"
+#include "testing/loopback_policy.h"
 
 namespace {
 
@@ -57,7 +58,8 @@ void BenchHttp(size_t total, size_t batch, int concurrency) {
                                   {"phone_number_id", "1234567890"},
                                   {"base_url", "http://127.0.0.1:" + std::to_string(server.Port())},
                                   {"concurrency", concurrency}};
-  auto sender = MakeHttpProviderSender(settings, {{"access_token", "token"}}, clock);
+  auto sender =
+      MakeHttpProviderSender(settings, {{"access_token", "token"}}, clock, outflow::testing::LoopbackAllowed());
   if (!sender.ok()) {
     std::fprintf(stderr, "%s\n", sender.status().ToString().c_str());
     return;
@@ -87,7 +89,7 @@ void SendSmtp(const char* sink_name, int port, size_t total, int connections) {
   s.tls = SmtpSettings::Tls::kNone;
   s.from_address = "news@example.com";
   s.connections = connections;
-  auto sender = MakeSmtpSender(s, SystemClock::Instance());
+  auto sender = MakeSmtpSender(s, SystemClock::Instance(), outflow::testing::LoopbackAllowed());
   std::vector<OutboundMessage> msgs = Batch(total, 0, true);
   auto start = std::chrono::steady_clock::now();
   std::vector<SendResult> results = sender->SendBatch(msgs);

@@ -142,7 +142,7 @@ std::optional<AuditEntry> DescribeChange(const ChangeContext& c, const HttpRespo
   e.action = t.object_type + "." + t.verb;
   e.object_id = t.object_id.empty() && t.verb == "create" ? ResponseId(response, t.object_type) : t.object_id;
   e.object_type = std::move(t.object_type);
-  e.address = c.request.peer_address;
+  e.address = c.request.client_address;
   e.request_id = std::string(c.request_id);
   e.summary = json::serialize(Summary(c.request));
   return e;

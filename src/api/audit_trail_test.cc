@@ -19,7 +19,7 @@ std::optional<AuditEntry> Describe(const Call& call) {
   req.method = call.method;
   req.target = call.target;
   req.body = call.body;
-  req.peer_address = "10.1.2.3";
+  req.client_address = "10.1.2.3";
   if (!call.body.empty()) req.headers.emplace_back("Content-Length", std::to_string(call.body.size()));
   const std::string path = call.target.substr(0, call.target.find('?'));
   const auth::RouteRule* rule = auth::FindRule(req.method, path);

@@ -12,6 +12,7 @@
 #include "store/sqlite/db.h"
 #include "store/sqlite/sqlite_store.h"
 #include "testing/fault_injection_store.h"
+#include "testing/loopback_policy.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -41,8 +42,8 @@ class CampaignsApiTest : public ::testing::Test {
     jobs_ = std::make_unique<JobService>(*faults_, clock_, handlers_, metrics_, nullptr);
     contacts_ = std::make_unique<ContactService>(stores_->contacts(), clock_);
     segments_ = std::make_unique<SegmentService>(stores_->segments(), *contacts_, clock_);
-    campaigns_ =
-        std::make_unique<CampaignService>(stores_->campaigns(), *contacts_, *jobs_, nullptr, box_.get(), clock_);
+    campaigns_ = std::make_unique<CampaignService>(stores_->campaigns(), *contacts_, *jobs_, nullptr, box_.get(),
+                                                   clock_, outflow::testing::LoopbackAllowed());
     start_handler_->SetService(campaigns_.get());
     verify_handler_->SetService(campaigns_.get());
     api_ = std::make_unique<ApiHandler>(

@@ -1,8 +1,14 @@
 #include "api/http_server.h"
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -11,12 +17,14 @@
 #include <thread>
 
 #include "base/log.h"
+#include "net/forwarded.h"
 
 namespace outflow::api {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -51,6 +59,7 @@ struct HttpServer::Impl {
   Options options;
   Handler handler;
   asio::io_context ioc;
+  std::optional<ssl::context> tls;  // set: every connection speaks TLS
   std::optional<tcp::acceptor> acceptor;
   std::vector<std::thread> threads;
   std::atomic<uint16_t> bound_port{0};
@@ -59,17 +68,25 @@ struct HttpServer::Impl {
   Impl(Options o, Handler h) : options(std::move(o)), handler(std::move(h)), ioc(options.threads) {}
 
   void Accept();
+  Status LoadTls();
 };
 
 namespace {
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection. `Stream` is beast::tcp_stream (plain HTTP) or an ssl_stream over
+// one (HTTPS): a template, so the plain path pays nothing for TLS.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
   static constexpr size_t kBodyReadBytes = 64 * 1024;  // Beast's largest read
-  Session(tcp::socket&& socket, HttpServer::Impl* server) : stream_(std::move(socket)), server_(server) {
+  template <class... TlsContext>
+  Session(tcp::socket&& socket, HttpServer::Impl* server, TlsContext&... tls)
+      : stream_(std::move(socket), tls...), server_(server) {
     beast::error_code ec;
-    tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    tcp::endpoint peer = Lowest().socket().remote_endpoint(ec);
     if (!ec) peer_address_ = peer.address().to_string();
+    peer_trusted_ = !ec && net::AnyContains(server_->options.trusted_proxies, peer_address_);
   }
   ~Session() {
     if (!upload_parser_) return;  // torn down mid-upload (server stopping): leave no file behind
@@ -79,17 +96,58 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Run() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+    if constexpr (kTls) {
+      asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Handshake, this->shared_from_this()));
+    } else {
+      asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, this->shared_from_this()));
+    }
   }
 
  private:
+  using std::enable_shared_from_this<Session<Stream>>::shared_from_this;
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // TLS only: a client that does not finish its handshake in time is dropped.
+  void Handshake() {
+    Lowest().expires_after(server_->options.handshake_timeout);
+    stream_.async_handshake(ssl::stream_base::server, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        self->Lowest().socket().close(ec);  // e.g. plain HTTP on the TLS port: nothing to answer
+        return;
+      }
+      self->ReadHeader();
+    });
+  }
+
+  // Who sent the request, and over what: the peer, unless the peer is a trusted
+  // proxy, which names the client in X-Forwarded-For (net/forwarded.h).
+  void Stamp(HttpRequest& r) const {
+    r.peer_address = peer_address_;
+    r.secure = kTls;
+    if (!peer_trusted_) {
+      r.client_address = peer_address_;
+      return;
+    }
+    std::vector<std::string_view> forwarded_for;
+    std::vector<std::string_view> forwarded_proto;
+    for (const auto& [k, v] : r.headers) {
+      if (IEquals(k, "x-forwarded-for")) forwarded_for.push_back(v);
+      if (IEquals(k, "x-forwarded-proto")) forwarded_proto.push_back(v);
+    }
+    net::ForwardedClient c =
+        net::ClientBehindProxies(peer_address_, forwarded_for, forwarded_proto, server_->options.trusted_proxies);
+    r.client_address = std::move(c.address);
+    r.secure = r.secure || c.https;
+  }
+
   void ReadHeader() {
     parser_.emplace();
     parser_->header_limit(16 * 1024);
     // The header parser would refuse a Content-Length over its body limit before we can
     // tell an upload route from another; OnHeader checks the length against the right limit.
     parser_->body_limit(std::max<uint64_t>(server_->options.body_limit, server_->options.upload_limit));
-    stream_.expires_after(server_->options.idle_timeout);
+    Lowest().expires_after(server_->options.idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -115,7 +173,7 @@ class Session : public std::enable_shared_from_this<Session> {
       head.method = std::string(req.method_string());
       head.target = std::string(req.target());
       for (const auto& f : req) head.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-      head.peer_address = peer_address_;
+      Stamp(head);
       if (std::optional<HttpResponse> refused = server_->options.upload_gate(head)) {
         return Send(std::move(*refused), /*close=*/true, req.version());
       }
@@ -161,7 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // but live upload is never cut off, a stalled one is after idle_timeout.
   void ReadUploadPiece() {
     if (upload_parser_->is_done()) return OnUploadRead({}, 0);  // e.g. Content-Length: 0
-    stream_.expires_after(server_->options.idle_timeout);
+    Lowest().expires_after(server_->options.idle_timeout);
     http::async_read_some(stream_, buffer_, *upload_parser_,
                           [self = shared_from_this()](beast::error_code ec, size_t n) {
                             if (!ec && !self->upload_parser_->is_done()) return self->ReadUploadPiece();
@@ -192,7 +250,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.target = std::string(req.target());
     r.upload_file = upload_path_;
     for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    r.peer_address = peer_address_;
+    Stamp(r);
     const bool keep_alive = req.keep_alive();
     const unsigned version = req.version();
     upload_parser_.reset();
@@ -216,7 +274,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset) {
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == ssl::error::stream_truncated) {
       return Close();
     }
     if (ec == http::error::body_limit) {
@@ -238,7 +297,7 @@ class Session : public std::enable_shared_from_this<Session> {
     r.target = std::string(req.target());
     r.body = std::move(req.body());
     for (const auto& f : req) r.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
-    r.peer_address = peer_address_;
+    Stamp(r);
     HttpResponse resp;
     try {
       resp = server_->handler(r);
@@ -262,7 +321,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(!close);
     res->prepare_payload();
     if (head) res->body().clear();  // HEAD: the GET response's headers, Content-Length included, no body
-    stream_.expires_after(server_->options.idle_timeout);
+    Lowest().expires_after(server_->options.idle_timeout);
     http::async_write(stream_, *res, [self = shared_from_this(), res, close](beast::error_code ec, size_t) {
       if (ec) return;
       if (close) return self->Close();
@@ -271,16 +330,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      // close_notify, bounded: a peer that never answers it does not hold the connection.
+      Lowest().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = shared_from_this()](beast::error_code) {
+        beast::error_code ignored;
+        self->Lowest().socket().close(ignored);
+      });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::request_parser<http::file_body>> upload_parser_;
   std::string upload_path_;
   std::string peer_address_;
+  bool peer_trusted_ = false;
   HttpServer::Impl* server_;
 };
 
@@ -289,7 +358,11 @@ class Session : public std::enable_shared_from_this<Session> {
 void HttpServer::Impl::Accept() {
   acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), this)->Run();
+    if (!ec && tls) {
+      std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), this, *tls)->Run();
+    } else if (!ec) {
+      std::make_shared<Session<beast::tcp_stream>>(std::move(socket), this)->Run();
+    }
     Accept();
   });
 }
@@ -301,7 +374,34 @@ HttpServer::~HttpServer() {
   Stop();
 }
 
+// TLS 1.2 and later, with the certificate chain and key from PEM files; a key that
+// does not match the certificate is refused here, not at the first handshake.
+Status HttpServer::Impl::LoadTls() {
+  if (options.tls_cert_file.empty() && options.tls_key_file.empty()) return Status::Ok();
+  if (options.tls_cert_file.empty() || options.tls_key_file.empty()) {
+    return Status::InvalidArgument("TLS needs both a certificate and a private key");
+  }
+  tls.emplace(ssl::context::tls_server);
+  tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(tls->native_handle(), TLS1_2_VERSION);
+  beast::error_code ec;
+  tls->use_certificate_chain_file(options.tls_cert_file, ec);
+  if (ec) return Status::InvalidArgument("TLS certificate " + options.tls_cert_file + ": " + ec.message());
+  tls->use_private_key_file(options.tls_key_file, ssl::context::pem, ec);
+  const bool mismatch = ec && ec.category() == asio::error::get_ssl_category() &&
+                        ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH;
+  if (ec && !mismatch) return Status::InvalidArgument("TLS private key " + options.tls_key_file + ": " + ec.message());
+  if (mismatch || SSL_CTX_check_private_key(tls->native_handle()) != 1) {
+    ERR_clear_error();
+    return Status::InvalidArgument("TLS private key " + options.tls_key_file + " does not match the certificate " +
+                                   options.tls_cert_file);
+  }
+  return Status::Ok();
+}
+
 Status HttpServer::Start() {
+  OUTFLOW_RETURN_IF_ERROR(impl_->LoadTls());
   beast::error_code ec;
   auto address = asio::ip::make_address(impl_->options.host, ec);
   if (ec) return Status::InvalidArgument("listen address '" + impl_->options.host + "': " + ec.message());

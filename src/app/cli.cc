@@ -28,6 +28,7 @@
 #include "domain/segment.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
+#include "net/outbound_policy.h"
 #include "store/sqlite/sqlite_job_store.h"
 
 #ifndef OUTFLOW_VERSION
@@ -103,8 +104,9 @@ int Serve(const DaemonConfig& cfg) {
     log::Error("outflow could not start", {{"error", st.ToString()}});
     return Fail(st.WithContext("cannot start"));
   }
-  std::cout << "Outflow is running: open http://" << (cfg.host == "0.0.0.0" ? "127.0.0.1" : cfg.host) << ":"
-            << daemon.port() << "/ (data in " << cfg.data_dir << "; Ctrl-C to stop)" << std::endl;
+  std::cout << "Outflow is running: open " << (cfg.tls_cert_file.empty() ? "http" : "https") << "://"
+            << (cfg.host == "0.0.0.0" ? "127.0.0.1" : cfg.host) << ":" << daemon.port() << "/ (data in " << cfg.data_dir
+            << "; Ctrl-C to stop)" << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
   log::Info("signal received: draining", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
@@ -813,6 +815,21 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve->add_flag("--metrics-public", cfg.metrics_public, "serve /metrics without an API key")
       ->envname("OUTFLOW_METRICS_PUBLIC");
+  serve
+      ->add_option("--outbound-allow", cfg.outbound_allow,
+                   "CIDR block that webhooks, HTTP providers and SMTP may reach although it is loopback, private, "
+                   "link-local or metadata (refused by default); repeatable or comma-separated")
+      ->envname("OUTFLOW_OUTBOUND_ALLOW")
+      ->delimiter(',');
+  serve->add_option("--tls-cert", cfg.tls_cert_file, "serve HTTPS with this certificate chain (PEM; with --tls-key)")
+      ->envname("OUTFLOW_TLS_CERT");
+  serve->add_option("--tls-key", cfg.tls_key_file, "the private key of --tls-cert (PEM)")->envname("OUTFLOW_TLS_KEY");
+  serve
+      ->add_option("--trusted-proxy", cfg.trusted_proxies,
+                   "CIDR block of a reverse proxy whose X-Forwarded-For and X-Forwarded-Proto are believed; "
+                   "repeatable or comma-separated")
+      ->envname("OUTFLOW_TRUSTED_PROXIES")
+      ->delimiter(',');
 
   std::string keygen_dir = "./data";
   std::string keygen_out;
@@ -1053,6 +1070,17 @@ int RunCli(int argc, char** argv) {
     cfg.audit_retention = std::chrono::hours(24) * audit_retention_days;
     cfg.send_retry_base = std::chrono::milliseconds(send_retry_base_ms);
     cfg.pacing_guard = std::chrono::milliseconds(pacing_guard_ms);
+    for (const auto& [flag, cidrs] :
+         {std::pair{"--outbound-allow", &cfg.outbound_allow}, std::pair{"--trusted-proxy", &cfg.trusted_proxies}}) {
+      if (Result<std::vector<net::Cidr>> parsed = net::ParseCidrs(*cidrs, flag); !parsed.ok()) {
+        std::cerr << "outflow: " << parsed.status().message() << "\n";
+        return kExitUsage;
+      }
+    }
+    if (cfg.tls_cert_file.empty() != cfg.tls_key_file.empty()) {
+      std::cerr << "outflow: --tls-cert and --tls-key go together: give both or neither\n";
+      return kExitUsage;
+    }
     if (!contact_rules.empty()) {
       boost::system::error_code ec;
       boost::json::value v = boost::json::parse(contact_rules, ec);

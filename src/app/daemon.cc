@@ -26,6 +26,7 @@
 #include "engine/pruner.h"
 #include "ingest/import_service.h"
 #include "ingest/release_service.h"
+#include "net/outbound_policy.h"
 #include "sending/link_tracking.h"
 #include "sending/message_service.h"
 #include "sending/sender.h"
@@ -134,6 +135,8 @@ Result<SecretBox> LoadSecretKey(const DaemonConfig& config) {
 }  // namespace
 
 struct Daemon::Parts {
+  // First, so it goes last: the webhook handler and the senders hold it.
+  std::optional<net::OutboundPolicy> outbound;
   std::unique_ptr<DataDirLock> lock;
   std::optional<SecretBox> secrets;
   std::unique_ptr<SqliteStores> store;
@@ -180,6 +183,8 @@ Status Daemon::Start() {
   Parts& p = *parts_;
   // Paths kept in the database (import files) must not depend on the working directory.
   config_.data_dir = fs::absolute(config_.data_dir).lexically_normal().string();
+  OUTFLOW_ASSIGN_OR_RETURN(std::vector<net::Cidr> allow, net::ParseCidrs(config_.outbound_allow, "--outbound-allow"));
+  p.outbound.emplace(std::move(allow));
   OUTFLOW_ASSIGN_OR_RETURN(p.lock, DataDirLock::Acquire(config_.data_dir));
   if (config_.node_id.empty()) {
     OUTFLOW_ASSIGN_OR_RETURN(config_.node_id, LoadNodeId(config_.data_dir));
@@ -203,7 +208,7 @@ Status Daemon::Start() {
 
   p.handlers.Register("noop", std::make_shared<FunctionHandler>("does nothing; for tests and benchmarks",
                                                                 [](const Job&) { return RunResult::Done(); }));
-  p.handlers.Register("webhook", std::make_shared<channels::WebhookHandler>(clock));
+  p.handlers.Register("webhook", std::make_shared<channels::WebhookHandler>(clock, *p.outbound));
   p.contacts = std::make_unique<ContactService>(p.store->contacts(), clock);
   p.import_runner = std::make_shared<ImportRunner>(p.store->imports(), *p.contacts, clock);
   p.handlers.Register(std::string(kImportJobKind), p.import_runner);
@@ -245,8 +250,8 @@ Status Daemon::Start() {
   p.sender = std::make_unique<Sender>(
       p.store->outbox(), p.store->campaigns(), [&p](const SendingAccount& a) { return p.campaigns->MakeSender(a); },
       [&p](const MessageTemplateRecord& t) { return p.campaigns->Compile(t); }, clock, sending);
-  p.campaigns =
-      std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.sender.get(), &*p.secrets, clock);
+  p.campaigns = std::make_unique<CampaignService>(p.store->campaigns(), *p.contacts, *p.jobs, p.sender.get(),
+                                                  &*p.secrets, clock, *p.outbound);
   p.sender->SetListener(p.campaigns.get());
   p.messages = std::make_unique<MessageService>(p.store->outbox(), p.store->campaigns(), p.store->contacts(),
                                                 p.sender.get(), clock);
@@ -275,6 +280,9 @@ Status Daemon::Start() {
   ho.upload_dir = (fs::path(config_.data_dir) / "uploads").string();
   ho.upload_limit = config_.upload_limit;
   ho.upload_gate = [api = p.api.get()](const api::HttpRequest& r) { return api->Admit(r); };
+  ho.tls_cert_file = config_.tls_cert_file;
+  ho.tls_key_file = config_.tls_key_file;
+  OUTFLOW_ASSIGN_OR_RETURN(ho.trusted_proxies, net::ParseCidrs(config_.trusted_proxies, "--trusted-proxy"));
   p.http =
       std::make_unique<api::HttpServer>(ho, [api = p.api.get()](const api::HttpRequest& r) { return api->Handle(r); });
   // Listen before the engine starts, so that a port in use stops us before any job runs.
@@ -283,7 +291,8 @@ Status Daemon::Start() {
     std::string url = config_.public_url;
     if (url.empty()) {
       const bool v6 = config_.host.find(':') != std::string::npos;
-      url = "http://" + (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(p.http->port());
+      url = std::string(config_.tls_cert_file.empty() ? "http://" : "https://") +
+            (v6 ? "[" + config_.host + "]" : config_.host) + ":" + std::to_string(p.http->port());
     }
     while (!url.empty() && url.back() == '/') url.pop_back();
     p.campaigns->SetPublicUrl(url);
@@ -306,10 +315,14 @@ Status Daemon::Start() {
       PrunerOptions{.retention = config_.audit_retention});
   p.audit_pruner->Start();
   ready_ = true;
+  std::string allowed;  // what the outbound policy lets through its deny set
+  for (const std::string& cidr : config_.outbound_allow) allowed += (allowed.empty() ? "" : ",") + cidr;
   log::Info("outflow serving", {{"addr", config_.host + ":" + std::to_string(p.http->port())},
                                 {"data_dir", config_.data_dir},
                                 {"node", config_.node_id},
-                                {"workers", config_.workers}});
+                                {"workers", config_.workers},
+                                {"tls", !config_.tls_cert_file.empty()},
+                                {"outbound_allow", allowed}});
   return Status::Ok();
 }
 

@@ -66,6 +66,16 @@ struct DaemonConfig {
   double key_rate = 100;
   // /metrics answers without a key (for a scraper on a trusted network).
   bool metrics_public = false;
+  // CIDR blocks that outbound calls (webhook jobs, HTTP providers, SMTP) may reach
+  // although the default deny set refuses them (loopback, private, link-local,
+  // metadata...; net/outbound_policy.h). Empty: the deny set holds.
+  std::vector<std::string> outbound_allow;
+  // Serve HTTPS with this certificate chain and private key (PEM files): both or neither.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // CIDR blocks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
+  // believed (HttpRequest::client_address, secure). Empty: those headers are ignored.
+  std::vector<std::string> trusted_proxies;
 };
 
 // The default key file of a data directory.

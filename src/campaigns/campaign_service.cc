@@ -46,8 +46,14 @@ Timestamp StartDue(const Campaign& c) {
 }  // namespace
 
 CampaignService::CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs, Sender* sender,
-                                 const SecretBox* secrets, Clock& clock)
-    : store_(store), contacts_(contacts), jobs_(jobs), sender_(sender), secrets_(secrets), clock_(clock) {}
+                                 const SecretBox* secrets, Clock& clock, const net::OutboundPolicy& outbound)
+    : store_(store),
+      contacts_(contacts),
+      jobs_(jobs),
+      sender_(sender),
+      secrets_(secrets),
+      clock_(clock),
+      outbound_(outbound) {}
 
 // ---- What the send loops report ----
 
@@ -169,7 +175,7 @@ Result<std::unique_ptr<channels::ChannelSender>> CampaignService::MakeSender(con
       with_callback.settings_json = json::serialize(settings);
     }
   }
-  return channels::MakeSender(with_callback, credentials, clock_);
+  return channels::MakeSender(with_callback, credentials, clock_, outbound_);
 }
 
 Result<CallbackAccount> CampaignService::CallbackAccountOf(AccountId id) {

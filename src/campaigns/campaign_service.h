@@ -44,6 +44,7 @@
 #include "crypto/secret_box.h"
 #include "engine/handler.h"
 #include "engine/job_service.h"
+#include "net/outbound_policy.h"
 #include "sending/sender.h"
 #include "sending/tracking_service.h"
 #include "store/campaign_store.h"
@@ -63,9 +64,10 @@ class CampaignService final : public SendListener {
  public:
   // `secrets` may be null: then accounts cannot be given credentials (an error
   // naming the missing key, never plaintext storage). `sender` may be null
-  // (offline tools): started campaigns then wait for a daemon.
+  // (offline tools): started campaigns then wait for a daemon. Senders connect only
+  // where `outbound` allows. REQUIRES: `outbound` outlives the service and its senders.
   CampaignService(CampaignStore& store, ContactService& contacts, JobService& jobs, Sender* sender,
-                  const SecretBox* secrets, Clock& clock);
+                  const SecretBox* secrets, Clock& clock, const net::OutboundPolicy& outbound);
 
   // SendListener.
   void SourceDrained(SourceRef source) override;
@@ -162,6 +164,7 @@ class CampaignService final : public SendListener {
   void FailAccountCampaigns(AccountId account, const std::string& why, bool only_cap_fail);
   const SecretBox* secrets_;
   Clock& clock_;
+  const net::OutboundPolicy& outbound_;
   std::string public_url_;  // set before serving; read-only afterwards
   TrackingService* tracking_ = nullptr;
 };

@@ -46,7 +46,8 @@ void WebhookDefaults(json::object& settings) {
   }
 }
 
-Result<std::unique_ptr<ChannelSender>> Build(const SendingAccount& a, std::string_view credentials_json, Clock& clock) {
+Result<std::unique_ptr<ChannelSender>> Build(const SendingAccount& a, std::string_view credentials_json, Clock& clock,
+                                             const net::OutboundPolicy& outbound) {
   if (!ProviderSends(a.provider, a.channel)) {
     if (a.provider != "smtp" && a.provider != "whatsapp_cloud" && a.provider != "twilio_sms" && a.provider != "http" &&
         a.provider != "webhook" && a.provider != "log") {
@@ -68,25 +69,26 @@ Result<std::unique_ptr<ChannelSender>> Build(const SendingAccount& a, std::strin
   if (a.provider == "log") return MakeLogSender(a.name);
   if (a.provider == "smtp") {
     OUTFLOW_ASSIGN_OR_RETURN(SmtpSettings s, ParseSmtpSettings(settings, credentials));
-    return MakeSmtpSender(std::move(s), clock);
+    return MakeSmtpSender(std::move(s), clock, outbound);
   }
   if (a.provider == "webhook") {
     WebhookDefaults(settings);
   } else {
     settings["preset"] = a.provider;
   }
-  return MakeHttpProviderSender(settings, credentials, clock);
+  return MakeHttpProviderSender(settings, credentials, clock, outbound);
 }
 
 }  // namespace
 
 Status CheckSenderSettings(const SendingAccount& account, std::string_view credentials_json) {
-  return Build(account, credentials_json, SystemClock::Instance()).status();
+  static const net::OutboundPolicy kNeverConnects = net::OutboundPolicy::AllowAll();  // the sender is only built
+  return Build(account, credentials_json, SystemClock::Instance(), kNeverConnects).status();
 }
 
 Result<std::unique_ptr<ChannelSender>> MakeSender(const SendingAccount& account, std::string_view credentials_json,
-                                                  Clock& clock) {
-  return Build(account, credentials_json, clock);
+                                                  Clock& clock, const net::OutboundPolicy& outbound) {
+  return Build(account, credentials_json, clock, outbound);
 }
 
 }  // namespace outflow::channels

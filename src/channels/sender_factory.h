@@ -21,6 +21,7 @@
 #include "base/clock.h"
 #include "channels/channel.h"
 #include "domain/campaign.h"
+#include "net/outbound_policy.h"
 
 namespace outflow::channels {
 
@@ -28,8 +29,9 @@ namespace outflow::channels {
 // (both JSON objects; `credentials_json` empty: none) without any network traffic.
 Status CheckSenderSettings(const SendingAccount& account, std::string_view credentials_json);
 
-// REQUIRES: `clock` outlives the sender.
+// REQUIRES: `clock` and `outbound` (which addresses the sender may connect to)
+// outlive the sender.
 Result<std::unique_ptr<ChannelSender>> MakeSender(const SendingAccount& account, std::string_view credentials_json,
-                                                  Clock& clock);
+                                                  Clock& clock, const net::OutboundPolicy& outbound);
 
 }  // namespace outflow::channels

@@ -14,6 +14,7 @@
 #include "engine/handler.h"
 #include "engine/job_service.h"
 #include "store/sqlite/sqlite_store.h"
+#include "testing/loopback_policy.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 #include "time/local_day.h"
@@ -121,8 +122,8 @@ class SenderTest : public ::testing::Test {
         *clock_, o);
     contacts_ = std::make_unique<ContactService>(stores_->contacts(), *clock_);
     jobs_ = std::make_unique<JobService>(stores_->jobs(), *clock_, handlers_, metrics_, nullptr);
-    service_ =
-        std::make_unique<CampaignService>(stores_->campaigns(), *contacts_, *jobs_, sender.get(), nullptr, *clock_);
+    service_ = std::make_unique<CampaignService>(stores_->campaigns(), *contacts_, *jobs_, sender.get(), nullptr,
+                                                 *clock_, outflow::testing::LoopbackAllowed());
     sender->SetListener(service_.get());
     return sender;
   }

@@ -33,6 +33,12 @@ os.environ.setdefault("OUTFLOW_SECRET_KEY", TEST_SECRET_KEY)
 # because some tests send thousands of requests at once; test_auth.py checks the
 # default rate. Nothing here turns authentication off: there is no such switch.
 TEST_KEY_RATE = "1000000"
+
+# Outbound calls may not reach loopback or private addresses by default
+# (docs/security.md, "Outbound calls"); the tests' own sinks and fakes listen on
+# 127.0.0.1, so every daemon allows loopback unless a test passes
+# outbound_allow=None (the default policy) or its own list (test_outbound.py).
+TEST_OUTBOUND_ALLOW = ("127.0.0.0/8", "::1/128")
 _DAEMONS = {}  # port -> Daemon, for run_cli
 
 
@@ -108,10 +114,12 @@ class Api:
 class Daemon:
     """One `outflow serve` process on a data directory."""
 
-    def __init__(self, data_dir, port=None, extra_args=(), env=None, key_rate=TEST_KEY_RATE, binary=None):
+    def __init__(self, data_dir, port=None, extra_args=(), env=None, key_rate=TEST_KEY_RATE, binary=None,
+                 outbound_allow=TEST_OUTBOUND_ALLOW):
         self.binary = binary or OUTFLOW  # another build (benchmarks compare two)
         self.data_dir = data_dir
         self.key_rate = key_rate  # None: the daemon's default (100/s)
+        self.outbound_allow = outbound_allow or ()  # None or (): the daemon's default policy
         self.port = port or free_port()
         self.extra_args = list(extra_args)
         self.env = dict(os.environ, **(env or {}))
@@ -122,8 +130,9 @@ class Daemon:
     def start(self, wait_ready=True):
         self.log = open(self.log_path, "ab")
         rate = [] if self.key_rate is None else ["--key-rate", str(self.key_rate)]
+        allow = [arg for cidr in self.outbound_allow for arg in ("--outbound-allow", cidr)]
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir] + rate +
+            [self.binary, "serve", "--addr", f"127.0.0.1:{self.port}", "--data-dir", self.data_dir] + rate + allow +
             self.extra_args, stdout=self.log, stderr=self.log, env=self.env)
         _DAEMONS[self.port] = self
         if wait_ready:

@@ -14,6 +14,7 @@
 
 #include "base/log.h"
 #include "base/retry_after.h"
+#include "net/curl_outbound.h"
 
 namespace outflow::channels {
 
@@ -625,7 +626,8 @@ bool IsTransientStatus(long status) {
 
 class HttpProviderSender final : public ChannelSender {
  public:
-  HttpProviderSender(ProviderConfig config, Clock& clock) : config_(std::move(config)), clock_(clock) {
+  HttpProviderSender(ProviderConfig config, Clock& clock, const net::OutboundPolicy& outbound)
+      : config_(std::move(config)), clock_(clock), outbound_(outbound) {
     GlobalInit();
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(config_.concurrency));
@@ -735,6 +737,9 @@ class HttpProviderSender final : public ChannelSender {
     std::string errbuf = s.errbuf;
     curl_easy_cleanup(s.easy);
     std::string what = config_.preset + " provider at " + config_.verify_url;
+    if (std::optional<std::string> refused = s.outbound.Refusal(); rc != CURLE_OK && refused) {
+      return Status::InvalidArgument("cannot reach " + what + ": " + *refused);
+    }
     if (rc != CURLE_OK) {
       return Status::Unavailable("cannot reach " + what + ": " +
                                  (errbuf.empty() ? std::string(curl_easy_strerror(rc)) : errbuf));
@@ -765,6 +770,7 @@ class HttpProviderSender final : public ChannelSender {
     std::string response;
     std::string retry_after;
     char errbuf[CURL_ERROR_SIZE] = {0};
+    net::CurlOutbound outbound;  // judges every address the handle connects to
   };
 
   static size_t OnBody(char* data, size_t size, size_t n, void* user) {
@@ -806,6 +812,7 @@ class HttpProviderSender final : public ChannelSender {
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s.errbuf);
     curl_easy_setopt(c, CURLOPT_PRIVATE, &s);
+    s.outbound.Install(c, outbound_);
     if (!config_.username.empty()) {
       curl_easy_setopt(c, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
       curl_easy_setopt(c, CURLOPT_USERNAME, config_.username.c_str());
@@ -865,10 +872,16 @@ class HttpProviderSender final : public ChannelSender {
     s.response.clear();
     s.retry_after.clear();
     s.errbuf[0] = '\0';
+    s.outbound.Clear();
   }
 
   SendResult Classify(const Slot& s, CURLcode rc) {
     SendResult r;
+    if (std::optional<std::string> refused = s.outbound.Refusal(); rc != CURLE_OK && refused) {
+      r.outcome = SendOutcome::kPermanent;  // the same address would be refused on every retry
+      r.error = std::move(*refused);
+      return r;
+    }
     if (rc != CURLE_OK) {
       r.outcome = SendOutcome::kTransient;
       r.error = std::string("request failed: ") + (s.errbuf[0] ? s.errbuf : curl_easy_strerror(rc));
@@ -902,6 +915,7 @@ class HttpProviderSender final : public ChannelSender {
 
   ProviderConfig config_;
   Clock& clock_;
+  const net::OutboundPolicy& outbound_;
   CURLM* multi_ = nullptr;
   std::unique_ptr<Slot[]> slots_;
 };
@@ -909,7 +923,8 @@ class HttpProviderSender final : public ChannelSender {
 }  // namespace
 
 Result<std::unique_ptr<ChannelSender>> MakeHttpProviderSender(const json::object& settings,
-                                                              const json::object& credentials, Clock& clock) {
+                                                              const json::object& credentials, Clock& clock,
+                                                              const net::OutboundPolicy& outbound) {
   Fields f(settings, "settings");
   ProviderConfig c;
   OUTFLOW_ASSIGN_OR_RETURN(c.preset, f.String("preset", true));
@@ -925,7 +940,7 @@ Result<std::unique_ptr<ChannelSender>> MakeHttpProviderSender(const json::object
     return Bad("settings.preset", "must be one of whatsapp_cloud, twilio_sms, http");
   }
   OUTFLOW_RETURN_IF_ERROR(f.Finish());
-  return std::unique_ptr<ChannelSender>(std::make_unique<HttpProviderSender>(std::move(c), clock));
+  return std::unique_ptr<ChannelSender>(std::make_unique<HttpProviderSender>(std::move(c), clock, outbound));
 }
 
 }  // namespace outflow::channels

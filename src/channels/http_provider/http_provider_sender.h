@@ -40,7 +40,9 @@
 // 5xx, timeouts and connection errors are kTransient with Retry-After (seconds or
 // an HTTP date) as retry_after; so are the providers' rate-limit codes whatever the
 // status (WhatsApp 4, 80007, 130429, 131056; Twilio 20429). Any other status is
-// kPermanent; `error` is "HTTP <status>: <the provider's message> (code N)".
+// kPermanent; `error` is "HTTP <status>: <the provider's message> (code N)". A
+// destination the outbound policy refuses (net/outbound_policy.h) is kPermanent with
+// the policy's reason, and Verify() then fails with InvalidArgument.
 //
 // Connection reuse: one curl multi handle with `concurrency` easy handles lives as
 // long as the sender; a batch is sent concurrently over kept-alive connections that
@@ -58,13 +60,16 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "channels/channel.h"
+#include "net/outbound_policy.h"
 
 namespace outflow::channels {
 
 // Builds a sender from an account's settings and decrypted credentials. Errors are
 // InvalidArgument naming the field ("settings.phone_number_id: is required").
-// REQUIRES: `clock` outlives the sender (it turns an HTTP-date Retry-After into a delay).
+// REQUIRES: `clock` (it turns an HTTP-date Retry-After into a delay) and `outbound`
+// (every connection is checked against it) outlive the sender.
 Result<std::unique_ptr<ChannelSender>> MakeHttpProviderSender(const boost::json::object& settings,
-                                                              const boost::json::object& credentials, Clock& clock);
+                                                              const boost::json::object& credentials, Clock& clock,
+                                                              const net::OutboundPolicy& outbound);
 
 }  // namespace outflow::channels

@@ -14,6 +14,7 @@
 
 #include "base/clock.h"
 #include "channels/testing/provider_fake.h"
+#include "testing/loopback_policy.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -31,7 +32,8 @@ constexpr const char* kTwilioSid = "AC00000000000000000000000000000001";
 constexpr const char* kTwilioBasic = "Basic QUMwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMTp0d2lsaW8tdGVzdC10b2tlbg==";
 
 std::unique_ptr<ChannelSender> Make(const std::string& settings, const std::string& credentials, Clock& clock) {
-  auto r = MakeHttpProviderSender(json::parse(settings).as_object(), json::parse(credentials).as_object(), clock);
+  auto r = MakeHttpProviderSender(json::parse(settings).as_object(), json::parse(credentials).as_object(), clock,
+                                  outflow::testing::LoopbackAllowed());
   EXPECT_TRUE(r.ok()) << r.status().ToString();
   return r.ok() ? std::move(r).value() : nullptr;
 }
@@ -418,6 +420,26 @@ TEST(HttpProviderSenderTest, CustomJsonProvider) {
   EXPECT_THAT(st.message(), HasSubstr("HTTP 401: unauthorized"));
 }
 
+TEST(HttpProviderSenderTest, ADestinationTheOutboundPolicyRefusesIsPermanentAndNothingIsSent) {
+  Fake fake;
+  ASSERT_TRUE(fake.Ok());
+  FakeClock clock(kNow);
+  const net::OutboundPolicy deny = net::OutboundPolicy::DenyPrivate();
+  const std::string base = fake.Base();
+  auto made = MakeHttpProviderSender(
+      json::parse(R"({"preset": "http", "url": ")" + base + R"(/custom/send", "verify_url": ")" + base + R"(/me"})")
+          .as_object(),
+      json::object(), clock, deny);
+  ASSERT_OK(made);
+  std::vector<SendResult> r = (*made)->SendBatch(std::vector<OutboundMessage>{Msg("p-1", "+15550001")});
+  EXPECT_EQ(r[0].outcome, SendOutcome::kPermanent) << r[0].error;
+  EXPECT_THAT(r[0].error, StartsWith("destination 127.0.0.1 (loopback) is refused by the outbound policy"));
+  Status st = (*made)->Verify();
+  EXPECT_EQ(st.code(), Code::kInvalidArgument) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr("(loopback) is refused by the outbound policy"));
+  EXPECT_TRUE(fake.Requests().empty());
+}
+
 TEST(HttpProviderSenderTest, CustomFormProviderAndMissingIdIsStillSent) {
   Fake fake;
   ASSERT_TRUE(fake.Ok());
@@ -459,7 +481,8 @@ TEST(HttpProviderSenderTest, AMessageWithoutAKeyFailsAlone) {
 TEST(HttpProviderSettingsTest, ErrorsNameTheField) {
   FakeClock clock(kNow);
   auto error = [&](const std::string& settings, const std::string& creds = "{}") {
-    auto r = MakeHttpProviderSender(json::parse(settings).as_object(), json::parse(creds).as_object(), clock);
+    auto r = MakeHttpProviderSender(json::parse(settings).as_object(), json::parse(creds).as_object(), clock,
+                                    outflow::testing::LoopbackAllowed());
     EXPECT_FALSE(r.ok()) << settings;
     EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
     return r.status().message();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "channels/smtp/mime.h"
+#include "net/curl_outbound.h"
 
 namespace outflow::channels {
 
@@ -94,7 +95,9 @@ std::string UrlFor(const SmtpSettings& s) {
 }
 
 // Options shared by the sending handles and Verify's handle.
-void SetCommonOptions(CURL* c, const SmtpSettings& s, const std::string& url, ReplyLog* log, char* errbuf) {
+void SetCommonOptions(CURL* c, const SmtpSettings& s, const std::string& url, ReplyLog* log, char* errbuf,
+                      net::CurlOutbound& outbound, const net::OutboundPolicy& policy) {
+  outbound.Install(c, policy);
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
@@ -123,11 +126,17 @@ std::string CurlError(CURLcode rc, const char* errbuf) {
 // own reply log (every reply line passes the header callback), not from
 // CURLINFO_RESPONSE_CODE, which can still hold an earlier transfer's code when a
 // reused handle fails before the server says anything.
-SendResult Classify(CURLcode rc, const ReplyLog& log, const char* errbuf, const std::string& message_id) {
+SendResult Classify(CURLcode rc, const ReplyLog& log, const char* errbuf, const std::string& message_id,
+                    const net::CurlOutbound& outbound) {
   SendResult r;
   if (rc == CURLE_OK) {
     r.outcome = SendOutcome::kSent;
     r.provider_id = message_id;
+    return r;
+  }
+  if (std::optional<std::string> refused = outbound.Refusal()) {
+    r.outcome = SendOutcome::kPermanent;  // the same address would be refused on every retry
+    r.error = std::move(*refused);
     return r;
   }
   if (log.last_error_code >= 400 && log.last_error_code < 600) {
@@ -143,17 +152,18 @@ SendResult Classify(CURLcode rc, const ReplyLog& log, const char* errbuf, const 
 
 class SmtpSender final : public ChannelSender {
  public:
-  SmtpSender(SmtpSettings s, Clock& clock) : settings_(std::move(s)), clock_(clock), url_(UrlFor(settings_)) {
+  SmtpSender(SmtpSettings s, Clock& clock, const net::OutboundPolicy& outbound)
+      : settings_(std::move(s)), clock_(clock), outbound_(outbound), url_(UrlFor(settings_)) {
     GlobalInit();
     from_ = {settings_.from_address, settings_.from_name, settings_.reply_to};
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(settings_.connections));
     curl_multi_setopt(multi_, CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(settings_.connections));
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(settings_.connections));
-    slots_.resize(static_cast<size_t>(settings_.connections));
+    slots_ = std::vector<Slot>(static_cast<size_t>(settings_.connections));  // built in place: a Slot does not move
     for (Slot& slot : slots_) {
       slot.easy = curl_easy_init();
-      SetCommonOptions(slot.easy, settings_, url_, &slot.log, slot.errbuf);
+      SetCommonOptions(slot.easy, settings_, url_, &slot.log, slot.errbuf, slot.outbound, outbound_);
       curl_easy_setopt(slot.easy, CURLOPT_MAIL_FROM, settings_.from_address.c_str());
       curl_easy_setopt(slot.easy, CURLOPT_UPLOAD, 1L);
       curl_easy_setopt(slot.easy, CURLOPT_READFUNCTION, OnRead);
@@ -199,6 +209,7 @@ class SmtpSender final : public ChannelSender {
         slot.message_id = MessageIdFor(messages[i].idempotency_key, settings_.from_address);
         slot.log.Clear();
         slot.errbuf[0] = '\0';
+        slot.outbound.Clear();
         curl_slist_free_all(slot.rcpt);
         slot.rcpt = curl_slist_append(nullptr, messages[i].to.c_str());
         curl_easy_setopt(slot.easy, CURLOPT_MAIL_RCPT, slot.rcpt);
@@ -227,7 +238,7 @@ class SmtpSender final : public ChannelSender {
         Slot* slot = nullptr;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &slot);
         CURLcode rc = m->data.result;
-        results[slot->index] = Classify(rc, slot->log, slot->errbuf, slot->message_id);
+        results[slot->index] = Classify(rc, slot->log, slot->errbuf, slot->message_id, slot->outbound);
         curl_multi_remove_handle(multi_, slot->easy);
         slot->added = false;
         --running;
@@ -247,9 +258,10 @@ class SmtpSender final : public ChannelSender {
   Status Verify() override {
     ReplyLog log;
     char errbuf[CURL_ERROR_SIZE] = {0};
+    net::CurlOutbound outbound;
     CURL* c = curl_easy_init();
     if (c == nullptr) return Status::Internal("smtp: curl_easy_init failed");
-    SetCommonOptions(c, settings_, url_, &log, errbuf);
+    SetCommonOptions(c, settings_, url_, &log, errbuf, outbound, outbound_);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
     CURLcode rc = curl_easy_perform(c);
     long code = 0;
@@ -260,6 +272,9 @@ class SmtpSender final : public ChannelSender {
                             ? std::to_string(log.last_error_code) + (log.last_error.empty() ? "" : " " + log.last_error)
                             : std::string();
     if (rc == CURLE_OK && code < 400) return Status::Ok();
+    if (std::optional<std::string> refused = outbound.Refusal()) {
+      return Status::InvalidArgument("cannot reach " + where + ": " + *refused);
+    }
     if (rc == CURLE_LOGIN_DENIED) {
       return Status::InvalidArgument(where + " refused the login for user '" + settings_.username +
                                      "': " + (reply.empty() ? CurlError(rc, errbuf) : reply));
@@ -289,6 +304,7 @@ class SmtpSender final : public ChannelSender {
     curl_slist* rcpt = nullptr;
     ReplyLog log;
     char errbuf[CURL_ERROR_SIZE] = {0};
+    net::CurlOutbound outbound;  // judges every address the handle connects to
   };
 
   static size_t OnRead(char* buffer, size_t size, size_t n, void* user) {
@@ -312,6 +328,7 @@ class SmtpSender final : public ChannelSender {
 
   SmtpSettings settings_;
   Clock& clock_;
+  const net::OutboundPolicy& outbound_;
   std::string url_;
   MailFrom from_;
   CURLM* multi_ = nullptr;
@@ -393,8 +410,8 @@ Result<SmtpSettings> ParseSmtpSettings(const json::object& settings, const json:
   return s;
 }
 
-std::unique_ptr<ChannelSender> MakeSmtpSender(SmtpSettings s, Clock& clock) {
-  return std::make_unique<SmtpSender>(std::move(s), clock);
+std::unique_ptr<ChannelSender> MakeSmtpSender(SmtpSettings s, Clock& clock, const net::OutboundPolicy& outbound) {
+  return std::make_unique<SmtpSender>(std::move(s), clock, outbound);
 }
 
 }  // namespace outflow::channels

@@ -21,11 +21,12 @@
 // connection/TLS error is kTransient; a 5xx reply is kPermanent. `error` carries
 // the server's last reply ("SMTP 550: 5.1.1 <x@y>: Recipient address rejected");
 // a message that cannot be built (a line break in a header, a bad address) is
-// kPermanent without any network traffic.
+// kPermanent without any network traffic. A server address the outbound policy
+// refuses (net/outbound_policy.h) is kPermanent with the policy's reason.
 //
 // Verify(): connects, EHLO, STARTTLS, AUTH and NOOP, sending no mail. A rejected
-// login gives InvalidArgument with the server's reply; an unreachable server
-// gives Unavailable.
+// login gives InvalidArgument with the server's reply, so does a refused address;
+// an unreachable server gives Unavailable.
 //
 // Thread-safety: a sender is used by one thread at a time (ChannelSender).
 #pragma once
@@ -38,6 +39,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "channels/channel.h"
+#include "net/outbound_policy.h"
 
 namespace outflow::channels {
 
@@ -67,6 +69,7 @@ Result<SmtpSettings> ParseSmtpSettings(const boost::json::object& settings, cons
 
 // REQUIRES: `s` came from ParseSmtpSettings (or is equally valid); `clock`
 // outlives the sender (it dates each message).
-std::unique_ptr<ChannelSender> MakeSmtpSender(SmtpSettings s, Clock& clock);
+// REQUIRES: `clock` and `outbound` (every connection is checked against it) outlive the sender.
+std::unique_ptr<ChannelSender> MakeSmtpSender(SmtpSettings s, Clock& clock, const net::OutboundPolicy& outbound);
 
 }  // namespace outflow::channels

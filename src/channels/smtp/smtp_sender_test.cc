@@ -22,6 +22,7 @@
 #include "channels/smtp/mime.h"
 #include "channels/smtp/mime_reader_for_test.h"
 #include "channels/testing/child_process.h"
+#include "testing/loopback_policy.h"
 #include "testing/status_matchers.h"
 #include "testing/temp_dir.h"
 
@@ -156,7 +157,7 @@ TEST(SmtpSenderTest, SendsABatchThatTheServerStoresWithCorrectHeaders) {
   Sink sink({"--auth", "mailer:s3cret"});
   ASSERT_TRUE(sink.Ok());
   FakeClock clock(kNow);
-  auto sender = MakeSmtpSender(Settings(sink.Port()), clock);
+  auto sender = MakeSmtpSender(Settings(sink.Port()), clock, outflow::testing::LoopbackAllowed());
 
   std::vector<OutboundMessage> batch;
   for (int i = 0; i < 12; ++i) {
@@ -234,7 +235,7 @@ TEST(SmtpSenderTest, Classifies451AsTransientAnd550AsPermanentWithTheReply) {
   SmtpSettings s = Settings(sink.Port());
   s.username.clear();
   s.password.clear();
-  auto sender = MakeSmtpSender(s, clock);
+  auto sender = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed());
   std::vector<OutboundMessage> batch = {Msg("k1", "ok1@example.org"), Msg("k2", "busy@example.org"),
                                         Msg("k3", "gone@example.org"), Msg("k4", "ok2@example.org")};
   std::vector<SendResult> r = sender->SendBatch(batch);
@@ -256,11 +257,11 @@ TEST(SmtpSenderTest, VerifyChecksTheLoginWithoutSending) {
   Sink sink({"--auth", "mailer:s3cret"});
   ASSERT_TRUE(sink.Ok());
   FakeClock clock(kNow);
-  EXPECT_OK(MakeSmtpSender(Settings(sink.Port()), clock)->Verify());
+  EXPECT_OK(MakeSmtpSender(Settings(sink.Port()), clock, outflow::testing::LoopbackAllowed())->Verify());
 
   SmtpSettings bad = Settings(sink.Port());
   bad.password = "wrong";
-  auto sender = MakeSmtpSender(bad, clock);
+  auto sender = MakeSmtpSender(bad, clock, outflow::testing::LoopbackAllowed());
   Status st = sender->Verify();
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
@@ -274,7 +275,8 @@ TEST(SmtpSenderTest, VerifyChecksTheLoginWithoutSending) {
   SmtpSettings none = Settings(sink.Port());
   none.username.clear();
   none.password.clear();
-  r = MakeSmtpSender(none, clock)->SendBatch(std::vector<OutboundMessage>{Msg("k", "a@example.org")});
+  r = MakeSmtpSender(none, clock, outflow::testing::LoopbackAllowed())
+          ->SendBatch(std::vector<OutboundMessage>{Msg("k", "a@example.org")});
   EXPECT_EQ(r[0].outcome, SendOutcome::kPermanent);
   EXPECT_THAT(r[0].error, StartsWith("SMTP 530"));
   EXPECT_TRUE(sink.Messages().empty());
@@ -283,7 +285,7 @@ TEST(SmtpSenderTest, VerifyChecksTheLoginWithoutSending) {
 TEST(SmtpSenderTest, UnreachableServerIsTransientAndVerifySaysUnavailable) {
   DeadPort refused(/*listen_without_accept=*/false);
   FakeClock clock(kNow);
-  auto sender = MakeSmtpSender(Settings(refused.Port()), clock);
+  auto sender = MakeSmtpSender(Settings(refused.Port()), clock, outflow::testing::LoopbackAllowed());
   Status st = sender->Verify();
   EXPECT_EQ(st.code(), Code::kUnavailable) << st.ToString();
   EXPECT_THAT(st.message(), HasSubstr("cannot reach SMTP server 127.0.0.1:"));
@@ -292,12 +294,28 @@ TEST(SmtpSenderTest, UnreachableServerIsTransientAndVerifySaysUnavailable) {
   EXPECT_THAT(r[0].error, StartsWith("SMTP transfer failed: "));
 }
 
+TEST(SmtpSenderTest, AServerTheOutboundPolicyRefusesIsPermanentAndGetsNoConnection) {
+  Sink sink({"--auth", "mailer:s3cret"});
+  ASSERT_TRUE(sink.Ok());
+  FakeClock clock(kNow);
+  const net::OutboundPolicy deny = net::OutboundPolicy::DenyPrivate();
+  auto sender = MakeSmtpSender(Settings(sink.Port()), clock, deny);
+  Status st = sender->Verify();
+  EXPECT_EQ(st.code(), Code::kInvalidArgument) << st.ToString();
+  EXPECT_THAT(st.message(), HasSubstr("destination 127.0.0.1 (loopback) is refused by the outbound policy"));
+  std::vector<SendResult> r = sender->SendBatch(std::vector<OutboundMessage>{Msg("k", "a@example.org")});
+  EXPECT_EQ(r[0].outcome, SendOutcome::kPermanent);
+  EXPECT_THAT(r[0].error, StartsWith("destination 127.0.0.1 (loopback) is refused"));
+  EXPECT_TRUE(sink.Messages().empty());
+  EXPECT_EQ(sink.Connections(), 0);
+}
+
 TEST(SmtpSenderTest, SilentServerTimesOutAsTransient) {
   DeadPort silent(/*listen_without_accept=*/true);  // connects, never greets
   FakeClock clock(kNow);
   SmtpSettings s = Settings(silent.Port());
   s.timeout_ms = 300;
-  auto sender = MakeSmtpSender(s, clock);
+  auto sender = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed());
   auto start = std::chrono::steady_clock::now();
   std::vector<SendResult> r = sender->SendBatch(std::vector<OutboundMessage>{Msg("k", "a@example.org")});
   EXPECT_EQ(r[0].outcome, SendOutcome::kTransient);
@@ -311,7 +329,7 @@ TEST(SmtpSenderTest, ReusesAtMostConnectionsSessionsAcrossBatches) {
   FakeClock clock(kNow);
   SmtpSettings s = Settings(sink.Port());
   s.connections = 3;
-  auto sender = MakeSmtpSender(s, clock);
+  auto sender = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed());
   std::vector<OutboundMessage> batch;
   batch.reserve(100);
   for (int i = 0; i < 100; ++i) batch.push_back(Msg("a" + std::to_string(i), "u" + std::to_string(i) + "@example.org"));
@@ -337,7 +355,7 @@ TEST(SmtpSenderTest, AMessageThatCannotBeBuiltFailsAloneWithoutTraffic) {
   SmtpSettings s = Settings(sink.Port());
   s.username.clear();
   s.password.clear();
-  auto sender = MakeSmtpSender(s, clock);
+  auto sender = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed());
   std::vector<OutboundMessage> batch = {Msg("k1", "a@example.org"), Msg("k2", "b@example.org"),
                                         Msg("k3", "not an address")};
   batch[1].subject = "Hi\r\nBcc: victim@example.org";
@@ -358,7 +376,7 @@ TEST(SmtpSenderTest, StartTlsWithASelfSignedCertificate) {
   SmtpSettings s = Settings(sink.Port());
   s.tls = SmtpSettings::Tls::kStartTls;
   s.verify_peer = false;
-  auto sender = MakeSmtpSender(s, clock);
+  auto sender = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed());
   EXPECT_OK(sender->Verify());
   std::vector<SendResult> r = sender->SendBatch(std::vector<OutboundMessage>{Msg("tls1", "a@example.org")});
   ASSERT_EQ(r[0].outcome, SendOutcome::kSent) << r[0].error;
@@ -368,15 +386,17 @@ TEST(SmtpSenderTest, StartTlsWithASelfSignedCertificate) {
 
   // Verifying the peer refuses the self-signed certificate.
   s.verify_peer = true;
-  Status st = MakeSmtpSender(s, clock)->Verify();
+  Status st = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed())->Verify();
   EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.ToString();
   EXPECT_THAT(st.message(), HasSubstr("certificate"));
-  r = MakeSmtpSender(s, clock)->SendBatch(std::vector<OutboundMessage>{Msg("tls2", "a@example.org")});
+  r = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed())
+          ->SendBatch(std::vector<OutboundMessage>{Msg("tls2", "a@example.org")});
   EXPECT_EQ(r[0].outcome, SendOutcome::kTransient);
 
   // Without TLS the server refuses to go on: 530 is permanent.
   s.tls = SmtpSettings::Tls::kNone;
-  r = MakeSmtpSender(s, clock)->SendBatch(std::vector<OutboundMessage>{Msg("tls3", "a@example.org")});
+  r = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed())
+          ->SendBatch(std::vector<OutboundMessage>{Msg("tls3", "a@example.org")});
   EXPECT_EQ(r[0].outcome, SendOutcome::kPermanent) << r[0].error;
   EXPECT_THAT(r[0].error, StartsWith("SMTP 530"));
   EXPECT_EQ(sink.Messages().size(), 1u);
@@ -390,7 +410,7 @@ TEST(SmtpSenderTest, ImplicitTls) {
   SmtpSettings s = Settings(sink.Port());
   s.tls = SmtpSettings::Tls::kImplicit;
   s.verify_peer = false;
-  auto sender = MakeSmtpSender(s, clock);
+  auto sender = MakeSmtpSender(s, clock, outflow::testing::LoopbackAllowed());
   EXPECT_OK(sender->Verify());
   std::vector<SendResult> r = sender->SendBatch(std::vector<OutboundMessage>{Msg("imp", "a@example.org")});
   ASSERT_EQ(r[0].outcome, SendOutcome::kSent) << r[0].error;

@@ -1,6 +1,7 @@
 #include "channels/webhook/webhook_handler.h"
 
 #include "base/retry_after.h"
+#include "net/curl_outbound.h"
 
 #include <curl/curl.h>
 
@@ -130,7 +131,7 @@ std::optional<Timestamp> RetryAt(const std::optional<std::string>& header, Times
 
 }  // namespace
 
-WebhookHandler::WebhookHandler(Clock& clock) : clock_(clock) {
+WebhookHandler::WebhookHandler(Clock& clock, const net::OutboundPolicy& outbound) : clock_(clock), outbound_(outbound) {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
@@ -149,6 +150,8 @@ RunResult WebhookHandler::Run(const Job& job) {
   Result<WebhookRequest> req = Parse(job.payload, "payload");
   if (!req.ok()) return RunResult::Fail(req.status().message());
   CURL* c = ThreadHandle();
+  net::CurlOutbound guard;
+  guard.Install(c, outbound_);
   Captured cap;
   curl_slist* headers = nullptr;
   headers = curl_slist_append(headers, "Content-Type: application/json");
@@ -178,7 +181,10 @@ RunResult WebhookHandler::Run(const Job& job) {
   }
   CURLcode rc = curl_easy_perform(c);
   curl_slist_free_all(headers);
-  if (rc != CURLE_OK) return RunResult::Retry(std::string("request failed: ") + curl_easy_strerror(rc));
+  if (rc != CURLE_OK) {
+    if (std::optional<std::string> refused = guard.Refusal()) return RunResult::Fail(*refused);
+    return RunResult::Retry(std::string("request failed: ") + curl_easy_strerror(rc));
+  }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status >= 200 && status < 300) return RunResult::Done();

@@ -1,12 +1,14 @@
 // WebhookHandler against real servers on 127.0.0.1: tests/fakes/provider_fake.py
 // (its custom endpoints answer any POST, and can be told to fail), and a listener
-// that accepts connections and never answers.
+// that accepts connections and never answers. The handler is given an outbound
+// policy that allows loopback, except where a test shows the default refusing it.
 #include "channels/webhook/webhook_handler.h"
 
 #include <gtest/gtest.h>
 
 #include "base/retry_after.h"
 #include "channels/testing/provider_fake.h"
+#include "testing/loopback_policy.h"
 
 namespace outflow::channels {
 namespace {
@@ -53,7 +55,7 @@ Job WebhookJob(const std::string& payload) {
 TEST(WebhookHandler, ServerThatNeverAnswersFailsTransientlyWithinTheTimeout) {
   SilentServer server;
   FakeClock clock(kNow);
-  WebhookHandler handler(clock);
+  WebhookHandler handler(clock, outflow::testing::LoopbackAllowed());
   const auto start = std::chrono::steady_clock::now();
   RunResult r = handler.Run(WebhookJob(R"({"url": ")" + server.Url() + R"(", "timeout_ms": 300})"));
   const auto took = std::chrono::steady_clock::now() - start;
@@ -67,7 +69,7 @@ TEST(WebhookHandler, RetryAfterIsHonouredUpToTheMaximum) {
   Fake fake;
   ASSERT_TRUE(fake.Ok());
   FakeClock clock(kNow);
-  WebhookHandler handler(clock);
+  WebhookHandler handler(clock, outflow::testing::LoopbackAllowed());
   const std::string job = R"({"url": ")" + fake.Base() + R"(/hook", "body": {"n": 1}})";
   struct Case {
     const char* retry_after;
@@ -83,6 +85,25 @@ TEST(WebhookHandler, RetryAfterIsHonouredUpToTheMaximum) {
     EXPECT_EQ(*r.retry_at, kNow + c.expected) << c.retry_after << ": " << FormatRfc3339(*r.retry_at);
   }
   EXPECT_EQ(handler.Run(WebhookJob(job)).kind, RunResult::Kind::kDone);
+}
+
+TEST(WebhookHandler, ALoopbackDestinationFailsAtOnceWithThePolicysReason) {
+  Fake fake;
+  ASSERT_TRUE(fake.Ok());
+  FakeClock clock(kNow);
+  const net::OutboundPolicy deny = net::OutboundPolicy::DenyPrivate();
+  WebhookHandler handler(clock, deny);
+  // localhost resolves to 127.0.0.1 (and ::1): the name is no way around the policy.
+  const std::string url = "http://localhost:" + fake.Base().substr(fake.Base().rfind(':') + 1) + "/hook";
+  RunResult r = handler.Run(WebhookJob(R"({"url": ")" + url + R"("})"));
+  EXPECT_EQ(r.kind, RunResult::Kind::kFail) << r.error;  // not retried: the answer would not change
+  EXPECT_NE(r.error.find("(loopback) is refused by the outbound policy"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("--outbound-allow"), std::string::npos) << r.error;
+  EXPECT_TRUE(fake.Requests().empty());
+
+  WebhookHandler allowed(clock, outflow::testing::LoopbackAllowed());
+  EXPECT_EQ(allowed.Run(WebhookJob(R"({"url": ")" + url + R"("})")).kind, RunResult::Kind::kDone);
+  EXPECT_EQ(fake.Requests().size(), 1u);
 }
 
 }  // namespace
