@@ -153,6 +153,19 @@ class AuditTest(unittest.TestCase):
         self.call("GET", "/v1/audit?limit=0", expect=400)
         self.call("GET", "/v1/audit?colour=red", expect=400)
 
+    def test_behind_a_trusted_proxy_the_forwarded_client_is_recorded(self):
+        forwarded = {"X-Forwarded-For": "198.51.100.9, 203.0.113.7"}
+        self.call("POST", "/v1/contacts", {"email": "direct@example.com"}, headers=forwarded)
+        self.assertEqual(self.entries()[0]["address"], "127.0.0.1", "an untrusted peer's header is ignored")
+        self.daemon.stop()
+        self.api.close()
+        self.daemon = Daemon(self.data, extra_args=["--trusted-proxy", "127.0.0.1/32"]).start()
+        self.addCleanup(self.daemon.stop)
+        self.api = self.daemon.api()
+        self.addCleanup(self.api.close)
+        self.call("POST", "/v1/contacts", {"email": "proxied@example.com"}, headers=forwarded)
+        self.assertEqual(self.entries()[0]["address"], "203.0.113.7", "the rightmost address the proxy added")
+
     def test_filters_and_pages(self):
         for i in range(5):
             self.call("POST", "/v1/contacts", {"email": f"c{i}@example.com"})
