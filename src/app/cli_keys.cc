@@ -39,15 +39,7 @@ std::string OptTime(const std::optional<Timestamp>& t) {
 // change has committed: a failure is said on stderr, and the command still succeeds.
 void Audit(const std::string& db_path, const std::string& verb, const ApiKey& k, const std::string& summary,
            Timestamp now) {
-  AuditEntry e;
-  e.at = now;
-  e.actor = CliActor();
-  e.actor_name = e.actor.substr(4);
-  e.action = "key." + verb;
-  e.object_type = "key";
-  e.object_id = std::to_string(k.id.value());
-  e.address = "local";
-  e.summary = summary;
+  const AuditEntry e = CliAuditEntry("key." + verb, "key", std::to_string(k.id.value()), summary, now);
   Result<std::unique_ptr<SqliteAuditStore>> audit = SqliteAuditStore::Open(db_path, now);
   Status st = audit.ok() ? (*audit)->Append(std::span(&e, 1)) : audit.status();
   if (!st.ok()) std::cerr << "outflow: warning: the audit entry was not written: " << st.ToString() << "\n";

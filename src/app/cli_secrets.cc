@@ -43,16 +43,10 @@ Status CheckEveryCredentialOpens(SqliteStores& stores, const SecretBox& ring) {
 }
 
 void Audit(SqliteStores& stores, const SecretBox& ring, int64_t resealed, Timestamp now) {
-  AuditEntry e;
-  e.at = now;
-  e.actor = CliActor();
-  e.actor_name = e.actor.substr(4);
-  e.action = "secret_key.rotate";
-  e.object_type = "secret_key";
-  e.object_id = ring.KeyId();
-  e.address = "local";
-  e.summary = boost::json::serialize(
-      boost::json::object{{"resealed", resealed}, {"keys", static_cast<int64_t>(ring.KeyIds().size())}});
+  const AuditEntry e = CliAuditEntry("secret_key.rotate", "secret_key", ring.KeyId(),
+                                     boost::json::serialize(boost::json::object{
+                                         {"resealed", resealed}, {"keys", static_cast<int64_t>(ring.KeyIds().size())}}),
+                                     now);
   if (Status st = stores.audit().Append(std::span(&e, 1)); !st.ok()) {
     std::cerr << "outflow: warning: the audit entry was not written: " << st.ToString() << "\n";
   }

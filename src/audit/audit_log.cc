@@ -37,4 +37,18 @@ std::string CliActor() {
   return "cli:" + std::to_string(uid);
 }
 
+AuditEntry CliAuditEntry(std::string action, std::string object_type, std::string object_id, std::string summary,
+                         Timestamp now) {
+  AuditEntry e;
+  e.at = now;
+  e.actor = CliActor();
+  e.actor_name = e.actor.substr(4);  // after "cli:"
+  e.action = std::move(action);
+  e.object_type = std::move(object_type);
+  e.object_id = std::move(object_id);
+  e.address = "local";
+  e.summary = std::move(summary);
+  return e;
+}
+
 }  // namespace outflow

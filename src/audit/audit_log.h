@@ -36,4 +36,8 @@ class AuditLog {
 // numeric uid when the name is unknown).
 std::string CliActor();
 
+// The entry of a change made by such a command: by CliActor(), from "local".
+AuditEntry CliAuditEntry(std::string action, std::string object_type, std::string object_id, std::string summary,
+                         Timestamp now);
+
 }  // namespace outflow
