@@ -19,6 +19,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   s->campaigns_ = std::make_unique<SqliteCampaignStore>(db);
   s->outbox_ = std::make_unique<SqliteOutboxStore>(db);
   s->keys_ = std::make_unique<SqliteKeyStore>(db);
+  s->users_ = std::make_unique<SqliteUserStore>(db);
   return s;
 }
 
