@@ -84,6 +84,10 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   std::string_view query = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
   Admission admission = api::Admit(auth_, metrics_public_, req, path);
   if (admission.refusal) return std::move(*admission.refusal);
+  if (users_ &&
+      (path.starts_with("/v1/session") || path.starts_with("/v1/users") || path == "/setup" || path == "/v1/setup")) {
+    if (auto r = users_->Route(req, path, query, admission)) return *r;
+  }
   return Route(req, path, query);
 }
 
@@ -291,7 +295,8 @@ HttpResponse ApiHandler::Index() {
       "<p>The API needs an API key (all but this page, health, /openapi.json, signed links and callbacks): "
       "<code>Authorization: Bearer &lt;key&gt;</code>. The <code>outflow</code> CLI of the user who runs "
       "the daemon uses <code>&lt;data-dir&gt;/cli.key</code>; make others with "
-      "<code>outflow key create</code>.</p>"
+      "<code>outflow key create</code>. People log in with <code>POST /v1/session</code> (the web UI's "
+      "login); the first start prints a one-time link to make the first admin.</p>"
       "<p>Try: <code>outflow job enqueue --kind noop --due +10s</code> then "
       "<code>outflow job list</code>.</p></body></html>";
   return HttpResponse{200, "text/html; charset=utf-8", std::move(html), {}};
