@@ -5,19 +5,22 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <unistd.h>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 #include <functional>
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "api/api_client.h"
 #include "app/cli_campaigns.h"
 #include "app/cli_common.h"
 #include "app/cli_keys.h"
+#include "app/cli_users.h"
 #include "app/daemon.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -64,6 +67,22 @@ Result<std::string> ResolveDue(const std::string& text) {
   return text;
 }
 
+// A duration flag: "90s", "30m", "12h", "500ms", or whole seconds ("90").
+Result<Duration> ParseDurationFlag(const std::string& flag, const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string unit = text.substr(digits);
+  const Status bad =
+      Status::InvalidArgument(flag + ": '" + text + "' must be a duration such as 90s, 30m, 12h or 500ms");
+  if (digits == 0 || digits > 9) return bad;
+  const int64_t n = std::stoll(text.substr(0, digits));
+  if (unit.empty() || unit == "s") return Duration(std::chrono::seconds(n));
+  if (unit == "ms") return Duration(std::chrono::milliseconds(n));
+  if (unit == "m") return Duration(std::chrono::minutes(n));
+  if (unit == "h") return Duration(std::chrono::hours(n));
+  return bad;
+}
+
 // ---- keygen ----
 
 int KeyGen(const std::string& path, bool if_missing) {
@@ -78,7 +97,8 @@ int KeyGen(const std::string& path, bool if_missing) {
     return kExitOk;
   }
   if (!st.ok()) return Fail(st);
-  std::cout << "created key file " << path << " (mode 0600). Back it up: without it, stored credentials cannot be read.\n";
+  std::cout << "created key file " << path
+            << " (mode 0600). Back it up: without it, stored credentials cannot be read.\n";
   return kExitOk;
 }
 
@@ -270,7 +290,6 @@ int Kinds(ApiClient& c) {
   return kExitOk;
 }
 
-
 // ---- contact and field commands (through the API) ----
 
 struct ContactFlags {
@@ -384,7 +403,8 @@ int ContactCommand(ApiClient& c, const std::string& verb, const ContactFlags& f,
         }
       }
       if (rc != kExitOk || !f.all || next == 0) {
-        if (rc == kExitOk && next != 0 && !f.all && !json_out) std::cout << "(more: --after " << next << ", or --all)\n";
+        if (rc == kExitOk && next != 0 && !f.all && !json_out)
+          std::cout << "(more: --after " << next << ", or --all)\n";
         return rc;
       }
       after = next;
@@ -403,21 +423,20 @@ int ContactCommand(ApiClient& c, const std::string& verb, const ContactFlags& f,
   if (verb == "create") return CallAndPrint(c, "POST", "/v1/contacts", body, json_out, PrintContact);
   if (verb == "update") return CallAndPrint(c, "PATCH", "/v1/contacts/" + id, body, json_out, PrintContact);
   // upsert
-  return CallAndPrint(c, "POST", "/v1/contacts/upsert?on_existing=" + UrlEncode(f.on_existing), body, json_out,
-                      [](const json::value& v) {
-                        if (v.as_object().contains("counts")) {
-                          const auto& n = v.at("counts");
-                          std::cout << "created " << n.at("created").as_int64() << ", updated "
-                                    << n.at("updated").as_int64() << ", skipped " << n.at("skipped").as_int64()
-                                    << ", failed " << n.at("failed").as_int64() << "\n";
-                          for (const auto& r : v.at("results").as_array()) {
-                            if (r.as_object().contains("error")) std::cout << "  " << Str(r.at("error")) << "\n";
-                          }
-                        } else {
-                          std::cout << Str(v.at("outcome")) << " contact " << v.at("contact").at("id").as_int64()
-                                    << "\n";
-                        }
-                      });
+  return CallAndPrint(
+      c, "POST", "/v1/contacts/upsert?on_existing=" + UrlEncode(f.on_existing), body, json_out,
+      [](const json::value& v) {
+        if (v.as_object().contains("counts")) {
+          const auto& n = v.at("counts");
+          std::cout << "created " << n.at("created").as_int64() << ", updated " << n.at("updated").as_int64()
+                    << ", skipped " << n.at("skipped").as_int64() << ", failed " << n.at("failed").as_int64() << "\n";
+          for (const auto& r : v.at("results").as_array()) {
+            if (r.as_object().contains("error")) std::cout << "  " << Str(r.at("error")) << "\n";
+          }
+        } else {
+          std::cout << Str(v.at("outcome")) << " contact " << v.at("contact").at("id").as_int64() << "\n";
+        }
+      });
 }
 
 int FieldCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, bool json_out) {
@@ -436,7 +455,6 @@ int FieldCommand(ApiClient& c, const std::string& verb, const ContactFlags& f, b
   });
 }
 
-
 // ---- imports (through the API) ----
 
 struct ImportFlags {
@@ -447,9 +465,10 @@ struct ImportFlags {
 };
 
 void PrintImportSummary(const json::value& im) {
-  std::cout << "import " << im.at("id").as_int64() << " " << Str(im.at("state")) << ": " << im.at("rows_read").as_int64()
-            << " rows read, " << im.at("created").as_int64() << " created, " << im.at("updated").as_int64()
-            << " updated, " << im.at("skipped").as_int64() << " skipped, " << im.at("failed").as_int64() << " failed\n";
+  std::cout << "import " << im.at("id").as_int64() << " " << Str(im.at("state")) << ": "
+            << im.at("rows_read").as_int64() << " rows read, " << im.at("created").as_int64() << " created, "
+            << im.at("updated").as_int64() << " updated, " << im.at("skipped").as_int64() << " skipped, "
+            << im.at("failed").as_int64() << " failed\n";
   if (!im.at("error").is_null()) std::cout << "error: " << Str(im.at("error")) << "\n";
   if (im.at("failed").as_int64() > 0) {
     std::cout << "error report: outflow imports errors " << im.at("id").as_int64() << "\n";
@@ -465,9 +484,12 @@ int ImportExitCode(const json::value& im) {
 
 Result<ImportOptions> OfflineImportOptions(const ImportFlags& f) {
   ImportOptions o;
-  if (f.delimiter == "comma") o.delimiter = ',';
-  else if (f.delimiter == "semicolon") o.delimiter = ';';
-  else if (f.delimiter == "tab") o.delimiter = '\t';
+  if (f.delimiter == "comma")
+    o.delimiter = ',';
+  else if (f.delimiter == "semicolon")
+    o.delimiter = ';';
+  else if (f.delimiter == "tab")
+    o.delimiter = '\t';
   else if (!f.delimiter.empty() && f.delimiter != "detect") {
     return Status::InvalidArgument("--delimiter: must be comma, semicolon, tab or detect");
   }
@@ -492,7 +514,8 @@ Result<ImportOptions> OfflineImportOptions(const ImportFlags& f) {
 }
 
 int RunImport(ApiClient& c, const ImportFlags& f) {
-  std::string q = "/v1/imports?name=" + UrlEncode(f.name.empty() ? std::filesystem::path(f.file).filename().string() : f.name);
+  std::string q =
+      "/v1/imports?name=" + UrlEncode(f.name.empty() ? std::filesystem::path(f.file).filename().string() : f.name);
   if (!f.delimiter.empty()) q += "&delimiter=" + UrlEncode(f.delimiter);
   if (!f.on_existing.empty()) q += "&on_existing=" + UrlEncode(f.on_existing);
   if (!f.owner.empty()) q += "&owner=" + UrlEncode(f.owner);
@@ -546,7 +569,8 @@ int ImportsCommand(ApiClient& c, const std::string& verb, const ImportFlags& f, 
     });
   }
   if (verb == "show") return CallAndPrint(c, "GET", "/v1/imports/" + id, "", json_out, PrintImportSummary);
-  if (verb == "cancel") return CallAndPrint(c, "POST", "/v1/imports/" + id + "/cancel", "", json_out, PrintImportSummary);
+  if (verb == "cancel")
+    return CallAndPrint(c, "POST", "/v1/imports/" + id + "/cancel", "", json_out, PrintImportSummary);
   // errors: the CSV report as it is
   Result<ApiReply> r = c.Call("GET", "/v1/imports/" + id + "/errors");
   if (!r.ok()) return Fail(r.status());
@@ -554,7 +578,6 @@ int ImportsCommand(ApiClient& c, const std::string& verb, const ImportFlags& f, 
   std::cout << r->body;
   return kExitOk;
 }
-
 
 // ---- segments (through the API) ----
 
@@ -618,7 +641,6 @@ int SegmentCommand(ApiClient& c, const std::string& verb, const SegmentFlags& f,
   return CallAndPrint(c, "POST", "/v1/segments", json::serialize(o), json_out, PrintSegment);
 }
 
-
 // ---- paced release (through the API) ----
 
 struct ReleaseFlags {
@@ -670,9 +692,8 @@ int ReleaseCommand(ApiClient& c, const std::string& verb, const ReleaseFlags& f,
     if (space == std::string::npos || dash == std::string::npos || dash < space) {
       return Fail(Status::InvalidArgument("--window: '" + w + "' must be like 'mon-fri 09:00-17:00'"));
     }
-    windows.push_back(json::object{{"days", w.substr(0, space)},
-                                   {"start", w.substr(space + 1, dash - space - 1)},
-                                   {"end", w.substr(dash + 1)}});
+    windows.push_back(json::object{
+        {"days", w.substr(0, space)}, {"start", w.substr(space + 1, dash - space - 1)}, {"end", w.substr(dash + 1)}});
   }
   if (verb == "change") {
     json::object o;
@@ -683,8 +704,12 @@ int ReleaseCommand(ApiClient& c, const std::string& verb, const ReleaseFlags& f,
     if (f.change_ramp) o["ramp_percent_per_day"] = *f.change_ramp;
     return CallAndPrint(c, "PATCH", "/v1/releases/" + id, json::serialize(o), json_out, PrintPlan);
   }
-  json::object o{{"name", f.name}, {"per_slot", f.per}, {"interval_seconds", f.every},
-                 {"time_zone", f.time_zone}, {"windows", std::move(windows)}, {"ramp_percent_per_day", f.ramp}};
+  json::object o{{"name", f.name},
+                 {"per_slot", f.per},
+                 {"interval_seconds", f.every},
+                 {"time_zone", f.time_zone},
+                 {"windows", std::move(windows)},
+                 {"ramp_percent_per_day", f.ramp}};
   return CallAndPrint(c, "POST", "/v1/releases", json::serialize(o), json_out, PrintPlan);
 }
 
@@ -739,9 +764,14 @@ int RunCli(int argc, char** argv) {
       ->envname("OUTFLOW_BODY_LIMIT")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
       ->capture_default_str();
-  serve->add_option("--upload-limit", cfg.upload_limit, "largest CSV upload in bytes")->envname("OUTFLOW_UPLOAD_LIMIT")
-      ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40))->capture_default_str();
-  serve->add_option("--lease-seconds", lease_seconds, "how long a claimed job is held before another node may take it; longer than any handler's timeout (webhook: 60 s at most)")
+  serve->add_option("--upload-limit", cfg.upload_limit, "largest CSV upload in bytes")
+      ->envname("OUTFLOW_UPLOAD_LIMIT")
+      ->check(CLI::Range(uint64_t{1024}, uint64_t{1} << 40))
+      ->capture_default_str();
+  serve
+      ->add_option("--lease-seconds", lease_seconds,
+                   "how long a claimed job is held before another node may take it; longer than any handler's timeout "
+                   "(webhook: 60 s at most)")
       ->envname("OUTFLOW_LEASE_SECONDS")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
@@ -752,35 +782,40 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::Range(1, 36500))
       ->capture_default_str();
 
-  serve->add_option("--secret-key-file", cfg.secret_key_file,
-                    "key that encrypts account credentials (default: <data-dir>/secret.key; OUTFLOW_SECRET_KEY, "
-                    "64 hex characters, takes precedence)")
+  serve
+      ->add_option("--secret-key-file", cfg.secret_key_file,
+                   "key that encrypts account credentials (default: <data-dir>/secret.key; OUTFLOW_SECRET_KEY, "
+                   "64 hex characters, takes precedence)")
       ->envname("OUTFLOW_SECRET_KEY_FILE");
 
   int64_t send_retry_base_ms = 30000;
-  serve->add_option("--send-retry-base-ms", send_retry_base_ms,
-                    "first retry delay after a transient send failure; doubles per attempt, up to 1 h")
+  serve
+      ->add_option("--send-retry-base-ms", send_retry_base_ms,
+                   "first retry delay after a transient send failure; doubles per attempt, up to 1 h")
       ->envname("OUTFLOW_SEND_RETRY_BASE_MS")
       ->check(CLI::Range(int64_t{1}, int64_t{3'600'000}))
       ->capture_default_str();
 
-  serve->add_option("--public-url", cfg.public_url,
-                    "base URL recipients reach this daemon at, for unsubscribe links (default: http://<addr>)")
+  serve
+      ->add_option("--public-url", cfg.public_url,
+                   "base URL recipients reach this daemon at, for unsubscribe links (default: http://<addr>)")
       ->envname("OUTFLOW_PUBLIC_URL");
 
   int pacing_guard_ms = 10;
-  serve->add_option("--pacing-guard-ms", pacing_guard_ms,
-                    "rate limits count sends in windows of 1 s plus this, to absorb jitter in delivery delay: "
-                    "raise it for a provider far away; costs guard/(1000+guard) of the rate")
+  serve
+      ->add_option("--pacing-guard-ms", pacing_guard_ms,
+                   "rate limits count sends in windows of 1 s plus this, to absorb jitter in delivery delay: "
+                   "raise it for a provider far away; costs guard/(1000+guard) of the rate")
       ->envname("OUTFLOW_PACING_GUARD_MS")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
 
   std::string contact_rules;
-  serve->add_option("--contact-rules", contact_rules,
-                    "per-contact rules for every account, as JSON: {\"frequency_cap\": {\"per_day\": 3, "
-                    "\"per_week\": 10, \"over\": \"defer\"|\"skip\"}, \"quiet_hours\": {\"start\": \"21:00\", "
-                    "\"end\": \"08:00\"}} (an account's own contact_rules win, part by part)")
+  serve
+      ->add_option("--contact-rules", contact_rules,
+                   "per-contact rules for every account, as JSON: {\"frequency_cap\": {\"per_day\": 3, "
+                   "\"per_week\": 10, \"over\": \"defer\"|\"skip\"}, \"quiet_hours\": {\"start\": \"21:00\", "
+                   "\"end\": \"08:00\"}} (an account's own contact_rules win, part by part)")
       ->envname("OUTFLOW_CONTACT_RULES");
   serve->add_option("--key-rate", cfg.key_rate, "requests a second per API key (a token bucket as deep); over it, 429")
       ->envname("OUTFLOW_KEY_RATE")
@@ -788,6 +823,21 @@ int RunCli(int argc, char** argv) {
       ->capture_default_str();
   serve->add_flag("--metrics-public", cfg.metrics_public, "serve /metrics without an API key")
       ->envname("OUTFLOW_METRICS_PUBLIC");
+  std::string session_idle = "30m", session_max = "12h", login_backoff = "1s", login_lock = "15m";
+  serve->add_option("--session-idle", session_idle, "a web UI session ends after this long without a request")
+      ->envname("OUTFLOW_SESSION_IDLE")
+      ->capture_default_str();
+  serve->add_option("--session-max", session_max, "a web UI session ends this long after login at the latest")
+      ->envname("OUTFLOW_SESSION_MAX")
+      ->capture_default_str();
+  serve
+      ->add_option("--login-backoff", login_backoff,
+                   "after 5 failed logins for an email, each attempt waits this long, doubling each time")
+      ->envname("OUTFLOW_LOGIN_BACKOFF")
+      ->capture_default_str();
+  serve->add_option("--login-lock", login_lock, "the 10th failed login locks the email for this long")
+      ->envname("OUTFLOW_LOGIN_LOCK")
+      ->capture_default_str();
 
   std::string keygen_dir = "./data";
   std::string keygen_out;
@@ -835,7 +885,6 @@ int RunCli(int argc, char** argv) {
   cancel->add_option("id", jf.id, "job id")->required();
   auto* kinds = job->add_subcommand("kinds", "list the job kinds the daemon runs");
 
-
   ContactFlags cf;
   bool contact_json = false;
   std::string contact_server = "http://127.0.0.1:8080";
@@ -868,7 +917,8 @@ int RunCli(int argc, char** argv) {
   add_contact_fields(c_update);
   auto* c_delete = contact->add_subcommand("delete", "delete a contact");
   c_delete->add_option("id", cf.id, "contact id")->required();
-  auto* c_upsert = contact->add_subcommand("upsert", "create, or merge into the contact with the same external id or email");
+  auto* c_upsert =
+      contact->add_subcommand("upsert", "create, or merge into the contact with the same external id or email");
   add_contact_fields(c_upsert);
   c_upsert->add_option("--on-existing", cf.on_existing, "update, skip or fail")->capture_default_str();
   c_upsert->add_option("--file", cf.file, "a JSON file: one contact or {\"contacts\": [...]} (- for stdin)");
@@ -896,27 +946,35 @@ int RunCli(int argc, char** argv) {
   f_define->add_option("--label", cf.field_label, "a label for people");
   field->add_subcommand("list", "list the custom fields");
 
-
   ImportFlags imf;
   bool imports_json = false;
   std::string import_server = "http://127.0.0.1:8080";
   auto* import_cmd = app.add_subcommand("import", "import contacts from a CSV file, showing progress and a summary");
-  import_cmd->add_option("file", imf.file, "the CSV file (UTF-8; comma, semicolon or tab), or 'process' to run "
-                         "the queued imports of --data-dir once and exit (for cron)")->required();
+  import_cmd
+      ->add_option("file", imf.file,
+                   "the CSV file (UTF-8; comma, semicolon or tab), or 'process' to run "
+                   "the queued imports of --data-dir once and exit (for cron)")
+      ->required();
   import_cmd->add_option("--data-dir", imf.data_dir, "work on this data directory without a daemon (cron)");
-  import_cmd->add_option("--server", import_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  import_cmd->add_option("--server", import_server, "the daemon's URL")
+      ->envname("OUTFLOW_SERVER")
+      ->capture_default_str();
   import_cmd->add_option("--name", imf.name, "a name for the import (default: the file name)");
   import_cmd->add_option("--delimiter", imf.delimiter, "comma, semicolon or tab (default: detected)");
-  import_cmd->add_option("--on-existing", imf.on_existing, "update, skip or fail a row whose contact exists (default update)");
+  import_cmd->add_option("--on-existing", imf.on_existing,
+                         "update, skip or fail a row whose contact exists (default update)");
   import_cmd->add_option("--owner", imf.owner, "owner of the rows that do not name one");
-  import_cmd->add_option("--segment", imf.segment, "a static segment every row joins (created if needed); a segment_name column overrides it");
+  import_cmd->add_option("--segment", imf.segment,
+                         "a static segment every row joins (created if needed); a segment_name column overrides it");
   import_cmd->add_flag("--staging", imf.staging, "put the rows in the staging area, not live");
   import_cmd->add_flag("--create-fields", imf.create_fields, "turn unmapped columns into text custom fields");
   import_cmd->add_option("--map", imf.maps, "Column=field, or Column= to ignore a column (repeatable)");
   import_cmd->add_flag("--no-wait", imf.no_wait, "queue the import and return");
   auto* imports_cmd = app.add_subcommand("imports", "list imports, show one, its error report, or cancel it");
   imports_cmd->require_subcommand(1);
-  imports_cmd->add_option("--server", import_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
+  imports_cmd->add_option("--server", import_server, "the daemon's URL")
+      ->envname("OUTFLOW_SERVER")
+      ->capture_default_str();
   imports_cmd->add_flag("--json", imports_json, "print the API's JSON");
   imports_cmd->add_subcommand("list", "recent imports");
   for (const char* verb : {"show", "errors", "cancel"}) {
@@ -925,7 +983,6 @@ int RunCli(int argc, char** argv) {
                                                                                 : "cancel an unfinished import");
     sub->add_option("id", imf.id, "import id")->required();
   }
-
 
   SegmentFlags sgf;
   bool segment_json = false;
@@ -936,7 +993,8 @@ int RunCli(int argc, char** argv) {
   segment->add_flag("--json", segment_json, "print the API's JSON");
   auto* s_create = segment->add_subcommand("create", "create a segment: dynamic with --filter, or --static");
   s_create->add_option("name", sgf.name, "segment name")->required();
-  s_create->add_option("--filter", sgf.filter, R"(filter JSON, e.g. {"all":[{"field":"tier","op":"equals","value":"pro"}]})");
+  s_create->add_option("--filter", sgf.filter,
+                       R"(filter JSON, e.g. {"all":[{"field":"tier","op":"equals","value":"pro"}]})");
   s_create->add_flag("--static", sgf.is_static, "members are added by hand");
   segment->add_subcommand("list", "all segments with their member counts");
   for (const char* verb : {"show", "delete", "members", "add", "remove"}) {
@@ -951,11 +1009,11 @@ int RunCli(int argc, char** argv) {
     }
   }
 
-
   ReleaseFlags rf;
   bool release_json = false;
   std::string release_server = "http://127.0.0.1:8080";
-  auto* release = app.add_subcommand("release", "paced release of staged contacts into the live base (through the API)");
+  auto* release =
+      app.add_subcommand("release", "paced release of staged contacts into the live base (through the API)");
   release->require_subcommand(1);
   release->add_option("--server", release_server, "the daemon's URL")->envname("OUTFLOW_SERVER")->capture_default_str();
   release->add_flag("--json", release_json, "print the API's JSON");
@@ -968,8 +1026,11 @@ int RunCli(int argc, char** argv) {
   r_create->add_option("--ramp", rf.ramp, "grow the slot size by this percent each day");
   release->add_subcommand("list", "plans and the size of the staging area");
   std::string release_data_dir = "./data";
-  release->add_subcommand("run", "perform the releases that are due on --data-dir and exit (for cron, without a daemon)")
-      ->add_option("--data-dir", release_data_dir, "data directory")->envname("OUTFLOW_DATA_DIR")->capture_default_str();
+  release
+      ->add_subcommand("run", "perform the releases that are due on --data-dir and exit (for cron, without a daemon)")
+      ->add_option("--data-dir", release_data_dir, "data directory")
+      ->envname("OUTFLOW_DATA_DIR")
+      ->capture_default_str();
   for (const char* verb : {"show", "pause", "resume", "cancel", "log"}) {
     release->add_subcommand(verb, std::string("release plan ") + verb)->add_option("id", rf.id, "plan id")->required();
   }
@@ -983,6 +1044,7 @@ int RunCli(int argc, char** argv) {
 
   cli::CampaignCommands campaign_commands(app);  // account, template, campaign
   cli::KeyCommands key_commands(app);
+  cli::UserCommands user_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -1026,9 +1088,24 @@ int RunCli(int argc, char** argv) {
       cfg.contact_rules = *rules;
     }
     if (const char* key = std::getenv("OUTFLOW_SECRET_KEY"); key != nullptr && *key != '\0') cfg.secret_key_value = key;
+    const std::tuple<const char*, const std::string*, Duration*> duration_flags[] = {
+        {"--session-idle", &session_idle, &cfg.session_idle},
+        {"--session-max", &session_max, &cfg.session_max},
+        {"--login-backoff", &login_backoff, &cfg.login_backoff},
+        {"--login-lock", &login_lock, &cfg.login_lock}};
+    for (const auto& [flag, text, out] : duration_flags) {
+      Result<Duration> d = ParseDurationFlag(flag, *text);
+      if (!d.ok() || *d <= Duration::zero()) {
+        std::cerr << "outflow: " << (d.ok() ? std::string(flag) + ": must be more than 0" : d.status().message())
+                  << "\n";
+        return kExitUsage;
+      }
+      *out = *d;
+    }
     return Serve(cfg);
   }
   if (std::optional<int> rc = key_commands.Run()) return *rc;
+  if (std::optional<int> rc = user_commands.Run()) return *rc;
   if (*keygen) return KeyGen(keygen_out.empty() ? DefaultSecretKeyPath(keygen_dir) : keygen_out, keygen_if_missing);
   if (*migrate) return Migrate(migrate_dir, migrate_status);
   if (*release && release->get_subcommands().front()->get_name() == "run") {
@@ -1050,12 +1127,14 @@ int RunCli(int argc, char** argv) {
   }
   if (*import_cmd && (imf.file == "process" || !imf.data_dir.empty()) && !std::filesystem::exists(imf.file + "/.")) {
     const bool process = imf.file == "process" && !std::filesystem::exists(imf.file);
-    if (imf.data_dir.empty()) return Fail(Status::InvalidArgument("import process: give --data-dir (or OUTFLOW_DATA_DIR)"));
+    if (imf.data_dir.empty())
+      return Fail(Status::InvalidArgument("import process: give --data-dir (or OUTFLOW_DATA_DIR)"));
     OfflineRun run;
     run.data_dir = imf.data_dir;
     run.kinds = {std::string(kImportJobKind)};
     if (!process) {
-      if (!std::filesystem::exists(imf.file)) return Fail(Status::InvalidArgument("file: " + imf.file + " does not exist"));
+      if (!std::filesystem::exists(imf.file))
+        return Fail(Status::InvalidArgument("file: " + imf.file + " does not exist"));
       run.import_file = imf.file;
       run.import_name = imf.name.empty() ? std::filesystem::path(imf.file).filename().string() : imf.name;
       Result<ImportOptions> opt = OfflineImportOptions(imf);
