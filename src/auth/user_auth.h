@@ -18,7 +18,7 @@
 //    differs from the stored hash. Cookie-authenticated changes must send it.
 //  - Setup links: a random 32-byte token, stored hashed, valid `setup_valid`
 //    (1 hour), used once. A token without a user (first run) creates the first
-//    admin with the email given on the form.
+//    admin with the email given on the form, and only while no user exists.
 //
 // Thread-safe. The store, clock and hasher outlive this.
 #pragma once

@@ -13,7 +13,9 @@
 //    or a role changed elsewhere is seen by the next read (nothing is cached here).
 //  - UpdateUser and DeleteUser never leave no enabled admin: a change that would
 //    (demoting, disabling or deleting the last one) is FailedPrecondition and
-//    changes nothing; the check is made in the same transaction as the change.
+//    changes nothing; the check is made in the same transaction as the change
+//    (a PostgreSQL store locks the enabled admins' rows, SELECT ... FOR UPDATE, so
+//    that two racing demotions cannot both pass).
 //    Disabling a user or deleting it ends its sessions.
 //  - SetPassword ends every session of the user except `keep` (if given).
 //  - TouchSession only moves last_seen_at forward (max(old, at)).
@@ -23,8 +25,8 @@
 //    update (unused and not expired at `now`), in one transaction with setting the
 //    password (a user-less token creates the admin `email` instead), ending the
 //    user's sessions and clearing the email's failed logins. NotFound for an
-//    unknown token; FailedPrecondition for a used or expired one; Conflict when a
-//    first-run token names an email in use.
+//    unknown token; FailedPrecondition for a used or expired one, and for a
+//    first-run token once any user exists (it makes the first admin only).
 //  - Failed logins per email: AdvanceLoginFailures writes `next` only if the stored
 //    count is still `expected_count` (compare and set; 0 means no row), and says
 //    whether it did; of racing callers one wins and the others read again.

@@ -142,6 +142,18 @@ Result<User> InsertUser(Connection& c, std::string_view email, Role role, Timest
   return GetUserOn(c, UserId(c.LastInsertRowId()));
 }
 
+// A first-run link makes the first user only: FailedPrecondition once one exists.
+Status NoUserYet(Connection& c) {
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("SELECT EXISTS (SELECT 1 FROM users)"));
+  OUTFLOW_ASSIGN_OR_RETURN(
+      auto rows,
+      sqlite::ReadRows<int64_t>(c, *s, "any user", [](const Stmt& r) -> Result<int64_t> { return r.Int(0); }));
+  if (!rows.empty() && rows.front() != 0) {
+    return Status::FailedPrecondition("token: the first admin exists already; ask an admin for a setup link");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 SqliteUserStore::SqliteUserStore(std::shared_ptr<sqlite::Database> db) : db_(std::move(db)) {}
@@ -364,6 +376,7 @@ Result<User> SqliteUserStore::CompleteSetup(std::string_view token_hash, std::st
   if (token->user_id) {
     id = *token->user_id;
   } else {
+    OUTFLOW_RETURN_IF_ERROR(NoUserYet(c));
     OUTFLOW_ASSIGN_OR_RETURN(User made, InsertUser(c, email, Role::kAdmin, now));
     id = made.id;
   }
