@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -35,10 +36,13 @@ TEST(PasswordHasher, TheInteractiveCostIsLibsodiumsAndVerifiesAcrossCosts) {
 
 TEST(PasswordHasher, ABusyHasherAnswersUnavailableInsteadOfQueueingForever) {
   PasswordHasher h(PasswordCost::Interactive(), std::chrono::milliseconds(0));
+  constexpr int kThreads = 8;
   std::vector<std::thread> threads;
   std::atomic<int> busy{0}, done{0};
-  for (int i = 0; i < 8; ++i) {
+  std::latch start(kThreads);  // all ask at once, not as each thread happens to start
+  for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
+      start.arrive_and_wait();
       Result<std::string> r = h.Hash("some password here");
       (r.ok() ? done : busy) += 1;
       if (!r.ok()) {
