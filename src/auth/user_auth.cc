@@ -12,6 +12,8 @@ namespace {
 
 constexpr size_t kSecretBytes = 32;
 constexpr int kMaxAttemptRaces = 16;
+constexpr Duration kSweepEvery = std::chrono::hours(1);
+constexpr Duration kKeepFailures = std::chrono::hours(24);
 
 std::string NewSecret() {
   return crypto::Hex(crypto::RandomBytes(kSecretBytes));
@@ -79,6 +81,7 @@ Result<std::optional<Duration>> UserAuth::AdmitAttempt(const std::string& email,
 Result<LoginResult> UserAuth::Login(std::string_view email_text, std::string_view password) {
   const std::string email = NormalizeEmail(email_text);
   const Timestamp now = clock_.Now();
+  MaybeSweep(now);
   OUTFLOW_ASSIGN_OR_RETURN(std::optional<Duration> wait, AdmitAttempt(email, now));
   if (wait) return LoginResult{.outcome = LoginResult::Outcome::kThrottled, .retry_after = *wait};
   Result<User> user = store_.FindUserByEmail(email);
@@ -89,6 +92,17 @@ Result<LoginResult> UserAuth::Login(std::string_view email_text, std::string_vie
   if (!usable || !match) return LoginResult{};
   OUTFLOW_RETURN_IF_ERROR(store_.ClearLoginFailures(email));
   return StartSession(*user, now);
+}
+
+void UserAuth::MaybeSweep(Timestamp now) {
+  int64_t due = next_sweep_us_.load();
+  if (ToMicros(now) < due || !next_sweep_us_.compare_exchange_strong(due, ToMicros(now + kSweepEvery))) return;
+  Result<int64_t> sessions = store_.PruneSessions(now, now - options_.idle);
+  Result<int64_t> failures = store_.PruneLoginFailures(now - kKeepFailures);
+  if (!sessions.ok() || !failures.ok()) {
+    log::Warn("could not delete ended sessions or old failed logins",
+              {{"error", (sessions.ok() ? failures.status() : sessions.status()).ToString()}});
+  }
 }
 
 Result<LoginResult> UserAuth::StartSession(const User& user, Timestamp now) {

@@ -16,6 +16,8 @@
 //  - CSRF: a session's token is hex SHA-256("outflow-csrf:" + session id): only
 //    who holds the cookie's value can know it, nothing more is stored, and it
 //    differs from the stored hash. Cookie-authenticated changes must send it.
+//  - Housekeeping: a login at most once an hour deletes ended sessions and the
+//    failed-login counts older than a day that are not locked (UserStore::Prune*).
 //  - Setup links: a random 32-byte token, stored hashed, valid `setup_valid`
 //    (1 hour), used once. A token without a user (first run) creates the first
 //    admin with the email given on the form, and only while no user exists.
@@ -23,6 +25,7 @@
 // Thread-safe. The store, clock and hasher outlive this.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,12 +121,16 @@ class UserAuth {
   // Lets one attempt for `email` in (counting it), or says how long to wait.
   Result<std::optional<Duration>> AdmitAttempt(const std::string& email, Timestamp now);
   Result<LoginResult> StartSession(const User& user, Timestamp now);
+  // At most once per kSweepEvery, at a login: deletes ended sessions and failed
+  // logins older than a day (not locked), so neither table grows without bound.
+  void MaybeSweep(Timestamp now);
   Duration TouchEvery() const;
 
   UserStore& store_;
   const Clock& clock_;
   crypto::PasswordHasher& hasher_;
   const SessionOptions options_;
+  std::atomic<int64_t> next_sweep_us_{0};
 };
 
 }  // namespace outflow::auth

@@ -142,6 +142,20 @@ TEST_F(UserAuthTest, LockoutAfterFailedLoginsTheSameForUnknownEmails) {
   EXPECT_EQ(store_->GetLoginFailures("ann@example.com")->count, 0) << "a success clears the count";
 }
 
+TEST_F(UserAuthTest, LoginsSweepEndedSessionsAndOldFailuresHourly) {
+  Make("ann@example.com");
+  LoginResult old = LogIn("ann@example.com");
+  LogIn("ghost@example.com");
+  clock_.Advance(hours(25));
+  LogIn("ann@example.com");
+  EXPECT_EQ(store_->FindSession(old.session.session.id_hash).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->GetLoginFailures("ghost@example.com")->count, 0);
+  LogIn("ghost@example.com");
+  clock_.Advance(hours(25));
+  LogIn("ann@example.com");
+  EXPECT_EQ(store_->GetLoginFailures("ghost@example.com")->count, 0) << "and again an hour later or more";
+}
+
 TEST_F(UserAuthTest, AnAdminUnlocks) {
   User u = Make("ann@example.com");
   for (int i = 0; i < 5; ++i) LogIn("ann@example.com", "wrong password!");

@@ -90,6 +90,9 @@ class UserStore {
   virtual Result<LoginFailures> GetLoginFailures(std::string_view email) = 0;
   virtual Result<bool> AdvanceLoginFailures(std::string_view email, int expected_count, const LoginFailures& next) = 0;
   virtual Status ClearLoginFailures(std::string_view email) = 0;
+  // Deletes the counts whose last attempt is before `before` and that are not
+  // locked past it; how many. (Unknown emails leave rows; this bounds them.)
+  virtual Result<int64_t> PruneLoginFailures(Timestamp before) = 0;
 };
 
 }  // namespace outflow

@@ -204,6 +204,17 @@ TEST_P(UserStoreConformance, FailedLoginsAreComparedAndSet) {
   EXPECT_EQ(users_->GetLoginFailures("x@example.com")->count, 0);
 }
 
+TEST_P(UserStoreConformance, OldFailedLoginsArePrunedButNotLiveLocks) {
+  ASSERT_OK(users_->AdvanceLoginFailures("old@example.com", 0, {1, kT0, std::nullopt}).status());
+  ASSERT_OK(users_->AdvanceLoginFailures("locked@example.com", 0, {10, kT0, kT0 + hours(48)}).status());
+  ASSERT_OK(users_->AdvanceLoginFailures("new@example.com", 0, {1, kT0 + hours(30), std::nullopt}).status());
+  ASSERT_OK_AND_ASSIGN(int64_t pruned, users_->PruneLoginFailures(kT0 + hours(24)));
+  EXPECT_EQ(pruned, 1);
+  EXPECT_EQ(users_->GetLoginFailures("old@example.com")->count, 0);
+  EXPECT_EQ(users_->GetLoginFailures("locked@example.com")->count, 10) << "still locked";
+  EXPECT_EQ(users_->GetLoginFailures("new@example.com")->count, 1);
+}
+
 TEST_P(UserStoreConformance, RacingFailuresCountEachOnce) {
   std::shared_ptr<UserStore> other = Open();
   ASSERT_NE(other, nullptr);

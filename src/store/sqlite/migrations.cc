@@ -497,6 +497,7 @@ CREATE TABLE login_failures (
   last_failed_at INTEGER NOT NULL,
   locked_until   INTEGER
 ) WITHOUT ROWID;
+CREATE INDEX login_failures_age ON login_failures(last_failed_at);
 )sql"},
   };
   return kMigrations;

@@ -430,4 +430,14 @@ Status SqliteUserStore::ClearLoginFailures(std::string_view email) {
   return ClearFailuresOn(c, email);
 }
 
+Result<int64_t> SqliteUserStore::PruneLoginFailures(Timestamp before) {
+  auto writer = db_->Writer();
+  Connection& c = *writer;
+  OUTFLOW_ASSIGN_OR_RETURN(Stmt * s, c.PrepareStatic("DELETE FROM login_failures WHERE last_failed_at < ?1 AND "
+                                                     "(locked_until IS NULL OR locked_until < ?1)"));
+  s->Bind(1, ToMicros(before));
+  OUTFLOW_RETURN_IF_ERROR(c.Run(*s, "prune failed logins"));
+  return int64_t{c.Changes()};
+}
+
 }  // namespace outflow

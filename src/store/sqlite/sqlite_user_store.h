@@ -48,6 +48,7 @@ class SqliteUserStore final : public UserStore {
   Result<LoginFailures> GetLoginFailures(std::string_view email) override;
   Result<bool> AdvanceLoginFailures(std::string_view email, int expected_count, const LoginFailures& next) override;
   Status ClearLoginFailures(std::string_view email) override;
+  Result<int64_t> PruneLoginFailures(Timestamp before) override;
 
  private:
   std::shared_ptr<sqlite::Database> db_;
