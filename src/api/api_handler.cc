@@ -86,13 +86,22 @@ HttpResponse ApiHandler::Handle(const HttpRequest& req) {
   std::string_view query = q == std::string_view::npos ? std::string_view("") : target.substr(q + 1);
   const std::string request_id = RequestIdOf(req);
   Admission admission = api::Admit(auth_, metrics_public_, req, path);
-  HttpResponse resp = admission.refusal ? std::move(*admission.refusal) : Route(req, path, query);
+  HttpResponse resp = admission.refusal ? std::move(*admission.refusal) : Dispatch(req, path, query, admission);
   if (audit_ != nullptr && admission.principal && admission.rule != nullptr) {
     RecordChange(ChangeContext{req, path, *admission.rule, *admission.principal, request_id, auth_->clock().Now()},
                  resp);
   }
   resp.headers.emplace_back("X-Request-Id", request_id);
   return resp;
+}
+
+HttpResponse ApiHandler::Dispatch(const HttpRequest& req, std::string_view path, std::string_view query,
+                                  const Admission& admission) {
+  if (users_ &&
+      (path.starts_with("/v1/session") || path.starts_with("/v1/users") || path == "/setup" || path == "/v1/setup")) {
+    if (auto r = users_->Route(req, path, query, admission)) return *r;
+  }
+  return Route(req, path, query);
 }
 
 void ApiHandler::RecordChange(const ChangeContext& change, const HttpResponse& resp) {
@@ -312,7 +321,8 @@ HttpResponse ApiHandler::Index() {
       "<p>The API needs an API key (all but this page, health, /openapi.json, signed links and callbacks): "
       "<code>Authorization: Bearer &lt;key&gt;</code>. The <code>outflow</code> CLI of the user who runs "
       "the daemon uses <code>&lt;data-dir&gt;/cli.key</code>; make others with "
-      "<code>outflow key create</code>.</p>"
+      "<code>outflow key create</code>. People log in with <code>POST /v1/session</code> (the web UI's "
+      "login); the first start prints a one-time link to make the first admin.</p>"
       "<p>Try: <code>outflow job enqueue --kind noop --due +10s</code> then "
       "<code>outflow job list</code>.</p></body></html>";
   return HttpResponse{200, "text/html; charset=utf-8", std::move(html), {}};

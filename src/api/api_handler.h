@@ -8,14 +8,15 @@
 //   GET  /v1/jobs/{id}
 //   POST /v1/jobs/{id}/cancel
 //   and the routes of contacts_api.h, imports_api.h, segments_api.h, releases_api.h,
-//   campaigns_api.h, messages_api.h, keys_api.h and audit_api.h
+//   campaigns_api.h, messages_api.h, keys_api.h, users_api.h and audit_api.h
 //
 // Every response carries X-Request-Id (the client's, when usable, else a new
 // one), and every change is written to the audit log (api/audit_trail.h).
 //
 // Every request passes the auth gate first (auth_gate.h, auth/route_table.h): 401
-// without a valid API key (except the public routes), 403 below the route's role,
-// 429 over the key's rate.
+// without a valid API key or session (except the public routes), 403 below the
+// route's role or for a cookie-authenticated change without its CSRF token, 429
+// over the principal's rate.
 //
 // Errors are {"error": {"code", "message", "field"?}} with a stable code:
 // invalid_argument 400 (405 for a wrong method), not_found 404, conflict and
@@ -38,6 +39,7 @@
 #include "api/releases_api.h"
 #include "api/segments_api.h"
 #include "api/tracking_api.h"
+#include "api/users_api.h"
 #include "audit/audit_log.h"
 #include "auth/authenticator.h"
 #include "engine/job_service.h"
@@ -65,6 +67,18 @@ class ApiHandler {
     metrics_public_ = metrics_public;
     if (auth != nullptr) keys_.emplace(*auth);
   }
+  // Serves the user, session and setup routes (users_api.h); the authenticator
+  // given to SetAuth then also admits session cookies. REQUIRES: set before
+  // serving, after SetAuth.
+  void SetUsers(auth::UserAuth* users) {
+    if (users == nullptr) return;
+    users_.emplace(*users);
+    if (auth_ != nullptr) auth_->SetUsers(users);
+  }
+  // Where setup links point. May be called while serving.
+  void SetPublicUrl(std::string url) {
+    if (users_) users_->SetPublicUrl(std::move(url));
+  }
   // Serves the message routes (messages_api.h). REQUIRES: set before serving.
   void SetMessages(MessageService* messages) {
     if (messages != nullptr) messages_.emplace(*messages);
@@ -87,6 +101,9 @@ class ApiHandler {
 
  private:
   HttpResponse Route(const HttpRequest& req, std::string_view path, std::string_view query);
+  // The user and session routes (users_api.h), then Route.
+  HttpResponse Dispatch(const HttpRequest& req, std::string_view path, std::string_view query,
+                        const Admission& admission);
   // Writes the audit entry of `change` when it is one (api/audit_trail.h).
   void RecordChange(const ChangeContext& change, const HttpResponse& resp);
   HttpResponse EnqueueOne(const HttpRequest& req);
@@ -110,6 +127,7 @@ class ApiHandler {
   std::optional<KeysApi> keys_;
   std::optional<AuditApi> audit_api_;
   AuditLog* audit_ = nullptr;
+  std::optional<UsersApi> users_;
   auth::Authenticator* auth_ = nullptr;
   bool metrics_public_ = false;
 };

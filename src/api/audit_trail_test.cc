@@ -25,7 +25,7 @@ std::optional<AuditEntry> Describe(const Call& call) {
   const auth::RouteRule* rule = auth::FindRule(req.method, path);
   EXPECT_NE(rule, nullptr) << call.method << " " << path;
   if (rule == nullptr) return std::nullopt;
-  auth::Principal who{ApiKeyId(12), "deploy bot", Role::kAdmin};
+  auth::Principal who{.id = ApiKeyId(12), .name = "deploy bot", .role = Role::kAdmin};
   HttpResponse resp{call.status, "application/json", call.response, {}};
   return DescribeChange(ChangeContext{req, path, *rule, who, "req-1", kT0}, resp);
 }
@@ -43,6 +43,23 @@ TEST(AuditTrail, ACreationNamesTheNewObjectFromTheResponse) {
   EXPECT_EQ(e->request_id, "req-1");
   EXPECT_EQ(e->at, kT0);
   EXPECT_EQ(e->summary, R"({"fields":["name","segment_id","template_id"]})");
+}
+
+TEST(AuditTrail, AChangeMadeWithASessionNamesTheUser) {
+  HttpRequest req;
+  req.method = "POST";
+  req.target = "/v1/campaigns/7/pause";
+  req.client_address = "203.0.113.7";
+  const auth::RouteRule* rule = auth::FindRule("POST", "/v1/campaigns/7/pause");
+  ASSERT_NE(rule, nullptr);
+  auth::Principal who{
+      .kind = auth::Principal::Kind::kUser, .user_id = UserId(3), .name = "ann@example.com", .role = Role::kEditor};
+  auto e = DescribeChange(ChangeContext{req, "/v1/campaigns/7/pause", *rule, who, "r", kT0},
+                          HttpResponse{200, "application/json", "{}", {}});
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->actor, "user:3");
+  EXPECT_EQ(e->actor_name, "ann@example.com");
+  EXPECT_EQ(e->action, "campaign.pause");
 }
 
 TEST(AuditTrail, VerbsComeFromTheRoute) {
@@ -94,7 +111,7 @@ TEST(AuditTrail, AnUploadIsSummarisedByItsSizeAndQueryNames) {
   req.headers.emplace_back("Content-Length", "1234");
   const auth::RouteRule* rule = auth::FindRule("POST", "/v1/imports");
   ASSERT_NE(rule, nullptr);
-  auth::Principal who{ApiKeyId(1), "k", Role::kEditor};
+  auth::Principal who{.id = ApiKeyId(1), .name = "k", .role = Role::kEditor};
   auto e = DescribeChange(ChangeContext{req, "/v1/imports", *rule, who, "r", kT0},
                           HttpResponse{202, "application/json", R"({"id":8})", {}});
   ASSERT_TRUE(e);

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include <unistd.h>
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "api/api_client.h"
 #include "app/cli_audit.h"
@@ -20,6 +22,7 @@
 #include "app/cli_common.h"
 #include "app/cli_keys.h"
 #include "app/cli_secrets.h"
+#include "app/cli_users.h"
 #include "app/daemon.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -65,6 +68,22 @@ Result<std::string> ResolveDue(const std::string& text) {
     return FormatRfc3339(now + std::chrono::seconds(std::stoll(digits) * mult));
   }
   return text;
+}
+
+// A duration flag: "90s", "30m", "12h", "500ms", or whole seconds ("90").
+Result<Duration> ParseDurationFlag(const std::string& flag, const std::string& text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  const std::string unit = text.substr(digits);
+  const Status bad =
+      Status::InvalidArgument(flag + ": '" + text + "' must be a duration such as 90s, 30m, 12h or 500ms");
+  if (digits == 0 || digits > 9) return bad;
+  const int64_t n = std::stoll(text.substr(0, digits));
+  if (unit.empty() || unit == "s") return Duration(std::chrono::seconds(n));
+  if (unit == "ms") return Duration(std::chrono::milliseconds(n));
+  if (unit == "m") return Duration(std::chrono::minutes(n));
+  if (unit == "h") return Duration(std::chrono::hours(n));
+  return bad;
 }
 
 // ---- keygen ----
@@ -830,6 +849,21 @@ int RunCli(int argc, char** argv) {
                    "repeatable or comma-separated")
       ->envname("OUTFLOW_TRUSTED_PROXIES")
       ->delimiter(',');
+  std::string session_idle = "30m", session_max = "12h", login_backoff = "1s", login_lock = "15m";
+  serve->add_option("--session-idle", session_idle, "a web UI session ends after this long without a request")
+      ->envname("OUTFLOW_SESSION_IDLE")
+      ->capture_default_str();
+  serve->add_option("--session-max", session_max, "a web UI session ends this long after login at the latest")
+      ->envname("OUTFLOW_SESSION_MAX")
+      ->capture_default_str();
+  serve
+      ->add_option("--login-backoff", login_backoff,
+                   "after 5 failed logins for an email, each attempt waits this long, doubling each time")
+      ->envname("OUTFLOW_LOGIN_BACKOFF")
+      ->capture_default_str();
+  serve->add_option("--login-lock", login_lock, "the 10th failed login locks the email for this long")
+      ->envname("OUTFLOW_LOGIN_LOCK")
+      ->capture_default_str();
 
   std::string keygen_dir = "./data";
   std::string keygen_out;
@@ -1038,6 +1072,7 @@ int RunCli(int argc, char** argv) {
   cli::KeyCommands key_commands(app);
   cli::AuditCommands audit_commands(app);
   cli::SecretsCommands secrets_commands(app);
+  cli::UserCommands user_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -1093,10 +1128,25 @@ int RunCli(int argc, char** argv) {
       cfg.contact_rules = *rules;
     }
     if (const char* key = std::getenv("OUTFLOW_SECRET_KEY"); key != nullptr && *key != '\0') cfg.secret_key_value = key;
+    const std::tuple<const char*, const std::string*, Duration*> duration_flags[] = {
+        {"--session-idle", &session_idle, &cfg.session_idle},
+        {"--session-max", &session_max, &cfg.session_max},
+        {"--login-backoff", &login_backoff, &cfg.login_backoff},
+        {"--login-lock", &login_lock, &cfg.login_lock}};
+    for (const auto& [flag, text, out] : duration_flags) {
+      Result<Duration> d = ParseDurationFlag(flag, *text);
+      if (!d.ok() || *d <= Duration::zero()) {
+        std::cerr << "outflow: " << (d.ok() ? std::string(flag) + ": must be more than 0" : d.status().message())
+                  << "\n";
+        return kExitUsage;
+      }
+      *out = *d;
+    }
     return Serve(cfg);
   }
   if (std::optional<int> rc = key_commands.Run()) return *rc;
   if (std::optional<int> rc = secrets_commands.Run()) return *rc;
+  if (std::optional<int> rc = user_commands.Run()) return *rc;
   if (*keygen) return KeyGen(keygen_out.empty() ? DefaultSecretKeyPath(keygen_dir) : keygen_out, keygen_if_missing);
   if (*migrate) return Migrate(migrate_dir, migrate_status);
   if (*release && release->get_subcommands().front()->get_name() == "run") {

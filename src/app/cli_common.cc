@@ -9,8 +9,15 @@
 
 #include "app/cli.h"
 #include "auth/cli_key_file.h"
+#include "store/sqlite/sqlite_audit_store.h"
 
 namespace outflow::cli {
+
+void RecordCliChange(const std::string& db_path, const AuditEntry& entry) {
+  Result<std::unique_ptr<SqliteAuditStore>> audit = SqliteAuditStore::Open(db_path, entry.at);
+  Status st = audit.ok() ? (*audit)->Append(std::span(&entry, 1)) : audit.status();
+  if (!st.ok()) std::cerr << "outflow: warning: the audit entry was not written: " << st.ToString() << "\n";
+}
 
 namespace json = boost::json;
 

@@ -13,6 +13,7 @@
 
 #include "api/api_client.h"
 #include "base/status.h"
+#include "domain/audit_entry.h"
 
 namespace outflow::cli {
 
@@ -21,6 +22,11 @@ namespace outflow::cli {
 // none. A key file that exists but cannot be read (another user's) is said on
 // stderr; the call then goes without a key and the daemon answers 401.
 std::string ResolveApiKey(const std::string& given, const std::string& key_file);
+
+// Writes the audit entry of a change a command made on the data directory's
+// database at `db_path` (audit/audit_log.h CliAuditEntry). The change has
+// committed: a failure is said on stderr, and the command still succeeds.
+void RecordCliChange(const std::string& db_path, const AuditEntry& entry);
 
 // Prints "outflow: <message>" to stderr; the exit code for the status.
 int Fail(const Status& st);

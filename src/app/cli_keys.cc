@@ -12,7 +12,6 @@
 #include "audit/audit_log.h"
 #include "auth/api_keys.h"
 #include "base/clock.h"
-#include "store/sqlite/sqlite_audit_store.h"
 #include "store/sqlite/sqlite_key_store.h"
 
 namespace outflow::cli {
@@ -35,14 +34,9 @@ std::string OptTime(const std::optional<Timestamp>& t) {
   return t ? FormatRfc3339(*t) : "-";
 }
 
-// Writes the audit entry of a change made here, on the data directory. The
-// change has committed: a failure is said on stderr, and the command still succeeds.
 void Audit(const std::string& db_path, const std::string& verb, const ApiKey& k, const std::string& summary,
            Timestamp now) {
-  const AuditEntry e = CliAuditEntry("key." + verb, "key", std::to_string(k.id.value()), summary, now);
-  Result<std::unique_ptr<SqliteAuditStore>> audit = SqliteAuditStore::Open(db_path, now);
-  Status st = audit.ok() ? (*audit)->Append(std::span(&e, 1)) : audit.status();
-  if (!st.ok()) std::cerr << "outflow: warning: the audit entry was not written: " << st.ToString() << "\n";
+  RecordCliChange(db_path, CliAuditEntry("key." + verb, "key", std::to_string(k.id.value()), summary, now));
 }
 
 int Create(KeyStore& keys, const KeyCommands::State& s, Timestamp now) {

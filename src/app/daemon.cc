@@ -8,12 +8,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 
 #include "api/api_handler.h"
 #include "api/http_server.h"
 #include "auth/authenticator.h"
 #include "auth/cli_key_file.h"
+#include "auth/user_auth.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "campaigns/campaign_service.h"
@@ -132,6 +134,30 @@ Result<SecretBox> LoadSecretKey(const DaemonConfig& config) {
       "` (or give --secret-key-file PATH, or set OUTFLOW_SECRET_KEY to 64 hex characters); see docs/secrets.md");
 }
 
+// First run: when no user exists, a one-time link (valid an hour) where the first
+// admin sets a password, in the log and on stderr. Each start makes a new one
+// (voiding the last) until a user exists.
+Status AnnounceFirstRun(auth::UserAuth& users, const std::string& public_url) {
+  OUTFLOW_ASSIGN_OR_RETURN(int64_t n, users.store().CountUsers());
+  if (n > 0) return Status::Ok();
+  OUTFLOW_ASSIGN_OR_RETURN(auth::SetupLink link, users.NewSetupLink(std::nullopt));
+  const std::string url = auth::SetupUrl(public_url, link.token);
+  log::Warn("no user exists yet: open the one-time setup link to make the first admin",
+            {{"setup_link", url}, {"expires_at", FormatRfc3339(link.expires_at)}});
+  std::cerr << "No user exists yet. Make the first admin (once, before " << FormatRfc3339(link.expires_at) << ") at:\n"
+            << url << std::endl;
+  return Status::Ok();
+}
+
+auth::SessionOptions SessionOptionsOf(const DaemonConfig& c) {
+  auth::SessionOptions o;
+  o.idle = c.session_idle;
+  o.max = c.session_max;
+  o.lockout.first_delay = c.login_backoff;
+  o.lockout.lock_for = c.login_lock;
+  return o;
+}
+
 }  // namespace
 
 struct Daemon::Parts {
@@ -161,6 +187,8 @@ struct Daemon::Parts {
   std::unique_ptr<TrackingService> tracking;
   std::unique_ptr<CampaignService> campaigns;
   std::unique_ptr<auth::Authenticator> auth;
+  std::unique_ptr<crypto::PasswordHasher> hasher;
+  std::unique_ptr<auth::UserAuth> users;
   std::unique_ptr<api::ApiHandler> api;
   std::unique_ptr<api::HttpServer> http;
 };
@@ -264,6 +292,13 @@ Status Daemon::Start() {
   p.api->SetAuth(p.auth.get(), config_.metrics_public);
   p.audit = std::make_unique<AuditLog>(p.store->audit());
   p.api->SetAudit(p.audit.get());
+  p.hasher = std::make_unique<crypto::PasswordHasher>();
+  p.users = std::make_unique<auth::UserAuth>(p.store->users(), clock, *p.hasher, SessionOptionsOf(config_));
+  p.api->SetUsers(p.users.get());
+  if (Result<int64_t> gone = p.store->users().PruneSessions(clock.Now(), clock.Now() - config_.session_idle);
+      gone.ok() && *gone > 0) {
+    log::Info("ended sessions removed", {{"sessions", *gone}});
+  }
   p.api->SetMessages(p.messages.get());
   p.tracking = std::make_unique<TrackingService>(
       p.store->outbox(), p.links.get(), [&p](AccountId id) { return p.campaigns->CallbackAccountOf(id); }, clock);
@@ -297,6 +332,8 @@ Status Daemon::Start() {
     while (!url.empty() && url.back() == '/') url.pop_back();
     p.campaigns->SetPublicUrl(url);
     p.links->SetPublicUrl(url);
+    p.api->SetPublicUrl(url);
+    OUTFLOW_RETURN_IF_ERROR(AnnounceFirstRun(*p.users, url));
   }
   // Imports, release plans, scheduled campaigns and segment fills and refreshes need
   // no sweep: each is stored with its job in one transaction. A campaign's
@@ -399,6 +436,8 @@ void Daemon::Stop() {
   p.http.reset();
   p.api.reset();
   p.auth.reset();
+  p.users.reset();
+  p.hasher.reset();
   p.messages.reset();
   p.campaigns.reset();
   p.sender.reset();

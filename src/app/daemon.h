@@ -4,11 +4,10 @@
 //   Start: lock the data directory -> load the secret key -> open the store
 //          (migrate) -> keep a working admin key in <data-dir>/cli.key (mode
 //          0600, for the local CLI; docs/security.md) -> register handlers -> listen (a port in use fails here,
-//          before any job runs) -> requeue what a crash left (imports, releases,
-//          refreshes, scheduled campaigns) -> start the sender (the first loop on
-//          each account requeues its sends in flight at a crash; before the
-//          engine, so a start job that runs at once finds its limiters) -> start
-//          the engine (recovers this node's leases) -> start the job pruner -> ready.
+//          before any job runs) -> when no user exists, print a one-time setup link for the first admin -> requeue what
+//          a crash left (imports, releases, refreshes, scheduled campaigns) -> start the sender (the first loop on each
+//          account requeues its sends in flight at a crash; before the engine, so a start job that runs at once finds
+//          its limiters) -> start the engine (recovers this node's leases) -> start the job pruner -> ready.
 //   Stop:  not ready -> stop accepting connections -> stop the sender
 //          (claimed, unsent messages go back to queued) -> engine drain (stop
 //          claiming, release queued jobs, finish running ones, commit) ->
@@ -76,6 +75,14 @@ struct DaemonConfig {
   // CIDR blocks of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are
   // believed (HttpRequest::client_address, secure). Empty: those headers are ignored.
   std::vector<std::string> trusted_proxies;
+  // Web UI sessions end after this long without a request, and this long after
+  // login at the latest (docs/security.md "Users and sessions").
+  Duration session_idle = std::chrono::minutes(30);
+  Duration session_max = std::chrono::hours(12);
+  // After 5 failed logins for an email each attempt waits this long, doubling;
+  // the 10th locks the email for login_lock.
+  Duration login_backoff = std::chrono::seconds(1);
+  Duration login_lock = std::chrono::minutes(15);
 };
 
 // The default key file of a data directory.

@@ -38,7 +38,7 @@ Result<Principal> Authenticator::Authenticate(std::string_view authorization) {
   if (key.revoked_at) return Status::Unauthenticated("the API key was revoked");
   if (!key.ActiveAt(now)) return Status::Unauthenticated("the API key has expired");
   MaybeRecordUse(key.id, now);
-  return Principal{key.id, std::move(key.name), key.role};
+  return Principal{.kind = Principal::Kind::kApiKey, .id = key.id, .name = std::move(key.name), .role = key.role};
 }
 
 std::optional<Duration> Authenticator::Throttle(ApiKeyId key) {
@@ -47,6 +47,18 @@ std::optional<Duration> Authenticator::Throttle(ApiKeyId key) {
   KeyState& s = state_[key];
   if (!s.bucket) s.bucket.emplace(options_.key_rate, std::max(1.0, options_.key_rate), now);
   return s.bucket->Take(now);
+}
+
+std::optional<Duration> Authenticator::Throttle(const Principal& who) {
+  if (!who.is_user()) return Throttle(who.id);
+  const Timestamp now = clock_.Now();
+  std::lock_guard lock(mu_);
+  auto it = user_buckets_.find(who.user_id);
+  if (it == user_buckets_.end()) {
+    it =
+        user_buckets_.emplace(who.user_id, TokenBucket(options_.key_rate, std::max(1.0, options_.key_rate), now)).first;
+  }
+  return it->second.Take(now);
 }
 
 void Authenticator::MaybeRecordUse(ApiKeyId key, Timestamp now) {

@@ -1,5 +1,6 @@
-// Authenticator: who a request is, from its "Authorization: Bearer <key>" header,
-// and whether that key has budget left (TokenBucket per key).
+// Authenticator: who a request is, from its "Authorization: Bearer <key>" header
+// or its session cookie (auth/user_auth.h), and whether that principal has budget
+// left (a TokenBucket per key and per user).
 //
 // Every check reads the key's row (KeyStore::FindByLookup, a reader connection):
 // there is no cache of keys, so a revocation or an expiry, by this daemon or by
@@ -21,22 +22,33 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "domain/api_key.h"
+#include "domain/user.h"
 #include "store/key_store.h"
 
 namespace outflow::auth {
+
+class UserAuth;
 
 struct AuthOptions {
   double key_rate = 100;  // requests a second per key; the bucket holds as many
   Duration record_use_every = std::chrono::minutes(1);
 };
 
+// Who a request was admitted as: an API key or a logged-in user. The audit log
+// names the actor from this: kind + (id or user_id) + name.
 struct Principal {
-  ApiKeyId id;
-  std::string name;
+  enum class Kind { kApiKey, kUser };
+  Kind kind = Kind::kApiKey;
+  ApiKeyId id;       // kApiKey: the key (invalid for a user)
+  UserId user_id;    // kUser: the user (invalid for a key)
+  std::string name;  // kApiKey: the key's name; kUser: the user's email
   Role role = Role::kViewer;
 
-  // How the audit log names it: "key:<id>".
-  std::string Actor() const { return "key:" + std::to_string(id.value()); }
+  bool is_user() const { return kind == Kind::kUser; }
+  // How the audit log names it: "key:<id>" or "user:<id>".
+  std::string Actor() const {
+    return is_user() ? "user:" + std::to_string(user_id.value()) : "key:" + std::to_string(id.value());
+  }
 };
 
 class Authenticator {
@@ -50,6 +62,13 @@ class Authenticator {
   // Takes one request from the key's budget: nullopt when allowed, else how long
   // until the next request would be.
   std::optional<Duration> Throttle(ApiKeyId key);
+  // The same for any principal: a user has its own bucket, as large as a key's.
+  std::optional<Duration> Throttle(const Principal& who);
+
+  // Sessions of web UI users; null until set (cookies are then not looked at).
+  // REQUIRES: set before serving; `users` outlives this.
+  void SetUsers(UserAuth* users) { users_ = users; }
+  UserAuth* users() const { return users_; }
 
   KeyStore& keys() { return keys_; }
   const Clock& clock() const { return clock_; }
@@ -66,7 +85,9 @@ class Authenticator {
   const Clock& clock_;
   const AuthOptions options_;
   std::mutex mu_;
-  std::unordered_map<ApiKeyId, KeyState> state_;  // GUARDED_BY(mu_)
+  std::unordered_map<ApiKeyId, KeyState> state_;          // GUARDED_BY(mu_)
+  std::unordered_map<UserId, TokenBucket> user_buckets_;  // GUARDED_BY(mu_)
+  UserAuth* users_ = nullptr;
 };
 
 }  // namespace outflow::auth

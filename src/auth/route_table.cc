@@ -11,8 +11,9 @@ constexpr Access V = Access::kViewer;
 constexpr Access E = Access::kEditor;
 constexpr Access A = Access::kAdmin;
 
-// Reads are viewer; writes to the data people work with are editor; keys and
-// sending accounts (their credentials) are admin. Order matters only where two
+// Reads are viewer; writes to the data people work with are editor; keys, users
+// and sending accounts (their credentials) are admin. A user's own session (who
+// am I, logout, own password) is any role. Order matters only where two
 // patterns match one path with the same method (none today).
 constexpr std::array kRules = std::to_array<RouteRule>({
     {"GET", "/", P},              // a static page of links, no data (where the web UI's login will be)
@@ -99,6 +100,20 @@ constexpr std::array kRules = std::to_array<RouteRule>({
     {"DELETE", "/v1/keys/{id}", A},
     // the audit log (admins only: it names every actor and address)
     {"GET", "/v1/audit", A},
+    // web UI users and sessions (docs/security.md "Users and sessions")
+    {"POST", "/v1/session", P},  // login: the password is the credential; throttled per email
+    {"GET", "/v1/session", V},
+    {"DELETE", "/v1/session", V},
+    {"POST", "/v1/session/password", V},
+    {"GET", "/v1/users", A},
+    {"POST", "/v1/users", A},
+    {"GET", "/v1/users/{id}", A},
+    {"PATCH", "/v1/users/{id}", A},
+    {"DELETE", "/v1/users/{id}", A},
+    {"POST", "/v1/users/{id}/setup-link", A},
+    {"POST", "/v1/users/{id}/unlock", A},
+    {"GET", "/setup", P},      // the set-your-password page: the one-time token is the credential
+    {"POST", "/v1/setup", P},  // its form: one-time token, valid an hour
     // signed links (the token or signature is the credential)
     {"GET", "/u/{token}", P},
     {"POST", "/u/{token}", P},

@@ -20,6 +20,12 @@ TEST(RouteTable, PatternsMatchWholeSegments) {
   EXPECT_EQ(RequiredAccess("GET", "/metrics"), Access::kMetrics);
   EXPECT_EQ(RequiredAccess("POST", "/v1/accounts"), Access::kAdmin);
   EXPECT_EQ(RequiredAccess("DELETE", "/v1/keys/3"), Access::kAdmin);
+  EXPECT_EQ(RequiredAccess("POST", "/v1/session"), Access::kPublic) << "login";
+  EXPECT_EQ(RequiredAccess("DELETE", "/v1/session"), Access::kViewer) << "logout: any role";
+  EXPECT_EQ(RequiredAccess("GET", "/setup"), Access::kPublic);
+  EXPECT_EQ(RequiredAccess("POST", "/v1/setup"), Access::kPublic);
+  EXPECT_EQ(RequiredAccess("GET", "/v1/users"), Access::kAdmin);
+  EXPECT_EQ(RequiredAccess("POST", "/v1/users/3/setup-link"), Access::kAdmin);
 }
 
 TEST(RouteTable, AnythingElseNeedsAdmin) {

@@ -166,6 +166,33 @@ class AuditTest(unittest.TestCase):
         self.call("POST", "/v1/contacts", {"email": "proxied@example.com"}, headers=forwarded)
         self.assertEqual(self.entries()[0]["address"], "203.0.113.7", "the rightmost address the proxy added")
 
+    def test_users_and_their_sessions_are_audited_and_no_password_or_link_is(self):
+        password = "audit-e2e correct horse battery"
+        made = self.call("POST", "/v1/users", {"email": "ann@example.com", "role": "editor"})
+        token = made["setup_link"].split("token=")[1]
+        setup = self.daemon.api(key="")
+        self.addCleanup(setup.close)
+        self.call("POST", "/v1/setup", {"token": token, "password": password}, api=setup)
+        status, login, resp = setup.call("POST", "/v1/session", {"email": "ann@example.com", "password": password})
+        self.assertEqual(status, 200, login)
+        cookie = resp.getheader("Set-Cookie").split(";")[0]
+        browser = {"Cookie": cookie, "X-CSRF-Token": login["csrf_token"]}
+        contact = self.call("POST", "/v1/contacts", {"email": "by-ann@example.com"}, api=setup, headers=browser)
+        rc, out, err = run_cli("user", "unlock", "--data-dir", self.data, str(made["id"]))
+        self.assertEqual(rc, 0, err)
+
+        entries = self.entries()
+        by_ann = next(e for e in entries if e["action"] == "contact.create" and e["object_id"] == str(contact["id"]))
+        self.assertEqual(by_ann["actor"], f"user:{made['id']}")
+        self.assertEqual(by_ann["actor_name"], "ann@example.com")
+        created = next(e for e in entries if e["action"] == "user.create")
+        self.assertEqual((created["object_id"], created["actor"]), (str(made["id"]), f"key:{self.admin_id}"))
+        unlock = next(e for e in entries if e["action"] == "user.unlock")
+        self.assertTrue(unlock["actor"].startswith("cli:"))
+        table = json.dumps(db_query(self.daemon.db_path, "SELECT * FROM audit_log"))
+        for secret in (password, token, cookie.split("=", 1)[1], login["csrf_token"]):
+            self.assertNotIn(secret, table)
+
     def test_filters_and_pages(self):
         for i in range(5):
             self.call("POST", "/v1/contacts", {"email": f"c{i}@example.com"})

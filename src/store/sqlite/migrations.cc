@@ -462,6 +462,43 @@ CREATE TABLE api_keys (
   last_used_at INTEGER
 );
 )sql"},
+      {14, "users", R"sql(
+CREATE TABLE users (
+  id              INTEGER PRIMARY KEY,
+  email           TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+  role            TEXT    NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+  password_hash   TEXT,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  disabled_at     INTEGER,
+  password_set_at INTEGER,
+  last_login_at   INTEGER
+);
+CREATE TABLE sessions (
+  id_hash      TEXT    PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions(user_id);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+CREATE TABLE setup_tokens (
+  hash       TEXT    PRIMARY KEY,
+  user_id    INTEGER REFERENCES users(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER
+) WITHOUT ROWID;
+CREATE INDEX setup_tokens_user ON setup_tokens(user_id);
+CREATE TABLE login_failures (
+  email          TEXT    PRIMARY KEY,
+  failures       INTEGER NOT NULL CHECK (failures > 0),
+  last_failed_at INTEGER NOT NULL,
+  locked_until   INTEGER
+) WITHOUT ROWID;
+CREATE INDEX login_failures_age ON login_failures(last_failed_at);
+)sql"},
       // The audit log (docs/security.md): append-only, so an UPDATE is refused by the
       // database itself; only pruning by age deletes. AUTOINCREMENT: an id is never
       // given twice, even after the newest entries were pruned, so paging is stable.

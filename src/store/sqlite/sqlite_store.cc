@@ -20,6 +20,7 @@ Result<std::unique_ptr<SqliteStores>> SqliteStores::Open(const std::string& path
   s->outbox_ = std::make_unique<SqliteOutboxStore>(db);
   s->keys_ = std::make_unique<SqliteKeyStore>(db);
   s->audit_ = std::make_unique<SqliteAuditStore>(db);
+  s->users_ = std::make_unique<SqliteUserStore>(db);
   return s;
 }
 

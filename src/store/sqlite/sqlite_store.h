@@ -1,6 +1,6 @@
 // SqliteStores: the embedded database as the app sees it: one SQLite file and
-// every store facet over it (jobs, contacts, imports, segments, releases, campaigns, outbox, keys), without the sqlite3
-// API.
+// every store facet over it (jobs, contacts, imports, segments, releases, campaigns, outbox, keys, users), without the
+// sqlite3 API.
 #pragma once
 
 #include <memory>
@@ -17,6 +17,7 @@
 #include "store/sqlite/sqlite_outbox_store.h"
 #include "store/sqlite/sqlite_release_store.h"
 #include "store/sqlite/sqlite_segment_store.h"
+#include "store/sqlite/sqlite_user_store.h"
 
 namespace outflow {
 
@@ -40,6 +41,7 @@ class SqliteStores {
   SqliteOutboxStore& outbox() { return *outbox_; }
   SqliteKeyStore& keys() { return *keys_; }
   SqliteAuditStore& audit() { return *audit_; }
+  SqliteUserStore& users() { return *users_; }
   // Writer holds since open or the last reset (benchmarks: the longest write).
   WriterHoldStats writer_holds() const;
   void ResetWriterHolds();
@@ -56,6 +58,7 @@ class SqliteStores {
   std::unique_ptr<SqliteOutboxStore> outbox_;
   std::unique_ptr<SqliteKeyStore> keys_;
   std::unique_ptr<SqliteAuditStore> audit_;
+  std::unique_ptr<SqliteUserStore> users_;
 };
 
 }  // namespace outflow
