@@ -77,7 +77,8 @@ def write_bodies(path, n, account, template, contact_ids):
 
 def run(a, port, body_file):
     cmd = [HTTP_LOAD, "--host", "127.0.0.1", "--port", str(port), "--path", "/v1/messages", "--rate", str(a.rate),
-           "--seconds", str(a.seconds), "--connections", str(a.connections), "--body-file", body_file]
+           "--seconds", str(a.seconds), "--connections", str(a.connections), "--body-file", body_file,
+           "--header", f"Authorization: {AUTH['Authorization']}"]
     cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     # http_load stops by itself: the schedule, then at most 30 s for the last responses.
     r = subprocess.run(cmd, stdout=subprocess.PIPE, timeout=a.seconds + 90)

@@ -93,7 +93,7 @@ class ApiHandler {
   // REQUIRES: set before serving.
   void SetAudit(AuditLog* audit) {
     audit_ = audit;
-    if (audit != nullptr) audit_api_.emplace(audit->store());
+    if (audit != nullptr) audit_api_.emplace(*audit);
   }
   // More Prometheus text appended to /metrics (e.g. the sender's).
   // REQUIRES: set before serving.

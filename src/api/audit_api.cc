@@ -73,7 +73,8 @@ HttpResponse AuditApi::List(std::string_view query) {
     if (p.key.empty()) continue;  // "?a=1&" has an empty last parameter
     if (Status st = ApplyParam(f, p.key, p.value); !st.ok()) return ErrorResponse(st);
   }
-  Result<AuditPage> page = store_.List(f);
+  if (Status st = log_.Flush(); !st.ok()) return ErrorResponse(st);
+  Result<AuditPage> page = log_.store().List(f);
   if (!page.ok()) return ErrorResponse(page.status());
   json::array entries;
   for (const AuditEntry& e : page->entries) entries.push_back(AuditEntryToJson(e));

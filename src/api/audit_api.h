@@ -6,7 +6,9 @@
 //                   since, until (RFC 3339), limit (1-1000, default 100), before
 //                   (the next page: the previous page's next_before).
 //
-// No route changes or deletes an entry. Thread-safe.
+// A read first waits for the entries still queued (AuditLog::Flush), so it sees
+// every change answered before it. No route changes or deletes an entry.
+// Thread-safe.
 #pragma once
 
 #include <boost/json.hpp>
@@ -15,7 +17,7 @@
 #include <string_view>
 
 #include "api/http_server.h"
-#include "store/audit_store.h"
+#include "audit/audit_log.h"
 
 namespace outflow::api {
 
@@ -24,12 +26,12 @@ boost::json::object AuditEntryToJson(const AuditEntry& e);
 
 class AuditApi {
  public:
-  explicit AuditApi(AuditStore& store) : store_(store) {}
+  explicit AuditApi(AuditLog& log) : log_(log) {}
   std::optional<HttpResponse> Route(const HttpRequest& req, std::string_view path, std::string_view query);
 
  private:
   HttpResponse List(std::string_view query);
-  AuditStore& store_;
+  AuditLog& log_;
 };
 
 }  // namespace outflow::api

@@ -433,6 +433,7 @@ void Daemon::Stop() {
   if (p.pruner) p.pruner->Stop();
   if (p.audit_pruner) p.audit_pruner->Stop();
   if (p.http) p.http->Stop();
+  if (p.audit) p.audit->Stop();  // after the last request: writes the entries still queued
   p.http.reset();
   p.api.reset();
   p.auth.reset();
