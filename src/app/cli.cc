@@ -24,6 +24,7 @@
 #include "app/cli_secrets.h"
 #include "app/cli_users.h"
 #include "app/daemon.h"
+#include "audit/audit_log.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "codec/contact_rules_json.h"
@@ -156,6 +157,13 @@ int Migrate(const std::string& data_dir, bool status_only) {
   if (!store.ok()) return Fail(store.status());
   const auto& rep = (*store)->migration_report();
   for (const auto& m : rep.applied) std::cout << "applied migration " << m << "\n";
+  if (!rep.applied.empty()) {
+    cli::RecordCliChange(
+        db,
+        CliAuditEntry("schema.migrate", "schema", std::to_string(rep.to_version),
+                      boost::json::serialize(boost::json::object{{"from", rep.from_version}, {"to", rep.to_version}}),
+                      SystemClock::Instance().Now()));
+  }
   std::cout << "schema version " << rep.to_version << (rep.applied.empty() ? " (up to date)" : "") << "\n";
   return kExitOk;
 }

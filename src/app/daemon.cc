@@ -4,6 +4,8 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
+
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -400,6 +402,12 @@ Status RunOffline(const OfflineRun& run, std::ostream& out, std::optional<Import
       return im.status();
     }
     new_import = im->id;
+    const AuditEntry e = CliAuditEntry(
+        "import.create", "import", std::to_string(im->id.value()),
+        boost::json::serialize(boost::json::object{{"upload_bytes", std::to_string(im->bytes_total)}}), clock.Now());
+    if (Status st = store->audit().Append(std::span(&e, 1)); !st.ok()) {
+      out << "warning: the audit entry was not written: " << st.ToString() << "\n";
+    }
     out << "import " << im->id.value() << " queued\n";
   }
   int total = 0;

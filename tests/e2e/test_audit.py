@@ -193,6 +193,21 @@ class AuditTest(unittest.TestCase):
         for secret in (password, token, cookie.split("=", 1)[1], login["csrf_token"]):
             self.assertNotIn(secret, table)
 
+    def test_commands_on_the_data_directory_are_audited_too(self):
+        data = os.path.join(os.path.dirname(self.data), "offline")  # no daemon on it
+        rc, out, err = run_cli("migrate", "--data-dir", data)
+        self.assertEqual(rc, 0, err)
+        path = os.path.join(os.path.dirname(self.data), "people.csv")
+        with open(path, "w") as f:
+            f.write("email,first_name\nada@example.com,Ada\nbob@example.com,Bob\n")
+        rc, out, err = run_cli("import", path, "--data-dir", data)
+        self.assertEqual(rc, 0, err)
+        rows = db_query(os.path.join(data, "outflow.db"),
+                        "SELECT action, object_id, address, summary, actor FROM audit_log ORDER BY id")
+        self.assertEqual([r[0] for r in rows], ["schema.migrate", "import.create"])
+        self.assertTrue(all(r[2] == "local" and r[4].startswith("cli:") for r in rows), rows)
+        self.assertEqual(json.loads(rows[1][3]), {"upload_bytes": str(os.path.getsize(path))})
+
     def test_filters_and_pages(self):
         for i in range(5):
             self.call("POST", "/v1/contacts", {"email": f"c{i}@example.com"})
