@@ -24,6 +24,7 @@ import json
 import os
 import resource
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,19 @@ def start(data, port, http_threads):
             time.sleep(0.01)
     p.kill()
     raise SystemExit("outflow did not become ready")
+
+
+def backlog(data):
+    """What a run leaves behind on the daemon: messages not yet sent, and the WAL's size."""
+    db = os.path.join(data, "outflow.db")
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        states = dict(conn.execute("SELECT state, count(*) FROM messages GROUP BY state").fetchall())
+        conn.close()
+    except sqlite3.Error as e:
+        states = {"error": str(e)}
+    wal = os.path.getsize(db + "-wal") if os.path.exists(db + "-wal") else 0
+    return f"messages by state {states}; WAL {wal / 1e6:.1f} MB"
 
 
 def write_bodies(path, n, account, template, contact_ids):
@@ -134,6 +148,7 @@ def main():
             print(f"run {k + 1}: {r['accepted_per_s']:,.0f} accepted/s at {a.rate:,.0f}/s offered; latency p50 "
                   f"{r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, max {r['max_ms']:.1f} ms; 202 for "
                   f"{r['ok_share']:.2%}{errors}; client CPU {r['client_cpu_s']:.2f} s", flush=True)
+            print(f"  after run {k + 1}: {backlog(os.path.join(tmp, 'data'))}", flush=True)
         med = {k: statistics.median(r[k] for r in rows)
                for k in ("accepted_per_s", "p50_ms", "p99_ms", "max_ms", "ok_share")}
         print(f"median: {med['accepted_per_s']:,.0f} accepted/s, p50 {med['p50_ms']:.2f} ms, p99 {med['p99_ms']:.2f} ms, "
