@@ -13,6 +13,10 @@
 
 namespace outflow::cli {
 
+std::string TimeOrDash(const std::optional<Timestamp>& t) {
+  return t ? FormatRfc3339(*t) : "-";
+}
+
 void RecordCliChange(const std::string& db_path, const AuditEntry& entry) {
   Result<std::unique_ptr<SqliteAuditStore>> audit = SqliteAuditStore::Open(db_path, entry.at);
   Status st = audit.ok() ? (*audit)->Append(std::span(&entry, 1)) : audit.status();

@@ -13,6 +13,7 @@
 
 #include "api/api_client.h"
 #include "base/status.h"
+#include "base/time.h"
 #include "domain/audit_entry.h"
 
 namespace outflow::cli {
@@ -50,6 +51,8 @@ int AwaitImport(api::ApiClient& c, boost::json::value& im,
 std::string ReadAll(const std::string& path, bool& ok);
 // Percent-encodes a query parameter value.
 std::string UrlEncode(const std::string& s);
+// An optional time for a table cell: RFC 3339, or "-" when absent.
+std::string TimeOrDash(const std::optional<Timestamp>& t);
 // A JSON value for a table cell: strings bare, null as "-", the rest as JSON.
 std::string Str(const boost::json::value& v);
 

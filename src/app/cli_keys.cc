@@ -30,10 +30,6 @@ struct KeyCommands::State {
 
 namespace {
 
-std::string OptTime(const std::optional<Timestamp>& t) {
-  return t ? FormatRfc3339(*t) : "-";
-}
-
 void Audit(const std::string& db_path, const std::string& verb, const ApiKey& k, const std::string& summary,
            Timestamp now) {
   RecordCliChange(db_path, CliAuditEntry("key." + verb, "key", std::to_string(k.id.value()), summary, now));
@@ -70,7 +66,8 @@ int List(KeyStore& keys, bool json_out, Timestamp now) {
   for (const ApiKey& k : *all) {
     std::cout << std::setw(5) << k.id.value() << std::setw(22) << auth::DisplayPrefix(k) << std::setw(16) << k.name
               << std::setw(8) << RoleName(k.role) << std::setw(22) << FormatRfc3339(k.created_at) << std::setw(22)
-              << OptTime(k.expires_at) << std::setw(22) << OptTime(k.revoked_at) << OptTime(k.last_used_at) << "\n";
+              << TimeOrDash(k.expires_at) << std::setw(22) << TimeOrDash(k.revoked_at) << TimeOrDash(k.last_used_at)
+              << "\n";
   }
   return kExitOk;
 }

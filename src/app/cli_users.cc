@@ -30,10 +30,6 @@ struct UserCommands::State {
 
 namespace {
 
-std::string OptTime(const std::optional<Timestamp>& t) {
-  return t ? FormatRfc3339(*t) : "-";
-}
-
 void PrintLink(const std::string& public_url, const auth::SetupLink& link) {
   std::cout << "send this one-time link to the user to set a password (valid until " << FormatRfc3339(link.expires_at)
             << "):\n"
@@ -67,7 +63,7 @@ int List(UserStore& store, bool json_out) {
   for (const User& u : *all) {
     std::cout << std::setw(5) << u.id.value() << std::setw(32) << u.email << std::setw(8) << RoleName(u.role)
               << std::setw(10) << (u.has_password() ? "set" : "not set") << std::setw(10)
-              << (u.disabled() ? "yes" : "no") << OptTime(u.last_login_at) << "\n";
+              << (u.disabled() ? "yes" : "no") << TimeOrDash(u.last_login_at) << "\n";
   }
   return kExitOk;
 }

@@ -45,7 +45,7 @@ std::optional<Duration> Authenticator::Throttle(ApiKeyId key) {
   const Timestamp now = clock_.Now();
   std::lock_guard lock(mu_);
   KeyState& s = state_[key];
-  if (!s.bucket) s.bucket.emplace(options_.key_rate, std::max(1.0, options_.key_rate), now);
+  if (!s.bucket) s.bucket.emplace(NewBucket(now));
   return s.bucket->Take(now);
 }
 
@@ -54,11 +54,12 @@ std::optional<Duration> Authenticator::Throttle(const Principal& who) {
   const Timestamp now = clock_.Now();
   std::lock_guard lock(mu_);
   auto it = user_buckets_.find(who.user_id);
-  if (it == user_buckets_.end()) {
-    it =
-        user_buckets_.emplace(who.user_id, TokenBucket(options_.key_rate, std::max(1.0, options_.key_rate), now)).first;
-  }
+  if (it == user_buckets_.end()) it = user_buckets_.emplace(who.user_id, NewBucket(now)).first;
   return it->second.Take(now);
+}
+
+TokenBucket Authenticator::NewBucket(Timestamp now) const {
+  return TokenBucket(options_.key_rate, std::max(1.0, options_.key_rate), now);  // a second's worth of burst
 }
 
 void Authenticator::MaybeRecordUse(ApiKeyId key, Timestamp now) {

@@ -78,6 +78,8 @@ class Authenticator {
     std::optional<TokenBucket> bucket;
     std::optional<Timestamp> recorded;  // this process's last write of last_used_at
   };
+  // A principal's budget: key_rate a second, a second's worth at once.
+  TokenBucket NewBucket(Timestamp now) const;
   // Writes last_used_at when this process has not for `record_use_every`.
   void MaybeRecordUse(ApiKeyId key, Timestamp now);
 

@@ -509,27 +509,40 @@ RunResult CampaignService::FanOutRest(const Campaign& c) {
   return RunResult::Done();
 }
 
-// ---- The start job ----
+// ---- The start and verify jobs ----
+
+namespace {
+
+// The integer `key` of a job's payload {"<key>": N}; nullopt when it is not that.
+std::optional<int64_t> PayloadId(std::string_view payload, std::string_view key) {
+  boost::system::error_code ec;
+  json::value v = json::parse(payload, ec);
+  const json::object* o = ec ? nullptr : v.if_object();
+  const json::value* id = o == nullptr ? nullptr : o->if_contains(key);
+  if (id == nullptr || !id->is_int64()) return std::nullopt;
+  return id->as_int64();
+}
+
+Status CheckPayloadId(std::string_view payload, std::string_view key, std::string_view field) {
+  if (PayloadId(payload, key)) return Status::Ok();
+  return Status::InvalidArgument(std::string(field) + ": must be {\"" + std::string(key) + "\": N}");
+}
+
+}  // namespace
 
 std::string CampaignStartHandler::Description() const {
   return "starts a scheduled campaign: freezes its audience and hands it to the sender (payload: {\"campaign_id\"})";
 }
 
 Status CampaignStartHandler::ValidatePayload(std::string_view payload_json, std::string_view field) const {
-  boost::system::error_code ec;
-  json::value v = json::parse(payload_json, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("campaign_id") || !v.as_object().at("campaign_id").is_int64()) {
-    return Status::InvalidArgument(std::string(field) + ": must be {\"campaign_id\": N}");
-  }
-  return Status::Ok();
+  return CheckPayloadId(payload_json, "campaign_id", field);
 }
 
 RunResult CampaignStartHandler::Run(const Job& job) {
   if (service_ == nullptr) return RunResult::Retry("campaigns are not set up in this process");
-  boost::system::error_code ec;
-  json::value v = json::parse(job.payload, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("campaign_id")) return RunResult::Fail("bad payload");
-  return service_->RunStart(CampaignId(v.at("campaign_id").to_number<int64_t>()));
+  std::optional<int64_t> id = PayloadId(job.payload, "campaign_id");
+  if (!id) return RunResult::Fail("bad payload");
+  return service_->RunStart(CampaignId(*id));
 }
 
 std::string AccountVerifyHandler::Description() const {
@@ -537,18 +550,14 @@ std::string AccountVerifyHandler::Description() const {
 }
 
 Status AccountVerifyHandler::ValidatePayload(std::string_view payload_json, std::string_view field) const {
-  boost::system::error_code ec;
-  json::value v = json::parse(payload_json, ec);
-  if (ec || !v.is_object() || !v.as_object().contains("account_id") || !v.as_object().at("account_id").is_int64()) {
-    return Status::InvalidArgument(std::string(field) + ": must be {\"account_id\": N}");
-  }
-  return Status::Ok();
+  return CheckPayloadId(payload_json, "account_id", field);
 }
 
 RunResult AccountVerifyHandler::Run(const Job& job) {
   if (service_ == nullptr) return RunResult::Retry("accounts are not set up in this process");
-  if (Status st = ValidatePayload(job.payload, "payload"); !st.ok()) return RunResult::Fail(st.message());
-  Status st = service_->VerifyAccount(AccountId(json::parse(job.payload).at("account_id").as_int64()));
+  std::optional<int64_t> id = PayloadId(job.payload, "account_id");
+  if (!id) return RunResult::Fail("payload: must be {\"account_id\": N}");
+  Status st = service_->VerifyAccount(AccountId(*id));
   return st.ok() ? RunResult::Done() : RunResult::Fail(st.message());
 }
 

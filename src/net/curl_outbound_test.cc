@@ -12,6 +12,7 @@
 #include <atomic>
 #include <thread>
 
+#include "testing/loopback_listener.h"
 #include "testing/status_matchers.h"
 
 namespace outflow::net {
@@ -21,18 +22,8 @@ namespace {
 class TinyHttpServer {
  public:
   TinyHttpServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 16) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ADD_FAILURE() << "cannot listen on 127.0.0.1";
-      return;
-    }
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] { Serve(); });
+    fd_ = outflow::testing::ListenOnLoopback(port_);
+    if (port_ != 0) thread_ = std::thread([this] { Serve(); });
   }
   ~TinyHttpServer() {
     stop_ = true;
@@ -59,7 +50,7 @@ class TinyHttpServer {
   }
 
   int fd_ = -1;
-  int port_ = 0;
+  uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
   std::thread thread_;

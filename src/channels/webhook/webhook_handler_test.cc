@@ -8,6 +8,7 @@
 
 #include "base/retry_after.h"
 #include "channels/testing/provider_fake.h"
+#include "testing/loopback_listener.h"
 #include "testing/loopback_policy.h"
 
 namespace outflow::channels {
@@ -22,25 +23,13 @@ const Timestamp kNow = FromMicros(1795512600LL * 1'000'000);  // Tue, 24 Nov 202
 // handshake and takes the request, and no reply ever comes.
 class SilentServer {
  public:
-  SilentServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd_, 16) != 0 ||
-        getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-      ADD_FAILURE() << "cannot listen on 127.0.0.1";
-      return;
-    }
-    port_ = ntohs(a.sin_port);
-  }
+  SilentServer() { fd_ = outflow::testing::ListenOnLoopback(port_); }
   ~SilentServer() { close(fd_); }
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
 
  private:
   int fd_ = -1;
-  int port_ = 0;
+  uint16_t port_ = 0;
 };
 
 Job WebhookJob(const std::string& payload) {
