@@ -126,7 +126,7 @@ bool IsChange(const ChangeContext& c, const HttpResponse& response) {
   const std::string_view m = c.request.method;
   if (m == "GET" || m == "HEAD" || m == "OPTIONS") return false;
   if (c.rule.access == auth::Access::kPublic) return false;
-  if (c.rule.pattern.ends_with("/preview")) return false;  // renders, stores nothing
+  if (!c.rule.changes) return false;  // the route stores nothing (a preview)
   return response.status >= 200 && response.status < 300;
 }
 

@@ -4,7 +4,8 @@
 // A change is a request, admitted with a key or a session, whose route is not a
 // read (GET, HEAD) nor public, and that succeeded (2xx). Public routes (signed
 // links, provider callbacks) act for contacts and providers, and are recorded in
-// the message timelines instead. Template previews change nothing and are left out.
+// the message timelines instead. Routes marked as storing nothing in the route table
+// (RouteRule::changes: template previews) are left out.
 //
 // The entry's action is "<object type>.<verb>", from the route's pattern:
 // POST /v1/campaigns -> campaign.create, PATCH .../{id} -> update, DELETE -> delete,

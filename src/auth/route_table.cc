@@ -77,7 +77,7 @@ constexpr std::array kRules = std::to_array<RouteRule>({
     {"POST", "/v1/templates", E},
     {"GET", "/v1/templates/{id}", V},
     {"PATCH", "/v1/templates/{id}", E},
-    {"POST", "/v1/templates/{id}/preview", E},
+    {"POST", "/v1/templates/{id}/preview", E, /*changes=*/false},  // renders, stores nothing
     {"GET", "/v1/campaigns", V},
     {"POST", "/v1/campaigns", E},
     {"GET", "/v1/campaigns/{id}", V},

@@ -29,6 +29,9 @@ struct RouteRule {
   std::string_view method;
   std::string_view pattern;
   Access access;
+  // A POST, PATCH, PUT or DELETE that stores nothing (a template preview) says so,
+  // and the audit log leaves it out (api/audit_trail.h).
+  bool changes = true;
 };
 
 std::span<const RouteRule> RouteTable();
